@@ -1,0 +1,17 @@
+using AstraPbx.Routing;
+using AstraPbx.ServiceDefaults;
+using AstraPbx.ServiceDefaults.Health;
+
+if (HealthCommand.IsRequested(args))
+{
+    return await HealthCommand.RunAsync(args);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+await app.RunAsync();
+return 0;

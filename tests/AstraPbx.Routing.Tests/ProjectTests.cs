@@ -1,0 +1,9 @@
+using Xunit;
+
+namespace AstraPbx.Routing.Tests;
+
+public sealed class ProjectTests
+{
+    [Fact]
+    public void Test_project_builds() => Assert.True(true);
+}

@@ -1,0 +1,264 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using AstraPbx.AudioSocket;
+
+namespace AstraPbx.Simulators.AudioSocket;
+
+/// <summary>Dials a relay as Asterisk's AudioSocket does (PROTOCOLS.md section 1): connects as the TCP client,
+/// sends the UUID frame first, then one audio frame every 20 ms (320 bytes at 8 kHz, 640 at 16 kHz) from
+/// <see cref="IAudioSource"/>, and on hangup closes the socket without a 0x00 frame. It records every frame it
+/// receives with its arrival time, and ends the call as Asterisk would on a 0x00 frame or on a kind Asterisk rejects.</summary>
+public sealed class AudioSocketCaller : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly PipeWriter _output;
+    private readonly Stream _stream;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly TaskCompletionSource<CallerEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _sending = Task.CompletedTask;
+    private Task _receiving = Task.CompletedTask;
+
+    private AudioSocketCaller(Socket socket, AudioSocketKind kind)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+        _output = PipeWriter.Create(_stream);
+        Kind = kind;
+    }
+
+    /// <summary>The audio kind this caller sends (0x10 for AudioSocket(), 0x12 for the channel driver's slin16).</summary>
+    public AudioSocketKind Kind { get; }
+
+    /// <summary>Every frame received from the relay, in order, with its arrival time since connect.</summary>
+    public ConcurrentQueue<ReceivedFrame> Received { get; } = new();
+
+    /// <summary>Audio frames sent so far.</summary>
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+
+    private long _framesSent;
+
+    /// <summary>Completes when the call ends, saying how.</summary>
+    public Task<CallerEnd> Ended => _ended.Task;
+
+    /// <summary>Time since connect, on the clock <see cref="ReceivedFrame.At"/> uses.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>, sends the UUID frame and starts sending audio
+    /// from <paramref name="source"/> (silence when null) at real-time pace.</summary>
+    public static async Task<AudioSocketCaller> DialAsync(string host, int port, Guid sessionId, IAudioSource? source = null,
+        AudioSocketKind kind = AudioSocketKind.Slin, CancellationToken cancellationToken = default)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            // app_audiosocket gives up connecting after 2000 ms (MAX_CONNECT_TIMEOUT_MSEC).
+            connectTimeout.CancelAfter(TimeSpan.FromMilliseconds(2000));
+            try
+            {
+                await socket.ConnectAsync(host, port, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        var caller = new AudioSocketCaller(socket, kind);
+        await caller.WriteFrameAsync(w => AudioSocketFrameWriter.WriteUuid(w, sessionId)).ConfigureAwait(false);
+        caller._receiving = caller.ReceiveAsync();
+        caller._sending = caller.SendAudioAsync(source ?? new SilenceSource(AudioSocketFormat.SampleRate(kind)));
+        return caller;
+    }
+
+    /// <summary>Sends a DTMF frame (0x03) with the ASCII digit.</summary>
+    public Task SendDtmfAsync(char digit) =>
+        WriteFrameAsync(w => AudioSocketFrameWriter.Write(w, AudioSocketKind.Dtmf, [(byte)digit]));
+
+    /// <summary>Sends any frame, for tests of what the relay does with bad input.</summary>
+    public Task SendRawAsync(ReadOnlyMemory<byte> bytes) => WriteRawAsync(bytes);
+
+    /// <summary>The caller hangs up: Asterisk closes the socket and sends no 0x00 frame.</summary>
+    public async Task HangUpAsync()
+    {
+        await StopSendingAsync().ConfigureAwait(false);
+        _socket.Shutdown(SocketShutdown.Both);
+        _socket.Close();
+        _ended.TrySetResult(CallerEnd.CallerHungUp);
+    }
+
+    private async Task StopSendingAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _sending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task SendAudioAsync(IAudioSource source)
+    {
+        var frameBytes = AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(Kind));
+        var frame = new byte[frameBytes];
+        var frameTicks = Stopwatch.Frequency / 50;
+        var next = Stopwatch.GetTimestamp();
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            source.Fill(frame, FramesSent);
+            var sent = false;
+            await _writeLock.WaitAsync(token).ConfigureAwait(false);
+            try
+            {
+                AudioSocketFrameWriter.Write(_output, Kind, frame);
+                var flush = await _output.FlushAsync(token).ConfigureAwait(false);
+                sent = !flush.IsCompleted;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                _ended.TrySetResult(CallerEnd.ConnectionLost);
+                return;
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            if (sent)
+            {
+                Interlocked.Increment(ref _framesSent);
+            }
+
+            // An absolute schedule: a late tick does not push every later frame back.
+            next += frameTicks;
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var input = PipeReader.Create(_stream);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                while (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
+                {
+                    var at = _clock.Elapsed;
+                    Received.Enqueue(new ReceivedFrame(at, frame.Kind, frame.Payload.ToArray()));
+                    buffer = buffer.Slice(consumed);
+                    if (frame.Kind == AudioSocketKind.Hangup)
+                    {
+                        await EndAsync(CallerEnd.RelayHungUp).ConfigureAwait(false);
+                        return;
+                    }
+
+                    if (!AudioSocketFormat.IsAudio(frame.Kind) || frame.Length == 0)
+                    {
+                        // ast_audiosocket_receive_frame: any other kind, or empty audio, ends the call.
+                        await EndAsync(CallerEnd.RejectedFrame).ConfigureAwait(false);
+                        return;
+                    }
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    await EndAsync(CallerEnd.RelayClosed).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            _ended.TrySetResult(_stop.IsCancellationRequested ? CallerEnd.CallerHungUp : CallerEnd.ConnectionLost);
+        }
+    }
+
+    private async Task EndAsync(CallerEnd how)
+    {
+        _ended.TrySetResult(how);
+        await StopSendingAsync().ConfigureAwait(false);
+        _socket.Close();
+    }
+
+    private async Task WriteFrameAsync(Action<IBufferWriter<byte>> write)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            write(_output);
+            await _output.FlushAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task WriteRawAsync(ReadOnlyMemory<byte> bytes)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _output.WriteAsync(bytes).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopSendingAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        try
+        {
+            await _receiving.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+
+        _ended.TrySetResult(CallerEnd.CallerHungUp);
+        _stop.Dispose();
+        _writeLock.Dispose();
+    }
+}
+
+/// <summary>A frame the caller received: when (since connect), its kind and a copy of its payload.</summary>
+public sealed record ReceivedFrame(TimeSpan At, AudioSocketKind Kind, byte[] Payload);
+
+/// <summary>How a simulated AudioSocket call ended.</summary>
+public enum CallerEnd
+{
+    /// <summary>The caller hung up (closed the socket).</summary>
+    CallerHungUp,
+
+    /// <summary>The relay sent 0x00: AudioSocket() returned, the dialplan continues.</summary>
+    RelayHungUp,
+
+    /// <summary>The relay closed the connection without a 0x00 frame.</summary>
+    RelayClosed,
+
+    /// <summary>The relay sent a kind Asterisk rejects, or an empty audio frame: Asterisk ends the call.</summary>
+    RejectedFrame,
+
+    /// <summary>The connection broke (reset).</summary>
+    ConnectionLost,
+}

@@ -1,3 +1,4 @@
+using AstraPbx.LocalRun;
 using AstraPbx.Testing;
 using Xunit;
 

@@ -11,7 +11,7 @@ public static class TestEnvironment
     private static readonly Lazy<IReadOnlyDictionary<string, string>> EnvFile = new(ReadEnvFile);
 
     /// <summary>The repository root: the first folder above the test binaries that holds <c>AstraPbx.sln</c>.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => AstraPbx.LocalRun.RepoPaths.Root;
 
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -22,19 +22,6 @@ public static class TestEnvironment
     public const string HowToStart =
         "Start the local broker and database with 'scripts/infra up' (it writes .infra/env), or set " +
         RabbitMqVariable + ", " + RabbitMqManagementVariable + " and " + PostgresVariable + ", or run where a Docker engine is reachable.";
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "AstraPbx.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("AstraPbx.sln not found above " + AppContext.BaseDirectory);
-    }
 
     private static IReadOnlyDictionary<string, string> ReadEnvFile()
     {

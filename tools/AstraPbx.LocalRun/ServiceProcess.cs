@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace AstraPbx.Testing;
+namespace AstraPbx.LocalRun;
 
 /// <summary>One AstraPbx service (or tool) run as its own process from its build output, as a user deploys it.
 /// Captures every output line; killed on dispose.</summary>
@@ -36,7 +36,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 #endif
         foreach (var folder in new[] { "services", "tools" })
         {
-            var path = Path.Combine(TestEnvironment.RepoRoot, folder, project, "bin", configuration, "net10.0", project + ".dll");
+            var path = Path.Combine(RepoPaths.Root, folder, project, "bin", configuration, "net10.0", project + ".dll");
             if (File.Exists(path))
             {
                 return path;
@@ -90,7 +90,16 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static async Task<(int ExitCode, string Output)> RunAsync(string project, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout)
     {
         await using var process = Start(project, args, environment);
-        var code = await process.Exited.Within(timeout, project + " " + string.Join(' ', args) + " to exit");
+        int code;
+        try
+        {
+            code = await process.Exited.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{project} {string.Join(' ', args)} did not exit within {timeout.TotalSeconds:0} s:\n{process.OutputText}");
+        }
+
         return (code, process.OutputText);
     }
 

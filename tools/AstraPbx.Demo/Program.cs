@@ -1,0 +1,1 @@
+Console.WriteLine("demo: not wired yet");

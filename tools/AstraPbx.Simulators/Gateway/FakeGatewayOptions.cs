@@ -1,0 +1,38 @@
+namespace AstraPbx.Simulators.Gateway;
+
+/// <summary>What a <see cref="FakeGateway"/> does with each session once the handshake is in.</summary>
+public enum GatewayBehavior
+{
+    /// <summary>Sends every audio frame it receives straight back.</summary>
+    Echo,
+
+    /// <summary>Receives and records, sends nothing by itself.</summary>
+    Silent,
+
+    /// <summary>Plays <see cref="FakeGatewayOptions.PlayPcm"/> faster than real time, then echoes.</summary>
+    PlayThenEcho,
+
+    /// <summary>For the demo: plays a short generated prompt (<see cref="GatewayAudio.DemoPrompt"/>, or
+    /// <see cref="FakeGatewayOptions.PlayPcm"/> when set), then echoes.</summary>
+    DemoBot,
+}
+
+/// <summary>How a <see cref="FakeGateway"/> behaves.</summary>
+public sealed class FakeGatewayOptions
+{
+    /// <summary>What each session does after the handshake. Default <see cref="GatewayBehavior.Echo"/>.</summary>
+    public GatewayBehavior Behavior { get; init; } = GatewayBehavior.Echo;
+
+    /// <summary>PCM 16-bit little-endian, 8 kHz mono, sent in 20 ms chunks as fast as the socket takes them right
+    /// after the handshake (any behaviour; <see cref="GatewayBehavior.PlayThenEcho"/> echoes only once it is sent).</summary>
+    public byte[]? PlayPcm { get; init; }
+
+    /// <summary>Refuse the WebSocket upgrade with this HTTP status (e.g. 403).</summary>
+    public int? RejectWithStatus { get; init; }
+
+    /// <summary>Accept the TCP connection and read the HTTP request but never answer the upgrade.</summary>
+    public bool StallHandshake { get; init; }
+
+    /// <summary>Read and validate the two handshake frames, then close the WebSocket (1000).</summary>
+    public bool CloseAfterHandshake { get; init; }
+}

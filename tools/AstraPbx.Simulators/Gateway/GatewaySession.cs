@@ -1,0 +1,582 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Media;
+using Microsoft.AspNetCore.Http;
+
+namespace AstraPbx.Simulators.Gateway;
+
+/// <summary>One relay connection to a <see cref="FakeGateway"/>: the handshake it sent, what it sent since, and
+/// controls to send audio and control events back, close or drop it.</summary>
+public sealed class GatewaySession
+{
+    private const int ChunkBytes = 320; // 20 ms of 8 kHz 16-bit PCM
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
+
+    private readonly WebSocket _socket;
+    private readonly HttpContext _context;
+    private readonly FakeGatewayOptions _options;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly TaskCompletionSource _firstAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<string> _texts = [];
+    private readonly HashSet<int> _textsTaken = [];
+    private readonly Lock _textsLock = new();
+    private TaskCompletionSource _textArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _audioBytes;
+    private long _audioFrames;
+    private volatile bool _echoing;
+
+    internal GatewaySession(WebSocket socket, HttpContext context, string path, FakeGatewayOptions options)
+    {
+        _socket = socket;
+        _context = context;
+        _options = options;
+        Path = path;
+    }
+
+    /// <summary>The request path the relay connected to (no query string: that is the secret).</summary>
+    public string Path { get; }
+
+    /// <summary>The first handshake frame, if it was JSON.</summary>
+    public JsonDocument? Connected { get; private set; }
+
+    /// <summary>The second handshake frame, if it was JSON.</summary>
+    public JsonDocument? Start { get; private set; }
+
+    /// <summary>Why the handshake was refused (the session was then closed with 1008 policy violation); null when valid.</summary>
+    public string? HandshakeError { get; private set; }
+
+    /// <summary><see cref="MediaMode.AstraPbxBinary"/> when <c>start.customParameters.provider</c> is <c>astrapbx</c>,
+    /// else <see cref="MediaMode.Twilio"/>.</summary>
+    public MediaMode Mode { get; private set; } = MediaMode.Twilio;
+
+    /// <summary><c>start.streamSid</c> (<c>asterisk_&lt;channelId&gt;</c>).</summary>
+    public string? StreamSid { get; private set; }
+
+    /// <summary><c>start.callSid</c> (the Asterisk channel id).</summary>
+    public string? CallSid { get; private set; }
+
+    /// <summary><c>start.customParameters</c> as strings.</summary>
+    public IReadOnlyDictionary<string, string> CustomParameters { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>PCM bytes of caller audio received (decoded from mu-law in Twilio mode: two per mu-law byte).</summary>
+    public long AudioBytesReceived => Interlocked.Read(ref _audioBytes);
+
+    /// <summary>Audio messages received (binary frames, or Twilio <c>media</c> events).</summary>
+    public long AudioFramesReceived => Interlocked.Read(ref _audioFrames);
+
+    /// <summary>Every text frame after the handshake except Twilio <c>media</c>: <c>dtmf</c>, <c>stop</c>, mark echoes...</summary>
+    public ConcurrentQueue<string> TextReceived { get; } = new();
+
+    /// <summary>Protocol oddities seen after the handshake (e.g. a binary frame in Twilio mode).</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
+
+    /// <summary>Completes when the first caller audio arrives.</summary>
+    public Task FirstAudio => _firstAudio.Task;
+
+    /// <summary>Completes when the WebSocket is closed or dropped.</summary>
+    public Task Closed => _closed.Task;
+
+    /// <summary>The close status the relay sent; null if it dropped the connection without a close frame.</summary>
+    public WebSocketCloseStatus? CloseStatus { get; private set; }
+
+    /// <summary>The close description the relay sent.</summary>
+    public string? CloseDescription { get; private set; }
+
+    /// <summary>The first text frame matching <paramref name="match"/> that no earlier call returned, received before
+    /// or after this call.</summary>
+    /// <exception cref="TimeoutException">None arrived within <paramref name="timeout"/>.</exception>
+    public async Task<string> NextText(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            Task arrived;
+            lock (_textsLock)
+            {
+                arrived = _textArrived.Task;
+                for (var i = 0; i < _texts.Count; i++)
+                {
+                    if (!_textsTaken.Contains(i) && match(_texts[i]))
+                    {
+                        _textsTaken.Add(i);
+                        return _texts[i];
+                    }
+                }
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || await Task.WhenAny(arrived, Task.Delay(left)).ConfigureAwait(false) != arrived)
+            {
+                throw new TimeoutException($"No matching text frame from the relay within {timeout.TotalSeconds:0.#} s.");
+            }
+        }
+    }
+
+    /// <summary>Sends bot audio (PCM 16-bit LE, 8 kHz): one binary frame in binary mode, one Twilio <c>media</c>
+    /// event with base64 mu-law in Twilio mode.</summary>
+    public async Task SendAudioAsync(ReadOnlyMemory<byte> pcm8k)
+    {
+        if (Mode == MediaMode.AstraPbxBinary)
+        {
+            await SendAsync(pcm8k, WebSocketMessageType.Binary).ConfigureAwait(false);
+            return;
+        }
+
+        var ulaw = new byte[pcm8k.Length / 2];
+        MuLaw.EncodePcm16(pcm8k.Span[..(ulaw.Length * 2)], ulaw);
+        await SendTextAsync(MediaJson(StreamSid, Convert.ToBase64String(ulaw))).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends <c>{"event":"clear"}</c> (barge-in: the relay drops queued bot audio).</summary>
+    public Task SendClearAsync() => SendTextAsync(Control("clear"));
+
+    /// <summary>Sends <c>{"event":"mark","mark":{"name":...}}</c>; the relay echoes it once the audio before it has played.</summary>
+    public Task SendMarkAsync(string name) => SendTextAsync(Control("mark", w =>
+    {
+        w.WriteStartObject("mark");
+        w.WriteString("name", name);
+        w.WriteEndObject();
+    }));
+
+    /// <summary>Sends <c>{"event":"stop"}</c> (the bot ends the call).</summary>
+    public Task SendStopAsync() => SendTextAsync(Control("stop"));
+
+    /// <summary>Sends any text frame.</summary>
+    public Task SendTextAsync(string json) => SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text);
+
+    /// <summary>The gateway closes the WebSocket (sends a close frame); <see cref="Closed"/> completes once the relay answers.</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status = WebSocketCloseStatus.NormalClosure, string description = "bye")
+    {
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync(status, description, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>The gateway fails: drops the TCP connection without a close frame.</summary>
+    public void Abort()
+    {
+        _socket.Abort();
+        if (_closed.Task.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            _context.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended meanwhile: nothing left to drop.
+        }
+    }
+
+    internal async Task RunAsync(Action<GatewaySession> onHandshakeRead, CancellationToken stopping)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        try
+        {
+            HandshakeError = await ReadHandshakeAsync(buffer, stopping).ConfigureAwait(false);
+            onHandshakeRead(this);
+            if (HandshakeError is not null)
+            {
+                await CloseAsync(WebSocketCloseStatus.PolicyViolation, "invalid handshake").ConfigureAwait(false);
+            }
+            else if (_options.CloseAfterHandshake)
+            {
+                await CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                StartBehaviour();
+            }
+
+            await ReceiveMediaAsync(buffer, stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            _closed.TrySetResult();
+        }
+    }
+
+    private void StartBehaviour()
+    {
+        var play = _options.Behavior == GatewayBehavior.DemoBot ? _options.PlayPcm ?? GatewayAudio.DemoPrompt() : _options.PlayPcm;
+        _echoing = _options.Behavior == GatewayBehavior.Echo;
+        if (play is null)
+        {
+            _echoing = _options.Behavior != GatewayBehavior.Silent;
+            return;
+        }
+
+        _ = PlayAsync(play);
+    }
+
+    private async Task PlayAsync(byte[] pcm)
+    {
+        try
+        {
+            for (var offset = 0; offset < pcm.Length; offset += ChunkBytes)
+            {
+                await SendAudioAsync(pcm.AsMemory(offset, Math.Min(ChunkBytes, pcm.Length - offset))).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        {
+            return;
+        }
+
+        _echoing = _options.Behavior != GatewayBehavior.Silent;
+    }
+
+    /// <summary>Reads and checks the two handshake text frames (PROTOCOLS.md 2); returns the error, or null when valid.</summary>
+    private async Task<string?> ReadHandshakeAsync(ArrayBufferWriter<byte> buffer, CancellationToken stopping)
+    {
+        var first = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
+        if (first is null)
+        {
+            return "closed before the handshake";
+        }
+
+        if (first != WebSocketMessageType.Text)
+        {
+            return "first frame is not a text frame";
+        }
+
+        Connected = TryParse(buffer.WrittenMemory);
+        if (Connected is null)
+        {
+            return "connected: not JSON";
+        }
+
+        var root = Connected.RootElement;
+        if (Str(root, "event") != "connected")
+        {
+            return $"first frame event is '{Str(root, "event")}', expected 'connected'";
+        }
+
+        if (Str(root, "protocol") != "Call" || Str(root, "version") != "1.0.0")
+        {
+            return "connected: protocol must be 'Call' and version '1.0.0'";
+        }
+
+        var second = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
+        if (second is null)
+        {
+            return "closed after 'connected', before 'start'";
+        }
+
+        if (second != WebSocketMessageType.Text)
+        {
+            return "second frame is not a text frame";
+        }
+
+        Start = TryParse(buffer.WrittenMemory);
+        if (Start is null)
+        {
+            return "start: not JSON";
+        }
+
+        return ValidateStart(Start.RootElement);
+    }
+
+    private string? ValidateStart(JsonElement root)
+    {
+        if (Str(root, "event") != "start")
+        {
+            return $"second frame event is '{Str(root, "event")}', expected 'start'";
+        }
+
+        if (!root.TryGetProperty("start", out var start) || start.ValueKind != JsonValueKind.Object)
+        {
+            return "start: missing 'start' object";
+        }
+
+        CallSid = Str(start, "callSid");
+        StreamSid = Str(start, "streamSid");
+        if (string.IsNullOrEmpty(CallSid))
+        {
+            return "start.callSid missing";
+        }
+
+        if (StreamSid != "asterisk_" + CallSid)
+        {
+            return "start.streamSid must be 'asterisk_<callSid>'";
+        }
+
+        var accountSid = Str(start, "accountSid");
+        if (string.IsNullOrEmpty(accountSid))
+        {
+            return "start.accountSid missing";
+        }
+
+        if (Str(start, "from") is null || Str(start, "to") is null)
+        {
+            return "start.from/start.to missing";
+        }
+
+        if (Str(start, "direction") != "inbound")
+        {
+            return "start.direction must be 'inbound'";
+        }
+
+        if (!start.TryGetProperty("mediaFormat", out var format) || Str(format, "encoding") != "audio/x-mulaw"
+            || !IntIs(format, "sampleRate", 8000) || !IntIs(format, "channels", 1))
+        {
+            return "start.mediaFormat must be audio/x-mulaw, 8000 Hz, 1 channel";
+        }
+
+        if (!start.TryGetProperty("customParameters", out var custom) || custom.ValueKind != JsonValueKind.Object)
+        {
+            return "start.customParameters missing";
+        }
+
+        var parameters = new Dictionary<string, string>();
+        foreach (var property in custom.EnumerateObject())
+        {
+            if (property.Value.ValueKind != JsonValueKind.String)
+            {
+                return $"start.customParameters.{property.Name} is not a string";
+            }
+
+            parameters[property.Name] = property.Value.GetString()!;
+        }
+
+        CustomParameters = parameters;
+        if (!parameters.TryGetValue("provider", out var provider) || provider.Length == 0)
+        {
+            return "start.customParameters.provider missing";
+        }
+
+        if (!parameters.TryGetValue("org_id", out var orgId) || orgId != accountSid)
+        {
+            return "start.customParameters.org_id must equal start.accountSid";
+        }
+
+        if (!parameters.TryGetValue("channel_id", out var channelId) || channelId != CallSid)
+        {
+            return "start.customParameters.channel_id must equal start.callSid";
+        }
+
+        if (!parameters.ContainsKey("endpoint"))
+        {
+            return "start.customParameters.endpoint missing";
+        }
+
+        Mode = provider == "astrapbx" ? MediaMode.AstraPbxBinary : MediaMode.Twilio;
+        return null;
+    }
+
+    private async Task ReceiveMediaAsync(ArrayBufferWriter<byte> buffer, CancellationToken stopping)
+    {
+        while (true)
+        {
+            var type = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
+            if (type is null)
+            {
+                return;
+            }
+
+            if (HandshakeError is not null)
+            {
+                continue;
+            }
+
+            if (type == WebSocketMessageType.Binary)
+            {
+                if (Mode != MediaMode.AstraPbxBinary)
+                {
+                    Errors.Enqueue($"binary frame of {buffer.WrittenCount} bytes in Twilio mode");
+                    continue;
+                }
+
+                CountAudio(buffer.WrittenCount);
+                if (_echoing)
+                {
+                    await SendAsync(buffer.WrittenMemory, WebSocketMessageType.Binary).ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            if (Mode == MediaMode.Twilio && TryReadMediaPayload(buffer.WrittenSpan, out var payload))
+            {
+                CountAudio(Base64DecodedLength(payload) * 2);
+                if (_echoing)
+                {
+                    await SendTextAsync(MediaJson(StreamSid, payload)).ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            TextReceived.Enqueue(text);
+            lock (_textsLock)
+            {
+                _texts.Add(text);
+                var arrived = _textArrived;
+                _textArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                arrived.TrySetResult();
+            }
+        }
+    }
+
+    private void CountAudio(long pcmBytes)
+    {
+        Interlocked.Add(ref _audioBytes, pcmBytes);
+        if (Interlocked.Increment(ref _audioFrames) == 1)
+        {
+            _firstAudio.TrySetResult();
+        }
+    }
+
+    /// <summary>Reads one whole message into <paramref name="buffer"/> (cleared first); null when the relay closed.</summary>
+    private async Task<WebSocketMessageType?> ReceiveMessageAsync(ArrayBufferWriter<byte> buffer, CancellationToken stopping)
+    {
+        buffer.ResetWrittenCount();
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(buffer.GetMemory(4096), stopping).ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                CloseStatus = _socket.CloseStatus;
+                CloseDescription = _socket.CloseStatusDescription;
+                await AnswerCloseAsync().ConfigureAwait(false);
+                return null;
+            }
+
+            buffer.Advance(result.Count);
+            if (result.EndOfMessage)
+            {
+                return result.MessageType;
+            }
+        }
+    }
+
+    private async Task AnswerCloseAsync()
+    {
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_socket.State == WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(CloseWait);
+                await _socket.CloseOutputAsync(CloseStatus ?? WebSocketCloseStatus.NormalClosure, null, timeout.Token)
+                    .ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task SendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    {
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private static bool TryReadMediaPayload(ReadOnlySpan<byte> json, out string payload)
+    {
+        payload = "";
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            var root = document.RootElement;
+            if (Str(root, "event") != "media" || !root.TryGetProperty("media", out var media))
+            {
+                return false;
+            }
+
+            payload = Str(media, "payload") ?? "";
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static int Base64DecodedLength(string base64)
+    {
+        var padding = base64.EndsWith("==", StringComparison.Ordinal) ? 2 : base64.EndsWith('=') ? 1 : 0;
+        return base64.Length / 4 * 3 - padding;
+    }
+
+    private static string MediaJson(string? streamSid, string payload) => Write(w =>
+    {
+        w.WriteString("event", "media");
+        w.WriteString("streamSid", streamSid);
+        w.WriteStartObject("media");
+        w.WriteString("payload", payload);
+        w.WriteEndObject();
+    });
+
+    /// <summary>A control event: <c>{"event":..., "streamSid":..., ...}</c>.</summary>
+    private string Control(string eventName, Action<Utf8JsonWriter>? body = null) => Write(w =>
+    {
+        w.WriteString("event", eventName);
+        w.WriteString("streamSid", StreamSid);
+        body?.Invoke(w);
+    });
+
+    private static string Write(Action<Utf8JsonWriter> body)
+    {
+        var output = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    private static JsonDocument? TryParse(ReadOnlyMemory<byte> json)
+    {
+        try
+        {
+            return JsonDocument.Parse(json.ToArray());
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Str(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    private static bool IntIs(JsonElement element, string name, int expected) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value)
+        && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var actual) && actual == expected;
+}

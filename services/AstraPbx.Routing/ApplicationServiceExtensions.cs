@@ -1,4 +1,14 @@
+using AstraPbx.Contracts.Media;
+using AstraPbx.Routing.CallRecords;
+using AstraPbx.Routing.Data;
+using AstraPbx.Routing.Health;
+using AstraPbx.Routing.Orchestration;
+using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OpenTelemetry.Trace;
 
 namespace AstraPbx.Routing;
 
@@ -7,7 +17,47 @@ public static class ApplicationServiceExtensions
     /// <summary>Everything the Routing service is made of, on top of the service defaults.</summary>
     public static WebApplicationBuilder AddApplicationServices(this WebApplicationBuilder builder)
     {
-        builder.AddMessageBus(x => x.AddConsumer<CallEnteredStasisConsumer>());
+        builder.Services.AddOptions<PostgresOptions>()
+            .Configure<IConfiguration>((o, c) => o.ConnectionString = c[PostgresOptions.ConnectionStringKey])
+            .ValidateOnStart();
+        builder.Services.AddOptions<RoutingOptions>()
+            .BindConfiguration(RoutingOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddRoutingServices();
+        builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddNpgsql());
+
+        // Registered before the bus so that the schema exists before the first message is consumed.
+        builder.Services.AddHostedService<MigrationService>();
+        builder.AddMessageBus(x => x.AddRoutingConsumers());
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
         return builder;
+    }
+
+    /// <summary>The decision classes and the database, without the bus: for the service, the tests and the bench.
+    /// Needs <see cref="PostgresOptions"/> and <see cref="RoutingOptions"/> configured.</summary>
+    public static IServiceCollection AddRoutingServices(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>();
+        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PostgresOptions>>().Value.ConnectionString).Build());
+        services.AddSingleton<RoutingRepository>();
+        services.AddSingleton<RouteResolver>();
+        services.AddSingleton<CallRecordStore>();
+        services.AddSingleton<RoutingMetrics>();
+        services.AddSingleton<SchemaState>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddScoped<CallRouter>();
+        return services;
+    }
+
+    /// <summary>Routing's consumers and its <see cref="StartAiSession"/> request client (publish-based: the relays
+    /// consume it on their <c>start-ai-session</c> queue).</summary>
+    public static IBusRegistrationConfigurator AddRoutingConsumers(this IBusRegistrationConfigurator x)
+    {
+        x.AddConsumer<CallEnteredStasisConsumer, CallEnteredStasisConsumerDefinition>();
+        x.AddConsumer<CallEndedConsumer, CallEndedConsumerDefinition>();
+        x.AddConsumer<AiSessionEndedConsumer, AiSessionEndedConsumerDefinition>();
+        x.AddRequestClient<StartAiSession>();
+        return x;
     }
 }

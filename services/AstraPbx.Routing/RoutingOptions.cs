@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AstraPbx.Routing;
+
+/// <summary>The <c>Routing</c> section: where calls go when their route cannot be followed, and how AI sessions
+/// are requested.</summary>
+public sealed class RoutingOptions : IValidatableObject
+{
+    public const string Section = "Routing";
+
+    /// <summary>Dialplan context of the fallback (e.g. a reception queue's context or a "sorry" context).
+    /// Empty together with <see cref="FallbackExtension"/>: the fallback hangs the call up.</summary>
+    public string FallbackContext { get; set; } = "";
+
+    /// <summary>Extension of the fallback in <see cref="FallbackContext"/>.</summary>
+    public string FallbackExtension { get; set; } = "";
+
+    /// <summary>Priority of the fallback.</summary>
+    [Range(1, 10000)]
+    public int FallbackPriority { get; set; } = 1;
+
+    /// <summary>How long to wait for a relay's answer to <c>StartAiSession</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan StartSessionTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Further <c>StartAiSession</c> attempts after a failure or timeout, before the fallback.</summary>
+    [Range(0, 5)]
+    public int StartSessionRetries { get; set; } = 1;
+
+    /// <summary>Apply the schema migrations when the service starts.</summary>
+    public bool ApplyMigrationsAtStart { get; set; } = true;
+
+    /// <summary>The ARI application name the generated dialplan enters (<c>Stasis(&lt;app&gt;,...)</c>).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9_-]{1,40}$")]
+    public string StasisApp { get; set; } = "astrapbx";
+
+    /// <summary>The dialplan context that runs AudioSocket (<c>ConnectToRelay.Context</c>).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9_-]{1,79}$")]
+    public string AudioSocketContext { get; set; } = "audiosocket-ai";
+
+    /// <summary>How many times one channel may enter Stasis before Routing hangs it up: a guard against a call
+    /// circling between queues and Routing for ever.</summary>
+    [Range(1, 100)]
+    public int MaxStasisEntries { get; set; } = 8;
+
+    /// <summary>Ring time of a SIP user's <c>Dial()</c> in the generated dialplan.</summary>
+    [Range(1, 600)]
+    public int DialTimeoutSeconds { get; set; } = 30;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrEmpty(FallbackContext) != string.IsNullOrEmpty(FallbackExtension))
+        {
+            yield return new ValidationResult(
+                $"Settings '{Section}:{nameof(FallbackContext)}' and '{Section}:{nameof(FallbackExtension)}' are set together or not at all.",
+                [nameof(FallbackContext), nameof(FallbackExtension)]);
+        }
+
+        foreach (var (name, value) in new[] { (nameof(FallbackContext), FallbackContext), (nameof(FallbackExtension), FallbackExtension) })
+        {
+            if (value.Length > 0 && !Dialplan.DialplanValues.IsSafeToken(value))
+            {
+                yield return new ValidationResult($"Setting '{Section}:{name}' may hold only letters, digits, '_', '-', '+', '*', '#'.", [name]);
+            }
+        }
+    }
+
+    /// <summary>True when a fallback destination is configured; otherwise the fallback hangs up.</summary>
+    public bool HasFallbackTarget => FallbackContext.Length > 0 && FallbackExtension.Length > 0;
+}

@@ -1,13 +1,68 @@
+using System.Net.Http.Headers;
+using System.Text;
+using AstraPbx.AriIngress.Ari;
+using AstraPbx.AriIngress.Calls;
+using AstraPbx.AriIngress.Commands;
 using AstraPbx.ServiceDefaults.Messaging;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Instrumentation.Http;
 
 namespace AstraPbx.AriIngress;
 
 public static class ApplicationServiceExtensions
 {
-    /// <summary>Everything the AriIngress service is made of, on top of the service defaults.</summary>
+    /// <summary>Everything the AriIngress service is made of, on top of the service defaults: the ARI client and events
+    /// socket (section <c>Ari</c>), the call coordinator, and the command consumers on this Asterisk's own queue.</summary>
     public static WebApplicationBuilder AddApplicationServices(this WebApplicationBuilder builder)
     {
-        builder.AddMessageBus(x => x.AddConsumer<HangupCallConsumer>());
+        builder.Services.AddOptions<AriOptions>()
+            .BindConfiguration(AriOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddHttpClient<AriClient>((services, http) =>
+            {
+                var options = services.GetRequiredService<IOptions<AriOptions>>().Value;
+                http.BaseAddress = options.RestRoot;
+                http.Timeout = options.RequestTimeout;
+
+                // Credentials go in a header only: URLs end up in spans and logs.
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+                    Convert.ToBase64String(Encoding.UTF8.GetBytes(options.Username + ":" + options.Password)));
+            })
+            .RemoveAllLoggers();
+
+        // The HttpClient span of each ARI request carries the call id it is about.
+        builder.Services.Configure<HttpClientTraceInstrumentationOptions>(o =>
+        {
+            var previous = o.EnrichWithHttpRequestMessage;
+            o.EnrichWithHttpRequestMessage = (activity, request) =>
+            {
+                previous?.Invoke(activity, request);
+                if (request.Options.TryGetValue(AriClient.CallIdOption, out var callId))
+                {
+                    activity.SetTag(AriIngressTelemetry.CallIdTag, callId);
+                }
+            };
+        });
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AriConnection>();
+        builder.Services.AddSingleton<CallCoordinator>();
+        builder.Services.AddSingleton<BusStarted>();
+        builder.Services.AddHostedService<AriEventSocket>();
+        builder.Services.AddHostedService<CommandEndpoint>();
+        builder.Services.AddHealthChecks().AddCheck<AriHealthCheck>(AriHealthCheck.Name);
+
+        builder.AddMessageBus(x =>
+        {
+            x.AddBusObserver(services => services.GetRequiredService<BusStarted>());
+            x.AddConsumer<ConnectToRelayConsumer, ConnectToRelayConsumerDefinition>().ExcludeFromConfigureEndpoints();
+            x.AddConsumer<ContinueInDialplanConsumer, ContinueInDialplanConsumerDefinition>().ExcludeFromConfigureEndpoints();
+            x.AddConsumer<HangupCallConsumer, HangupCallConsumerDefinition>().ExcludeFromConfigureEndpoints();
+        });
         return builder;
     }
 }

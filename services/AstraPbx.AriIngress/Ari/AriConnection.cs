@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace AstraPbx.AriIngress.Ari;
+
+/// <summary>What the ingress knows about its Asterisk right now: the server id and whether the events socket is open.</summary>
+public sealed class AriConnection
+{
+    private readonly TaskCompletionSource<string> _asteriskId = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _connected;
+
+    /// <summary>The server's entity id once configured or learnt; null before.</summary>
+    public string? AsteriskId => _asteriskId.Task.IsCompletedSuccessfully ? _asteriskId.Task.Result : null;
+
+    /// <summary>Completes once the server id is known.</summary>
+    public Task<string> AsteriskIdKnown => _asteriskId.Task;
+
+    public bool IsConnected => _connected;
+
+    /// <summary>How many times the events socket opened since start.</summary>
+    public int Connections => _connections;
+
+    private int _connections;
+
+    internal void SetAsteriskId(string id) => _asteriskId.TrySetResult(id);
+
+    internal void SetConnected()
+    {
+        Interlocked.Increment(ref _connections);
+        _connected = true;
+    }
+
+    internal void SetDisconnected() => _connected = false;
+}
+
+/// <summary>NOT_SERVING while the events socket is closed: events are being lost and the resync has not run.</summary>
+internal sealed class AriHealthCheck(AriConnection connection) : IHealthCheck
+{
+    public const string Name = "ari";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(connection.IsConnected
+            ? HealthCheckResult.Healthy("ARI events socket open")
+            : HealthCheckResult.Unhealthy("ARI events socket not connected"));
+}

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace AstraPbx.AriIngress;
+
+/// <summary>The ingress's spans and metrics. The service defaults export every <c>AstraPbx.*</c> source and meter.</summary>
+public static class AriIngressTelemetry
+{
+    public const string SourceName = "AstraPbx.AriIngress";
+
+    /// <summary>The span tag every call-related span carries.</summary>
+    public const string CallIdTag = "astrapbx.call_id";
+
+    public const string AsteriskIdTag = "astrapbx.asterisk_id";
+
+    /// <summary>Starts each call's trace (<c>call</c>) and wraps each ARI request (<c>ari &lt;operation&gt;</c>).</summary>
+    public static readonly ActivitySource Source = new(SourceName);
+
+    public static readonly Meter Meter = new(SourceName);
+
+    /// <summary>StasisStart received to the answer request leaving.</summary>
+    public static readonly Histogram<double> AnswerSent =
+        Meter.CreateHistogram<double>("astrapbx.ari_ingress.answer_sent", "ms", "StasisStart received to answer request sent");
+
+    /// <summary>StasisStart received to the answer's response.</summary>
+    public static readonly Histogram<double> Answered =
+        Meter.CreateHistogram<double>("astrapbx.ari_ingress.answered", "ms", "StasisStart received to answer completed");
+
+    /// <summary>StasisStart received to CallEnteredStasis confirmed by the broker.</summary>
+    public static readonly Histogram<double> Published =
+        Meter.CreateHistogram<double>("astrapbx.ari_ingress.published", "ms", "StasisStart received to CallEnteredStasis confirmed");
+
+    public static readonly Counter<long> SkippedEvents =
+        Meter.CreateCounter<long>("astrapbx.ari_ingress.skipped_events", description: "Malformed, unknown or oversized ARI events");
+}

@@ -1,0 +1,64 @@
+using AstraPbx.AriIngress.Ari;
+using AstraPbx.ServiceDefaults.Messaging;
+using MassTransit;
+
+namespace AstraPbx.AriIngress.Commands;
+
+/// <summary>Connects this Asterisk's own command queue (<see cref="Endpoints.AriIngressQueue"/>) once the Asterisk id
+/// is known, which may be only after <c>GET /ari/asterisk/info</c> answered. The command consumers are therefore
+/// excluded from <c>ConfigureEndpoints</c> and attached here.</summary>
+internal sealed class CommandEndpoint(AriConnection connection, BusStarted busStarted, IReceiveEndpointConnector connector,
+    ILogger<CommandEndpoint> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var asteriskId = await connection.AsteriskIdKnown.WaitAsync(stoppingToken).ConfigureAwait(false);
+            await busStarted.Started.WaitAsync(stoppingToken).ConfigureAwait(false);
+            var queue = Endpoints.AriIngressQueue(asteriskId);
+            connector.ConnectReceiveEndpoint(queue, (context, endpoint) =>
+            {
+                endpoint.ConfigureConsumer<ConnectToRelayConsumer>(context);
+                endpoint.ConfigureConsumer<ContinueInDialplanConsumer>(context);
+                endpoint.ConfigureConsumer<HangupCallConsumer>(context);
+            });
+            logger.CommandQueueConnected(asteriskId, queue);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
+
+/// <summary>Completes once the bus has started, so that the command endpoint is connected to a running bus.</summary>
+internal sealed class BusStarted : IBusObserver
+{
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Started => _started.Task;
+
+    public void PostCreate(IBus bus)
+    {
+    }
+
+    public void CreateFaulted(Exception exception)
+    {
+    }
+
+    public Task PreStart(IBus bus) => Task.CompletedTask;
+
+    public Task PostStart(IBus bus, Task<BusReady> busReady)
+    {
+        _started.TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    public Task StartFaulted(IBus bus, Exception exception) => Task.CompletedTask;
+
+    public Task PreStop(IBus bus) => Task.CompletedTask;
+
+    public Task PostStop(IBus bus) => Task.CompletedTask;
+
+    public Task StopFaulted(IBus bus, Exception exception) => Task.CompletedTask;
+}

@@ -13,5 +13,6 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapApplicationEndpoints();
 await app.RunAsync();
 return 0;

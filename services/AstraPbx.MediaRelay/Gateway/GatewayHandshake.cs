@@ -1,0 +1,58 @@
+using System.Text.Json;
+using AstraPbx.Contracts.Media;
+
+namespace AstraPbx.MediaRelay.Gateway;
+
+/// <summary>The two text frames the relay sends first (PROTOCOLS.md 2), which Pipecat's
+/// <c>parse_telephony_websocket</c> reads as "twilio" because <c>start.streamSid</c> and <c>start.callSid</c> are present.
+/// <c>customParameters.provider</c> tells the bot the media mode: <c>astrapbx</c> (binary PCM) or <c>twilio</c>.</summary>
+public static class GatewayHandshake
+{
+    /// <summary><c>{"event":"connected","protocol":"Call","version":"1.0.0"}</c>.</summary>
+    public static byte[] Connected() => """{"event":"connected","protocol":"Call","version":"1.0.0"}"""u8.ToArray();
+
+    /// <summary>The stream id the relay uses for a call: <c>asterisk_&lt;channelId&gt;</c>.</summary>
+    public static string StreamSid(string callId) => "asterisk_" + callId;
+
+    /// <summary>The <c>start</c> event; the call's custom variables go into <c>customParameters</c> after the relay's
+    /// own keys (<c>provider</c>, <c>org_id</c>, <c>channel_id</c>, <c>endpoint</c>), which they cannot override.</summary>
+    public static byte[] Start(StartAiSession message)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("event", "start");
+            json.WriteStartObject("start");
+            json.WriteString("streamSid", StreamSid(message.CallId));
+            json.WriteString("callSid", message.CallId);
+            json.WriteString("accountSid", message.OrgId);
+            json.WriteString("from", message.CallerNumber);
+            json.WriteString("to", message.Extension);
+            json.WriteString("direction", "inbound");
+            json.WriteStartObject("mediaFormat");
+            json.WriteString("encoding", "audio/x-mulaw");
+            json.WriteNumber("sampleRate", 8000);
+            json.WriteNumber("channels", 1);
+            json.WriteEndObject();
+            json.WriteStartObject("customParameters");
+            json.WriteString("provider", message.MediaMode == MediaMode.Twilio ? "twilio" : "astrapbx");
+            json.WriteString("org_id", message.OrgId);
+            json.WriteString("channel_id", message.CallId);
+            json.WriteString("endpoint", message.ChannelName);
+            foreach (var (key, value) in message.CustomParameters)
+            {
+                if (key is not ("provider" or "org_id" or "channel_id" or "endpoint"))
+                {
+                    json.WriteString(key, value);
+                }
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,99 @@
+using System.Buffers;
+using AstraPbx.AudioSocket;
+using AstraPbx.MediaRelay.Sessions;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+
+namespace AstraPbx.MediaRelay.Hosting;
+
+/// <summary>The AudioSocket TCP listener (Kestrel, on its own endpoint). Admission: the first frame must be a UUID
+/// within <see cref="RelayOptions.UuidWait"/>, naming a pending session, once (AudioSocket has no authentication,
+/// PROTOCOLS.md 1). Anything else closes only this connection, with a logged reason.</summary>
+public sealed class AudioSocketConnectionHandler(
+    SessionRegistry registry,
+    IOptions<RelayOptions> options,
+    ILogger<AudioSocketConnectionHandler> logger) : ConnectionHandler
+{
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var input = connection.Transport.Input;
+        var remote = connection.RemoteEndPoint?.ToString();
+        using var uuidWait = new CancellationTokenSource(options.Value.UuidWait);
+        Guid sessionId;
+        try
+        {
+            var (id, refusal) = await ReadUuidAsync(input, uuidWait.Token).ConfigureAwait(false);
+            if (refusal is not null)
+            {
+                Refuse(connection.ConnectionId, remote, refusal, id);
+                return;
+            }
+
+            sessionId = id;
+        }
+        catch (OperationCanceledException)
+        {
+            Refuse(connection.ConnectionId, remote, "no-uuid-in-time", Guid.Empty);
+            return;
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException)
+        {
+            Refuse(connection.ConnectionId, remote, "reset-before-uuid", Guid.Empty);
+            return;
+        }
+
+        switch (registry.TryClaim(sessionId, out var session))
+        {
+            case ClaimOutcome.Unknown:
+                Refuse(connection.ConnectionId, remote, "unknown-uuid", sessionId);
+                return;
+            case ClaimOutcome.AlreadyClaimed:
+                Refuse(connection.ConnectionId, remote, "uuid-already-used", sessionId);
+                return;
+        }
+
+        MediaRelayLog.SessionClaimed(logger, session.CallId, sessionId, connection.ConnectionId, remote);
+        await session.RunCallerAsync(input, connection.Transport.Output).ConfigureAwait(false);
+    }
+
+    private void Refuse(string connectionId, string? remote, string reason, Guid sessionId)
+    {
+        RelayTelemetry.AdmissionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        MediaRelayLog.AdmissionRefused(logger, connectionId, remote, reason, sessionId);
+    }
+
+    /// <summary>Reads the first frame; refuses a non-UUID kind as soon as its header is in, without waiting for a payload.</summary>
+    private static async Task<(Guid Id, string? Refusal)> ReadUuidAsync(System.IO.Pipelines.PipeReader input, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= 1 && buffer.FirstSpan[0] != (byte)AudioSocketKind.Uuid)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                return (Guid.Empty, "first-frame-not-uuid");
+            }
+
+            var length = AudioSocketFrameReader.PeekLength(buffer);
+            if (length > 16)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                return (Guid.Empty, "bad-uuid-frame");
+            }
+
+            if (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
+            {
+                var ok = AudioSocketFrameReader.TryReadUuid(frame.Payload, out var id);
+                input.AdvanceTo(consumed);
+                return ok ? (id, null) : (Guid.Empty, "bad-uuid-frame");
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                return (Guid.Empty, buffer.IsEmpty ? "closed-before-uuid" : "truncated-uuid-frame");
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+namespace AstraPbx.MediaRelay.Media;
+
+/// <summary>Bot audio waiting for playout: 16-bit PCM at 8 kHz (the gateway's rate in both media modes), re-framed
+/// into 20 ms frames of 320 bytes, one per playout tick. Also tracks <c>mark</c>s by stream position, so a mark is
+/// due only once the audio queued before it has been played. Thread-safe: the gateway loop writes, the clock reads.</summary>
+internal sealed class JitterBuffer
+{
+    /// <summary>320 = 8000 Hz x 20 ms x 2 bytes.</summary>
+    public const int FrameBytes = 320;
+
+    private readonly object _lock = new();
+    private readonly int _capBytes;
+    private byte[] _ring;
+    private readonly int _targetBytes;
+    private readonly int _targetTicks;
+    private readonly Queue<(long Position, string Name)> _marks = new();
+    private int _head;
+    private int _count;
+    private long _written;
+    private long _played;
+    private bool _playing;
+    private bool _clearRequested;
+    private bool _dataSinceLastTick;
+    private int _primingTicks;
+
+    public JitterBuffer(int targetMs, int capMs)
+    {
+        // Starts at one second and grows up to the cap: most sessions never hold a long burst.
+        _capBytes = Math.Max(FrameBytes * 2, capMs * 16);
+        _ring = new byte[Math.Min(_capBytes, 16_000)];
+        _targetBytes = targetMs * 16;
+        _targetTicks = (targetMs + 19) / 20;
+    }
+
+    /// <summary>Times the buffer ran dry while playing.</summary>
+    public long Underruns { get; private set; }
+
+    /// <summary>Bytes dropped because the cap was reached (oldest first).</summary>
+    public long OverflowBytes { get; private set; }
+
+    /// <summary>Bytes currently buffered.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Appends bot audio. Over the cap, the oldest audio goes: a late burst must not grow memory without bound.</summary>
+    public void Write(ReadOnlySpan<byte> pcm)
+    {
+        lock (_lock)
+        {
+            if (pcm.Length > _capBytes)
+            {
+                OverflowBytes += pcm.Length - _capBytes;
+                _written += pcm.Length - _capBytes;
+                _played += pcm.Length - _capBytes;
+                pcm = pcm[^_capBytes..];
+            }
+
+            if (_count + pcm.Length > _ring.Length && _ring.Length < _capBytes)
+            {
+                Grow(Math.Min(_capBytes, Math.Max(_ring.Length * 2, _count + pcm.Length)));
+            }
+
+            var overflow = _count + pcm.Length - _ring.Length;
+            if (overflow > 0)
+            {
+                Drop(overflow);
+                OverflowBytes += overflow;
+            }
+
+            var tail = (_head + _count) % _ring.Length;
+            var first = Math.Min(pcm.Length, _ring.Length - tail);
+            pcm[..first].CopyTo(_ring.AsSpan(tail));
+            pcm[first..].CopyTo(_ring);
+            _count += pcm.Length;
+            _written += pcm.Length;
+            _dataSinceLastTick = true;
+        }
+    }
+
+    /// <summary>Barge-in: drop everything queued, at the next tick (so the frame being written is never torn).</summary>
+    public void RequestClear()
+    {
+        lock (_lock)
+        {
+            _clearRequested = true;
+        }
+    }
+
+    /// <summary>Queues a mark at the current end of the stream.</summary>
+    public void AddMark(string name)
+    {
+        lock (_lock)
+        {
+            _marks.Enqueue((_written, name));
+        }
+    }
+
+    /// <summary>Fills <paramref name="frame"/> (320 bytes) with the next 20 ms of bot audio, or silence. Returns true when
+    /// it carries bot audio. Playout starts once the target is buffered (or the first audio has waited the target's
+    /// time); a partial frame is played, padded with silence, once no more audio arrived for a whole tick.</summary>
+    public bool ReadFrame(Span<byte> frame)
+    {
+        lock (_lock)
+        {
+            if (_clearRequested)
+            {
+                _clearRequested = false;
+                _played = _written;
+                _head = 0;
+                _count = 0;
+                _playing = false;
+                _primingTicks = 0;
+            }
+
+            var fresh = _dataSinceLastTick;
+            _dataSinceLastTick = false;
+            if (!_playing)
+            {
+                if (_count == 0)
+                {
+                    frame.Clear();
+                    return false;
+                }
+
+                _primingTicks++;
+                if (_count < Math.Max(_targetBytes, FrameBytes) && _primingTicks <= _targetTicks)
+                {
+                    frame.Clear();
+                    return false;
+                }
+
+                _playing = true;
+                _primingTicks = 0;
+            }
+
+            if (_count >= FrameBytes || (_count > 0 && !fresh))
+            {
+                var take = Math.Min(FrameBytes, _count);
+                Take(frame[..take]);
+                frame[take..].Clear();
+                return true;
+            }
+
+            if (_count == 0)
+            {
+                Underruns++;
+                _playing = false;
+            }
+
+            frame.Clear();
+            return false;
+        }
+    }
+
+    /// <summary>The next mark whose audio has all been played (or was cleared), if any.</summary>
+    public bool TryTakeDueMark(out string name)
+    {
+        lock (_lock)
+        {
+            if (_marks.Count > 0 && _marks.Peek().Position <= _played)
+            {
+                name = _marks.Dequeue().Name;
+                return true;
+            }
+
+            name = "";
+            return false;
+        }
+    }
+
+    private void Grow(int size)
+    {
+        var bigger = new byte[size];
+        var first = Math.Min(_count, _ring.Length - _head);
+        _ring.AsSpan(_head, first).CopyTo(bigger);
+        _ring.AsSpan(0, _count - first).CopyTo(bigger.AsSpan(first));
+        _ring = bigger;
+        _head = 0;
+    }
+
+    private void Take(Span<byte> destination)
+    {
+        var first = Math.Min(destination.Length, _ring.Length - _head);
+        _ring.AsSpan(_head, first).CopyTo(destination);
+        _ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
+        Drop(destination.Length);
+    }
+
+    private void Drop(int bytes)
+    {
+        _head = (_head + bytes) % _ring.Length;
+        _count -= bytes;
+        _played += bytes;
+    }
+}

@@ -1,0 +1,52 @@
+using AstraPbx.Contracts.Media;
+
+namespace AstraPbx.MediaRelay;
+
+/// <summary>Every log event of the relay. Call events carry the CallId; gateway URLs appear only redacted.</summary>
+internal static partial class MediaRelayLog
+{
+    [LoggerMessage(3001, LogLevel.Information, "Session {SessionId} for call {CallId} prepared: gateway {Gateway} ({Mode}) connected in {ConnectMs:0.0} ms")]
+    public static partial void SessionPrepared(ILogger logger, string callId, Guid sessionId, string gateway, MediaMode mode, double connectMs);
+
+    [LoggerMessage(3002, LogLevel.Warning, "Session {SessionId} for call {CallId} not prepared: {Reason} ({Detail}); gateway {Gateway}")]
+    public static partial void SessionPrepareFailed(ILogger logger, string callId, Guid sessionId, AiSessionFailure reason, string detail, string gateway);
+
+    [LoggerMessage(3003, LogLevel.Information, "Session {SessionId} for call {CallId} claimed by AudioSocket connection {ConnectionId} from {Remote}")]
+    public static partial void SessionClaimed(ILogger logger, string callId, Guid sessionId, string connectionId, string? remote);
+
+    [LoggerMessage(3004, LogLevel.Warning, "AudioSocket connection {ConnectionId} from {Remote} refused: {Reason} (session {SessionId})")]
+    public static partial void AdmissionRefused(ILogger logger, string connectionId, string? remote, string reason, Guid sessionId);
+
+    [LoggerMessage(3005, LogLevel.Information, "Session {SessionId} for call {CallId} ended by {EndedBy}: {Reason}; {FramesToGateway} frames to gateway, {FramesToCaller} to caller, {Underruns} underruns")]
+    public static partial void SessionEnded(ILogger logger, string callId, Guid sessionId, SessionEndedBy endedBy, string reason, long framesToGateway, long framesToCaller, long underruns);
+
+    [LoggerMessage(3006, LogLevel.Warning, "Session {SessionId} for call {CallId}: bad input from Asterisk, {Reason}; closing this session only")]
+    public static partial void MalformedInput(ILogger logger, string callId, Guid sessionId, string reason);
+
+    [LoggerMessage(3007, LogLevel.Warning, "Session {SessionId} for call {CallId}: gateway failed mid-call ({Error})")]
+    public static partial void GatewayFailed(ILogger logger, string callId, Guid sessionId, string error);
+
+    [LoggerMessage(3008, LogLevel.Debug, "Session {SessionId} for call {CallId}: gateway control event {Event}")]
+    public static partial void GatewayControl(ILogger logger, string callId, Guid sessionId, string @event);
+
+    [LoggerMessage(3009, LogLevel.Warning, "Draining: no new sessions; {Live} live sessions may run up to {Timeout}")]
+    public static partial void DrainStarted(ILogger logger, int live, TimeSpan timeout);
+
+    [LoggerMessage(3010, LogLevel.Warning, "Drain timeout: ending {Live} live sessions")]
+    public static partial void DrainTimedOut(ILogger logger, int live);
+
+    [LoggerMessage(3011, LogLevel.Information, "AudioSocket listening on {Endpoint}, advertised as {Advertised}")]
+    public static partial void Listening(ILogger logger, string endpoint, string advertised);
+
+    [LoggerMessage(3012, LogLevel.Warning, "Playout clock resynchronised after a {LatenessMs:0.0} ms stall")]
+    public static partial void ClockResync(ILogger logger, double latenessMs);
+
+    [LoggerMessage(3013, LogLevel.Error, "Session {SessionId} for call {CallId}: publishing AiSessionEnded failed")]
+    public static partial void PublishEndedFailed(ILogger logger, Exception exception, string callId, Guid sessionId);
+
+    [LoggerMessage(3014, LogLevel.Trace, "Session {SessionId} for call {CallId}: frame {Kind} of {Length} bytes from Asterisk")]
+    public static partial void FrameFromCaller(ILogger logger, string callId, Guid sessionId, byte kind, int length);
+
+    [LoggerMessage(3015, LogLevel.Error, "Playout clock tick failed for session {SessionId} of call {CallId}")]
+    public static partial void TickFailed(ILogger logger, Exception exception, string callId, Guid sessionId);
+}

@@ -1,0 +1,104 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+
+namespace AstraPbx.MediaRelay;
+
+/// <summary>The relay's settings, section <c>Relay</c>. Validated at start: a bad value stops the process with the key's name.</summary>
+public sealed class RelayOptions : IValidatableObject
+{
+    public const string SectionName = "Relay";
+
+    /// <summary>The interface the AudioSocket listener binds (only this one: AudioSocket has no authentication).</summary>
+    [Required(ErrorMessage = "Relay:ListenAddress is required.")]
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The AudioSocket TCP port; 0 picks a free port (tests).</summary>
+    [Range(0, 65535, ErrorMessage = "Relay:AudioSocketPort must be 0-65535.")]
+    public int AudioSocketPort { get; set; } = 9092;
+
+    /// <summary>The <c>host:port</c> Asterisk dials, sent in <c>AiSessionReady</c> (e.g. the pod IP). Empty: the
+    /// listen address and the bound port.</summary>
+    public string? AdvertisedEndpoint { get; set; }
+
+    /// <summary>Pending plus live sessions this relay holds at most; beyond it <c>StartAiSession</c> fails over-capacity.</summary>
+    [Range(1, 100_000, ErrorMessage = "Relay:MaxSessions must be 1-100000.")]
+    public int MaxSessions { get; set; } = 1000;
+
+    /// <summary><c>StartAiSession</c> messages prepared at once by this relay (consumer concurrency).</summary>
+    [Range(1, 1000, ErrorMessage = "Relay:PrepareConcurrency must be 1-1000.")]
+    public int PrepareConcurrency { get; set; } = 32;
+
+    /// <summary>DNS + TCP + TLS + WebSocket upgrade + handshake must finish within this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Relay:GatewayConnectTimeout must be 0.1 s - 5 min.")]
+    public TimeSpan GatewayConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A prepared session Asterisk has not claimed by then is closed and reported (<c>not-claimed</c>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Relay:PendingSessionExpiry must be 0.1 s - 10 min.")]
+    public TimeSpan PendingSessionExpiry { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>An AudioSocket connection must send its UUID frame within this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "Relay:UuidWait must be 50 ms - 1 min.")]
+    public TimeSpan UuidWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A live call whose Asterisk side sends nothing (not even part of a frame) for this long is ended
+    /// (<c>caller-idle</c>). Asterisk sends a frame every 20 ms and itself gives up after 2 s of silence.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Relay:CallerIdleTimeout must be 0.1 s - 10 min.")]
+    public TimeSpan CallerIdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>On SIGTERM or StartDrain, live calls may run this long before the relay ends them with 0x00.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Relay:DrainTimeout must be 0 - 1 h.")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Bot audio buffered before playout starts (absorbs gateway jitter), in milliseconds.</summary>
+    [Range(0, 2000, ErrorMessage = "Relay:JitterTargetMs must be 0-2000.")]
+    public int JitterTargetMs { get; set; } = 40;
+
+    /// <summary>Most bot audio held per session, in milliseconds; beyond it the oldest audio is dropped. Large because
+    /// TTS arrives in bursts far faster than real time.</summary>
+    [Range(100, 600_000, ErrorMessage = "Relay:JitterCapMs must be 100-600000.")]
+    public int JitterCapMs { get; set; } = 120_000;
+
+    /// <summary>How long a resolved gateway host name is reused (the seed lost 6 s per lookup to a slow resolver).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Relay:DnsCacheTtl must be 1 s - 1 day.")]
+    public TimeSpan DnsCacheTtl { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>This relay's name in replies, events and the admin API. Empty: the machine (pod) name.</summary>
+    public string? InstanceName { get; set; }
+
+    /// <summary>The listen address, parsed (valid after validation).</summary>
+    public IPAddress ListenIp => IPAddress.Parse(ListenAddress);
+
+    /// <summary>Instance name with its default applied.</summary>
+    public string Instance => string.IsNullOrWhiteSpace(InstanceName) ? Environment.MachineName : InstanceName;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!IPAddress.TryParse(ListenAddress, out var ip))
+        {
+            yield return new ValidationResult("Relay:ListenAddress must be an IP address (the one interface Asterisk reaches the relay on).", [nameof(ListenAddress)]);
+        }
+        else if ((ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) && string.IsNullOrWhiteSpace(AdvertisedEndpoint))
+        {
+            yield return new ValidationResult("Relay:AdvertisedEndpoint is required when Relay:ListenAddress is a wildcard.", [nameof(AdvertisedEndpoint)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(AdvertisedEndpoint) && !TryParseHostPort(AdvertisedEndpoint, out _, out _))
+        {
+            yield return new ValidationResult("Relay:AdvertisedEndpoint must be host:port.", [nameof(AdvertisedEndpoint)]);
+        }
+    }
+
+    internal static bool TryParseHostPort(string value, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        host = value[..colon];
+        return true;
+    }
+}

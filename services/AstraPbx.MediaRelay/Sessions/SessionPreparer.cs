@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Gateway;
+using AstraPbx.MediaRelay.Hosting;
+using AstraPbx.MediaRelay.Media;
+using AstraPbx.ServiceDefaults.Telemetry;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace AstraPbx.MediaRelay.Sessions;
+
+/// <summary>The outcome of preparing a session: exactly one of the two replies.</summary>
+public sealed record PrepareResult(AiSessionReady? Ready, AiSessionFailed? Failed);
+
+/// <summary>Prepares an AI session for <c>StartAiSession</c>: checks capacity and the URL, connects the gateway,
+/// sends the handshake, registers the one-shot pending session and starts reading the gateway.</summary>
+public sealed class SessionPreparer(
+    SessionRegistry registry,
+    GatewayConnector connector,
+    RelayEndpoints endpoints,
+    PlayoutClock clock,
+    IBus bus,
+    IOptions<RelayOptions> options,
+    ILogger<SessionPreparer> logger)
+{
+    private readonly RelayOptions _options = options.Value;
+
+    public async Task<PrepareResult> PrepareAsync(StartAiSession request, CancellationToken cancellationToken)
+    {
+        var gateway = SecretRedactor.RedactUrl(request.GatewayUrl);
+        if (registry.TryGet(request.SessionId, out var existing) && existing.IsPending)
+        {
+            // At-least-once delivery: the same request again gets the same answer, not a second gateway connection.
+            return new PrepareResult(Ready(request, 0), null);
+        }
+
+        if (registry.Draining)
+        {
+            return Fail(request, AiSessionFailure.Draining, "relay is draining", gateway);
+        }
+
+        if (registry.WasUsed(request.SessionId) || existing is not null)
+        {
+            return Fail(request, AiSessionFailure.Other, "session id already used", gateway);
+        }
+
+        if (!Uri.TryCreate(request.GatewayUrl, UriKind.Absolute, out var url) || url.Scheme is not ("ws" or "wss") || url.Host.Length == 0)
+        {
+            return Fail(request, AiSessionFailure.InvalidUrl, "not a ws:// or wss:// URL", gateway);
+        }
+
+        if (!registry.TryReserve())
+        {
+            return Fail(request, AiSessionFailure.OverCapacity, $"at the limit of {_options.MaxSessions} sessions", gateway);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        ClientWebSocket? socket = null;
+        try
+        {
+            socket = await connector.ConnectAsync(url, cancellationToken).ConfigureAwait(false);
+            await SendHandshakeAsync(socket, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GatewayConnectException e)
+        {
+            socket?.Dispose();
+            registry.Release();
+            RelayTelemetry.GatewayConnect.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", e.Reason.ToString()));
+            return Fail(request, e.Reason, e.Message, gateway);
+        }
+        catch
+        {
+            socket?.Dispose();
+            registry.Release();
+            throw;
+        }
+
+        var connectMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        RelayTelemetry.GatewayConnect.Record(connectMs, new KeyValuePair<string, object?>("outcome", "connected"));
+
+        // The media-session span lives as long as the call; it is a child of the consume span (Activity.Current
+        // here) but must not become the consumer's current activity.
+        var parent = Activity.Current;
+        var activity = RelayTelemetry.Source.StartActivity("media-session", ActivityKind.Internal);
+        Activity.Current = parent;
+        activity?.SetTag("astrapbx.call_id", request.CallId);
+        activity?.SetTag("astrapbx.asterisk_id", request.AsteriskId);
+        activity?.SetTag("astrapbx.session_id", request.SessionId.ToString());
+        activity?.SetTag("astrapbx.media_mode", request.MediaMode.ToString());
+        activity?.SetTag("astrapbx.gateway", gateway);
+        activity?.SetTag("astrapbx.relay_instance", _options.Instance);
+
+        var session = new RelaySession(request, socket, activity, new SessionServices(clock, registry, bus, _options, logger));
+        if (!registry.TryAdd(session))
+        {
+            // A concurrent duplicate won the race; this connection is not needed.
+            socket.Abort();
+            socket.Dispose();
+            registry.Release();
+            activity?.Dispose();
+            return registry.TryGet(request.SessionId, out var winner) && winner.IsPending
+                ? new PrepareResult(Ready(request, connectMs), null)
+                : Fail(request, AiSessionFailure.Other, "session id already used", gateway);
+        }
+
+        session.StartGateway();
+        RelayTelemetry.SessionsStarted.Add(1);
+        MediaRelayLog.SessionPrepared(logger, request.CallId, request.SessionId, gateway, request.MediaMode, connectMs);
+        return new PrepareResult(Ready(request, connectMs), null);
+    }
+
+    private static async Task SendHandshakeAsync(ClientWebSocket socket, StartAiSession request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await socket.SendAsync(GatewayHandshake.Connected(), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+            await socket.SendAsync(GatewayHandshake.Start(request), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException)
+        {
+            throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "gateway closed during the handshake");
+        }
+    }
+
+    private AiSessionReady Ready(StartAiSession request, double connectMs) => new()
+    {
+        CallId = request.CallId,
+        AsteriskId = request.AsteriskId,
+        SessionId = request.SessionId,
+        RelayEndpoint = endpoints.Advertised,
+        RelayInstance = _options.Instance,
+        GatewayConnectMs = connectMs,
+    };
+
+    private PrepareResult Fail(StartAiSession request, AiSessionFailure reason, string detail, string gateway)
+    {
+        registry.CountFailed();
+        RelayTelemetry.SessionsFailed.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        MediaRelayLog.SessionPrepareFailed(logger, request.CallId, request.SessionId, reason, detail, gateway);
+        return new PrepareResult(null, new AiSessionFailed
+        {
+            CallId = request.CallId,
+            AsteriskId = request.AsteriskId,
+            SessionId = request.SessionId,
+            Reason = reason,
+            Detail = detail,
+            RelayInstance = _options.Instance,
+        });
+    }
+}

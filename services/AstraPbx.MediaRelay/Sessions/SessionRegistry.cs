@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using AstraPbx.Contracts.Media;
+using Microsoft.Extensions.Options;
+
+namespace AstraPbx.MediaRelay.Sessions;
+
+/// <summary>How an AudioSocket UUID fared at admission.</summary>
+internal enum ClaimOutcome
+{
+    Claimed,
+    Unknown,
+    AlreadyClaimed,
+}
+
+/// <summary>Every pending and live session of this relay, the capacity limit, and the draining flag. A UUID is
+/// claimable once: claimed and ended ids are remembered for a while so a reuse is told apart from a guess.</summary>
+public sealed class SessionRegistry
+{
+    private static readonly TimeSpan RememberUsedIds = TimeSpan.FromMinutes(10);
+
+    private readonly ConcurrentDictionary<Guid, RelaySession> _sessions = new();
+    private readonly ConcurrentDictionary<Guid, long> _used = new();
+    private readonly RelayOptions _options;
+    private int _reserved;
+    private long _started;
+    private long _failed;
+    private long _framesToGateway;
+    private long _framesToCaller;
+    private long _underruns;
+    private volatile bool _draining;
+
+    public SessionRegistry(IOptions<RelayOptions> options) => _options = options.Value;
+
+    /// <summary>True once a drain started: no new sessions.</summary>
+    public bool Draining => _draining;
+
+    internal void SetDraining() => _draining = true;
+
+    public int PendingCount => _sessions.Values.Count(s => s.IsPending);
+
+    public int LiveCount => _sessions.Values.Count(s => s.IsLive);
+
+    /// <summary>Sessions prepared (AiSessionReady) since start.</summary>
+    public long Started => Interlocked.Read(ref _started);
+
+    /// <summary>StartAiSession answered with AiSessionFailed since start.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Totals of ended sessions plus the live ones.</summary>
+    public (long ToGateway, long ToCaller, long Underruns) Frames
+    {
+        get
+        {
+            long toGateway = Interlocked.Read(ref _framesToGateway), toCaller = Interlocked.Read(ref _framesToCaller), underruns = Interlocked.Read(ref _underruns);
+            foreach (var session in _sessions.Values)
+            {
+                toGateway += session.FramesToGateway;
+                toCaller += session.FramesToCaller;
+                underruns += session.Underruns;
+            }
+
+            return (toGateway, toCaller, underruns);
+        }
+    }
+
+    internal IReadOnlyCollection<RelaySession> Sessions => (IReadOnlyCollection<RelaySession>)_sessions.Values;
+
+    internal bool TryGet(Guid sessionId, out RelaySession session) => _sessions.TryGetValue(sessionId, out session!);
+
+    internal bool WasUsed(Guid sessionId) => _used.ContainsKey(sessionId);
+
+    /// <summary>Takes one of <see cref="RelayOptions.MaxSessions"/> slots; false when full.</summary>
+    internal bool TryReserve()
+    {
+        if (Interlocked.Increment(ref _reserved) > _options.MaxSessions)
+        {
+            Interlocked.Decrement(ref _reserved);
+            return false;
+        }
+
+        return true;
+    }
+
+    internal void Release() => Interlocked.Decrement(ref _reserved);
+
+    internal void CountFailed() => Interlocked.Increment(ref _failed);
+
+    /// <summary>Registers a prepared session (holding a reserved slot); false if its id is already known.</summary>
+    internal bool TryAdd(RelaySession session)
+    {
+        if (_used.ContainsKey(session.SessionId) || !_sessions.TryAdd(session.SessionId, session))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _started);
+        return true;
+    }
+
+    internal ClaimOutcome TryClaim(Guid sessionId, out RelaySession session)
+    {
+        if (_sessions.TryGetValue(sessionId, out session!) && session.TryClaim())
+        {
+            _used[sessionId] = Stopwatch.GetTimestamp();
+            return ClaimOutcome.Claimed;
+        }
+
+        return _used.ContainsKey(sessionId) || (session is not null && !session.IsPending) ? ClaimOutcome.AlreadyClaimed : ClaimOutcome.Unknown;
+    }
+
+    internal void Remove(RelaySession session)
+    {
+        if (_sessions.TryRemove(new KeyValuePair<Guid, RelaySession>(session.SessionId, session)))
+        {
+            _used[session.SessionId] = Stopwatch.GetTimestamp();
+            Interlocked.Add(ref _framesToGateway, session.FramesToGateway);
+            Interlocked.Add(ref _framesToCaller, session.FramesToCaller);
+            Interlocked.Add(ref _underruns, session.Underruns);
+            Release();
+        }
+    }
+
+    /// <summary>One pass of the watchdog: expires unclaimed sessions, ends calls whose Asterisk side went silent,
+    /// forgets old used ids.</summary>
+    internal void Sweep()
+    {
+        foreach (var session in _sessions.Values)
+        {
+            if (session.IsPending && session.Age > _options.PendingSessionExpiry)
+            {
+                _ = session.EndAsync(SessionEndedBy.NotClaimed, "not-claimed");
+            }
+            else if (session.IsLive && session.CallerIdle > _options.CallerIdleTimeout)
+            {
+                _ = session.EndAsync(SessionEndedBy.Relay, "caller-idle");
+            }
+        }
+
+        foreach (var (id, at) in _used)
+        {
+            if (Stopwatch.GetElapsedTime(at) > RememberUsedIds)
+            {
+                _used.TryRemove(id, out _);
+            }
+        }
+    }
+}
+
+/// <summary>One loop for every session's timeouts (not a timer per call): runs <see cref="SessionRegistry.Sweep"/>
+/// four times a second.</summary>
+internal sealed class SessionWatchdog(SessionRegistry registry) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                registry.Sweep();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

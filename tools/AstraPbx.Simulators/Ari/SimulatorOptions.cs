@@ -1,0 +1,86 @@
+using AstraPbx.Simulators.AudioSocket;
+
+namespace AstraPbx.Simulators.Ari;
+
+/// <summary>How the simulated Asterisk presents itself.</summary>
+public sealed class AsteriskSimulatorOptions
+{
+    /// <summary>The server's entity id: every event's <c>asterisk_id</c> and <c>/ari/asterisk/info</c>'s <c>system.entity_id</c>.</summary>
+    public string AsteriskId { get; init; } = "02:fc:00:00:00:01";
+
+    /// <summary>The ARI user (basic auth or <c>api_key=user:pass</c>).</summary>
+    public string Username { get; init; } = "astrapbx";
+
+    public string Password { get; init; } = "astrapbx-secret";
+
+    /// <summary>The context whose <c>continue</c> runs the AudioSocket dialplan (PROTOCOLS.md section 3).</summary>
+    public string AudioSocketContext { get; init; } = "audiosocket-ai";
+
+    /// <summary>Port on 127.0.0.1; 0 picks a free one.</summary>
+    public int Port { get; init; }
+
+    /// <summary>What each caller says once dialled into AudioSocket; a 440 Hz tone when null.</summary>
+    public Func<SimulatedCall, IAudioSource>? AudioSource { get; init; }
+}
+
+/// <summary>One call entering <c>Stasis(app, StasisArgs)</c> from the simulated dialplan.</summary>
+public sealed class SimulatedCallOptions
+{
+    /// <summary>The Stasis application (first argument of <c>Stasis()</c>).</summary>
+    public string Application { get; init; } = "astrapbx";
+
+    /// <summary>The arguments after the application, comma-separated as in the dialplan: <c>ai_agent,3</c>.</summary>
+    public string StasisArgs { get; init; } = "ai_agent,1";
+
+    public string CallerNumber { get; init; } = "08065978002";
+
+    public string CallerName { get; init; } = "Test Caller";
+
+    /// <summary>The dialled extension (<c>channel.dialplan.exten</c>).</summary>
+    public string Extension { get; init; } = "1003";
+
+    /// <summary>The context the call was in when it ran <c>Stasis()</c>.</summary>
+    public string Context { get; init; } = "org_demo_internal";
+
+    /// <summary>Channel name; <c>PJSIP/&lt;caller&gt;-&lt;n&gt;</c> when null.</summary>
+    public string? ChannelName { get; init; }
+
+    /// <summary>Channel variables set before <c>Stasis()</c> (e.g. <c>ORG_ID</c>), readable with GET variable.</summary>
+    public Dictionary<string, string> Variables { get; init; } = [];
+
+    /// <summary>Also put <see cref="Variables"/> into every event's <c>channel.channelvars</c>, as <c>ari.conf</c>'s
+    /// <c>channelvars</c> setting does.</summary>
+    public bool IncludeChannelVars { get; init; }
+}
+
+/// <summary>Where a <c>continue</c> sent the channel.</summary>
+public sealed record DialplanTarget(string Context, string Extension, int Priority);
+
+/// <summary>Why a simulated call ended.</summary>
+public enum SimulatedEndReason
+{
+    /// <summary><see cref="SimulatedCall.HangUpAsync"/>: the caller hung up (AudioSocket closed without 0x00).</summary>
+    CallerHungUp,
+
+    /// <summary><c>DELETE /channels/{id}</c>.</summary>
+    HungUpByAri,
+
+    /// <summary>The relay sent 0x00: AudioSocket() returned and the dialplan ran <c>Hangup()</c>.</summary>
+    RelayHungUp,
+
+    /// <summary>The relay sent a kind Asterisk rejects (or empty audio): the channel was hung up.</summary>
+    RelayRejected,
+
+    /// <summary>The relay closed or reset the AudioSocket connection: the channel was hung up.</summary>
+    RelayClosed,
+
+    /// <summary>AudioSocket could not connect (bad UUID/service, refused, 2 s timeout): the channel was hung up.</summary>
+    AudioSocketFailed,
+}
+
+/// <summary>How a simulated call ended.</summary>
+public sealed record SimulatedCallEnd(int Cause, string CauseText, SimulatedEndReason Reason);
+
+/// <summary>One event the simulator produced for a call; <see cref="Delivered"/> is false when no events socket of the
+/// application was connected or the application was not subscribed (Asterisk drops those).</summary>
+public sealed record SimulatedEvent(string Type, string Json, bool Delivered);

@@ -45,6 +45,7 @@ public static class AudioSocketFormat
         _ => null,
     };
 
-    /// <summary>Bytes in one 20 ms frame of 16-bit mono PCM at <paramref name="sampleRate"/> (320 at 8 kHz, 640 at 16 kHz).</summary>
-    public static int FrameBytes(int sampleRate) => sampleRate / 1000 * FrameMilliseconds * 2;
+    /// <summary>Bytes in one 20 ms frame of 16-bit mono PCM at <paramref name="sampleRate"/> (320 at 8 kHz, 640 at 16 kHz,
+    /// 1764 at 44.1 kHz: multiply before dividing, or 44.1 kHz loses its 0.1).</summary>
+    public static int FrameBytes(int sampleRate) => (int)((long)sampleRate * FrameMilliseconds / 1000) * 2;
 }

@@ -26,7 +26,9 @@ public static class TelemetryExtensions
         });
 
         var otel = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(builder.Environment.ApplicationName, serviceInstanceId: Environment.MachineName))
+            .ConfigureResource(r => r.AddService(
+                builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : builder.Environment.ApplicationName,
+                serviceInstanceId: Environment.MachineName))
             .WithTracing(tracing => tracing
                 .AddSource("MassTransit")
                 .AddSource(SourcePrefix + "*")

@@ -6,7 +6,13 @@ namespace AstraPbx.AriIngress.Ari;
 public sealed class AriConnection
 {
     private readonly TaskCompletionSource<string> _asteriskId = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _commandQueue = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _connected;
+
+    /// <summary>Completes with the queue name once this Asterisk's command queue is being consumed.</summary>
+    public Task<string> CommandQueueReady => _commandQueue.Task;
+
+    internal void SetCommandQueueReady(string queue) => _commandQueue.TrySetResult(queue);
 
     /// <summary>The server's entity id once configured or learnt; null before.</summary>
     public string? AsteriskId => _asteriskId.Task.IsCompletedSuccessfully ? _asteriskId.Task.Result : null;

@@ -17,12 +17,14 @@ internal sealed class CommandEndpoint(AriConnection connection, BusStarted busSt
             var asteriskId = await connection.AsteriskIdKnown.WaitAsync(stoppingToken).ConfigureAwait(false);
             await busStarted.Started.WaitAsync(stoppingToken).ConfigureAwait(false);
             var queue = Endpoints.AriIngressQueue(asteriskId);
-            connector.ConnectReceiveEndpoint(queue, (context, endpoint) =>
+            var handle = connector.ConnectReceiveEndpoint(queue, (context, endpoint) =>
             {
                 endpoint.ConfigureConsumer<ConnectToRelayConsumer>(context);
                 endpoint.ConfigureConsumer<ContinueInDialplanConsumer>(context);
                 endpoint.ConfigureConsumer<HangupCallConsumer>(context);
             });
+            await handle.Ready.WaitAsync(stoppingToken).ConfigureAwait(false);
+            connection.SetCommandQueueReady(queue);
             logger.CommandQueueConnected(asteriskId, queue);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using AstraPbx.AudioSocket;
+using AstraPbx.Contracts.Calls;
+using AstraPbx.Testing;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AstraPbx.AriIngress.Tests;
+
+/// <summary>What the ingress published, as a consumer on the real broker sees it, with the time it arrived and the
+/// trace id it was consumed under.</summary>
+internal sealed class BusRecorder
+{
+    public ConcurrentQueue<(CallEnteredStasis Message, long At, ActivityTraceId TraceId)> Entered { get; } = new();
+
+    public ConcurrentQueue<CallEnded> Ended { get; } = new();
+
+    public static async Task<(TestBus Bus, BusRecorder Recorder)> StartAsync(string rabbitmq)
+    {
+        var recorder = new BusRecorder();
+        var bus = await TestBus.StartAsync(rabbitmq, x => x.AddConsumer<RecorderConsumer>(), s => s.AddSingleton(recorder));
+        return (bus, recorder);
+    }
+
+    public Task<CallEnteredStasis> EnteredAsync(string callId, TimeSpan? timeout = null) =>
+        Eventually.Until(() => Task.FromResult(Entered.FirstOrDefault(e => e.Message.CallId == callId).Message),
+            m => m is not null, timeout ?? TimeSpan.FromSeconds(30), $"CallEnteredStasis for {callId}")!;
+
+    public Task<CallEnded> EndedAsync(string callId) =>
+        Eventually.Until(() => Task.FromResult(Ended.FirstOrDefault(e => e.CallId == callId)),
+            m => m is not null, TimeSpan.FromSeconds(30), $"CallEnded for {callId}")!;
+
+    public int EndedCount(string callId) => Ended.Count(e => e.CallId == callId);
+
+    public int EnteredCount(string callId) => Entered.Count(e => e.Message.CallId == callId);
+}
+
+internal sealed class RecorderConsumer(BusRecorder recorder) : IConsumer<CallEnteredStasis>, IConsumer<CallEnded>
+{
+    public Task Consume(ConsumeContext<CallEnteredStasis> context)
+    {
+        recorder.Entered.Enqueue((context.Message, Stopwatch.GetTimestamp(), Activity.Current?.TraceId ?? default));
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(ConsumeContext<CallEnded> context)
+    {
+        recorder.Ended.Enqueue(context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A stand-in media relay: accepts AudioSocket connections, reads the UUID frame, and can hang up (0x00).</summary>
+internal sealed class FakeRelay : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<Socket>> _sessions = new();
+
+    public FakeRelay()
+    {
+        _listener.Start();
+        _ = AcceptAsync();
+    }
+
+    public string Endpoint => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    /// <summary>Completes with the connection once Asterisk dialled and sent <paramref name="sessionId"/>.</summary>
+    public Task<Socket> ConnectedAsync(Guid sessionId) => _sessions.GetOrAdd(sessionId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public static async Task HangUpAsync(Socket socket)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        AudioSocketFrameWriter.WriteHangup(writer);
+        await socket.SendAsync(writer.WrittenMemory);
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptSocketAsync();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            _ = ReadUuidAsync(socket);
+        }
+    }
+
+    private async Task ReadUuidAsync(Socket socket)
+    {
+        var reader = PipeReader.Create(new NetworkStream(socket, ownsSocket: false));
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            var buffer = result.Buffer;
+            if (AudioSocketFrameReader.TryRead(buffer, out var frame, out _) && frame.Kind == AudioSocketKind.Uuid
+                && AudioSocketFrameReader.TryReadUuid(frame.Payload, out var id))
+            {
+                _sessions.GetOrAdd(id, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(socket);
+
+                // Keep reading (and discarding) the caller's audio so the connection stays healthy.
+                reader.AdvanceTo(buffer.End);
+                try
+                {
+                    while (true)
+                    {
+                        var more = await reader.ReadAsync();
+                        reader.AdvanceTo(more.Buffer.End);
+                        if (more.IsCompleted)
+                        {
+                            return;
+                        }
+                    }
+                }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _listener.Stop();
+        return ValueTask.CompletedTask;
+    }
+}

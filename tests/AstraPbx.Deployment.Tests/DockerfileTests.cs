@@ -54,7 +54,7 @@ public sealed partial class DockerfileTests
         Assert.Matches(@"(?m)^USER \$APP_UID$", dockerfile);
         if (service == "mediarelay")
         {
-            Assert.Contains("Relay__Port=9092", dockerfile, StringComparison.Ordinal);
+            Assert.Contains("Relay__AudioSocketPort=9092", dockerfile, StringComparison.Ordinal);
             Assert.Contains("Relay__ListenAddress=0.0.0.0", dockerfile, StringComparison.Ordinal);
         }
     }

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay;
+using AstraPbx.MediaRelay.Hosting;
+using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Sessions;
+using AstraPbx.ServiceDefaults;
+using AstraPbx.ServiceDefaults.Messaging;
+using AstraPbx.Simulators.AudioSocket;
+using AstraPbx.Testing;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace AstraPbx.MediaRelay.Tests.Support;
+
+/// <summary>A MediaRelay hosted in-process exactly as Program.cs builds it (service defaults + application services),
+/// on its own RabbitMQ virtual host, with free ports, plus a test bus that sends StartAiSession and collects
+/// AiSessionEnded. Optionally on a fake playout clock.</summary>
+public sealed class RelayHost : IAsyncDisposable
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+
+    private readonly WebApplication _app;
+    private readonly TestBus _bus;
+    private readonly EndedCollector _ended;
+
+    private RelayHost(WebApplication app, TestBus bus, EndedCollector ended, FakeTimeProvider? time)
+    {
+        _app = app;
+        _bus = bus;
+        _ended = ended;
+        Time = time;
+    }
+
+    /// <summary>The fake playout clock's time, when the relay runs on one.</summary>
+    public FakeTimeProvider? Time { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public PlayoutClock Clock => Services.GetRequiredService<PlayoutClock>();
+
+    public SessionRegistry Registry => Services.GetRequiredService<SessionRegistry>();
+
+    public RelayEndpoints Endpoints => Services.GetRequiredService<RelayEndpoints>();
+
+    /// <summary>The gRPC (health, admin) address.</summary>
+    public string GrpcAddress => Endpoints.Http[0].ToString();
+
+    public static async Task<RelayHost> StartAsync(RabbitMqFixture rabbit, IDictionary<string, string?>? settings = null,
+        bool fakeClock = false, ILoggerProvider? logs = null)
+    {
+        var connectionString = await rabbit.CreateVirtualHostAsync("relay");
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(RelayOptions).Assembly.GetName().Name,
+            EnvironmentName = "Testing",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        var config = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            [RabbitMqOptions.ConnectionStringKey] = connectionString,
+            ["Relay:AudioSocketPort"] = "0",
+            ["Relay:InstanceName"] = "relay-test",
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            ["Logging:LogLevel:MassTransit"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
+        FakeTimeProvider? time = null;
+        if (fakeClock)
+        {
+            time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T00:00:00Z"));
+            builder.Services.AddKeyedSingleton<TimeProvider>(PlayoutClock.TimeProviderKey, time);
+        }
+
+        builder.AddServiceDefaults();
+        builder.AddApplicationServices();
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapApplicationEndpoints();
+        await app.StartAsync();
+        await app.Services.GetRequiredService<StartAiSessionEndpoint>().Ready.Within(Long, "the start-ai-session endpoint");
+
+        var ended = new EndedCollector();
+        var bus = await TestBus.StartAsync(connectionString, x => x.AddConsumer<EndedConsumer>(), s => s.AddSingleton(ended));
+        return new RelayHost(app, bus, ended, time);
+    }
+
+    /// <summary>Asks the relays (over the broker) to prepare a session, as Routing does.</summary>
+    public async Task<(AiSessionReady? Ready, AiSessionFailed? Failed)> PrepareAsync(string gatewayUrl, MediaMode mode = MediaMode.AstraPbxBinary,
+        Guid? sessionId = null, IReadOnlyDictionary<string, string>? custom = null)
+    {
+        var client = _bus.Bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + StartAiSessionConsumerDefinition.QueueName), RequestTimeout.After(s: 60));
+        var request = new StartAiSession
+        {
+            CallId = "chan-" + Guid.NewGuid().ToString("N")[..8],
+            AsteriskId = "ast-1",
+            SessionId = sessionId ?? Guid.NewGuid(),
+            GatewayUrl = gatewayUrl,
+            MediaMode = mode,
+            OrgId = "org-1",
+            CallerNumber = "+15550100",
+            Extension = "600",
+            ChannelName = "PJSIP/alice-00000001",
+            CustomParameters = custom ?? new Dictionary<string, string> { ["lang"] = "en" },
+        };
+        var response = await client.GetResponse<AiSessionReady, AiSessionFailed>(request);
+        if (response.Is(out Response<AiSessionReady>? ready))
+        {
+            return (ready!.Message, null);
+        }
+
+        return response.Is(out Response<AiSessionFailed>? failed) ? (null, failed!.Message) : throw new InvalidOperationException("unexpected response");
+    }
+
+    /// <summary>Dials the relay's AudioSocket endpoint as Asterisk would.</summary>
+    public Task<AudioSocketCaller> DialAsync(Guid sessionId, IAudioSource? source = null, AstraPbx.AudioSocket.AudioSocketKind kind = AstraPbx.AudioSocket.AudioSocketKind.Slin) =>
+        AudioSocketCaller.DialAsync(Endpoints.AudioSocket.Address.ToString(), Endpoints.AudioSocket.Port, sessionId, source, kind);
+
+    /// <summary>The AiSessionEnded event for a session, as published on the broker.</summary>
+    public Task<AiSessionEnded> Ended(Guid sessionId) => _ended.For(sessionId).Within(Long, $"AiSessionEnded for {sessionId}");
+
+    internal RelaySession Session(Guid sessionId) =>
+        Registry.TryGet(sessionId, out var session) ? session : throw new InvalidOperationException($"no session {sessionId}");
+
+    /// <summary>Advances the fake clock by whole ticks, waiting for each to be delivered.</summary>
+    public async Task TickAsync(int ticks = 1)
+    {
+        for (var i = 0; i < ticks; i++)
+        {
+            var next = Clock.Ticks + 1;
+            Time!.Advance(PlayoutClock.Period);
+            await Clock.WhenTicked(next).Within(Long, $"playout tick {next}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _bus.DisposeAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _app.StopAsync(stop.Token);
+        await _app.DisposeAsync();
+    }
+
+    public sealed class EndedCollector
+    {
+        private readonly ConcurrentDictionary<Guid, TaskCompletionSource<AiSessionEnded>> _ended = new();
+
+        public Task<AiSessionEnded> For(Guid sessionId) => Slot(sessionId).Task;
+
+        public void Add(AiSessionEnded message) => Slot(message.SessionId).TrySetResult(message);
+
+        private TaskCompletionSource<AiSessionEnded> Slot(Guid id) =>
+            _ended.GetOrAdd(id, _ => new TaskCompletionSource<AiSessionEnded>(TaskCreationOptions.RunContinuationsAsynchronously));
+    }
+
+    public sealed class EndedConsumer(EndedCollector collector) : IConsumer<AiSessionEnded>
+    {
+        public Task Consume(ConsumeContext<AiSessionEnded> context)
+        {
+            collector.Add(context.Message);
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -29,7 +29,7 @@ public sealed class CallRouter(
         var message = context.Message;
         var token = context.CancellationToken;
         var started = time.GetTimestamp();
-        var claim = await records.ClaimAsync(message, Activity.Current?.TraceId.ToHexString(), token);
+        var claim = await records.ClaimAsync(message, TraceIdOf(context), token);
         if (!claim.Claimed)
         {
             RoutingLog.DuplicateEntry(logger, message.CallId, message.EnteredAt);
@@ -162,6 +162,19 @@ public sealed class CallRouter(
                 await ingress.Send(new HangupCall { CallId = message.CallId, AsteriskId = message.AsteriskId, Reason = "normal" }, token);
                 break;
         }
+    }
+
+    /// <summary>The call's trace id: the consume span's, or, where nothing records spans, the one the message's
+    /// W3C <c>traceparent</c> header carries.</summary>
+    private static string? TraceIdOf(ConsumeContext context)
+    {
+        if (Activity.Current is { } current)
+        {
+            return current.TraceId.ToHexString();
+        }
+
+        var header = context.Headers.Get<string>("traceparent") ?? context.Headers.Get<string>("MT-Activity-Id");
+        return header is { Length: >= 55 } && header[2] == '-' && header[35] == '-' ? header[3..35] : null;
     }
 
     /// <summary>The kebab-case name of a relay failure, as it appears in reasons (<c>ai-session-failed:over-capacity</c>).</summary>

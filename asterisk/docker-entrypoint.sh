@@ -17,7 +17,7 @@ for template in /etc/asterisk/templates/*.conf; do
   chmod 600 "/etc/asterisk/$(basename "$template")"
 done
 
-for generated in extensions_astrapbx.conf queues_astrapbx.conf; do
+for generated in extensions.conf queues.conf; do
   if [ ! -f "/etc/asterisk/generated/$generated" ]; then
     echo "asterisk: /etc/asterisk/generated/$generated is missing; generate it with" >&2
     echo "  dotnet AstraPbx.Routing.dll dialplan --out /etc/asterisk/generated   (compose: the routing-seed service)" >&2

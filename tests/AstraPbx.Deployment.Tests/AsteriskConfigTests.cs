@@ -42,14 +42,13 @@ public sealed partial class AsteriskConfigTests
     {
         var extensions = AsteriskConf.Includes(Repo.Read("asterisk/extensions.conf"));
         var queues = AsteriskConf.Includes(Repo.Read("asterisk/queues.conf"));
-        Assert.Equal(["generated/extensions_astrapbx.conf"], extensions);
-        Assert.Equal(["generated/queues_astrapbx.conf"], queues);
+        // Routing's `dialplan --out DIR` writes DIR/extensions.conf and DIR/queues.conf.
+        Assert.Equal(["generated/extensions.conf"], extensions);
+        Assert.Equal(["generated/queues.conf"], queues);
 
         var entrypoint = Repo.Read("asterisk/docker-entrypoint.sh");
-        foreach (var generated in extensions.Concat(queues).Select(Path.GetFileName))
-        {
-            Assert.Contains(generated!, entrypoint, StringComparison.Ordinal);
-        }
+        Assert.Contains("for generated in extensions.conf queues.conf; do", entrypoint, StringComparison.Ordinal);
+        Assert.Contains("/etc/asterisk/generated/$generated", entrypoint, StringComparison.Ordinal);
 
         Assert.Contains("VOLUME /etc/asterisk/generated", Repo.Read("asterisk/Dockerfile"), StringComparison.Ordinal);
     }
@@ -68,6 +67,24 @@ public sealed partial class AsteriskConfigTests
                 Assert.True(member.Value.Split(',').Length == 4, $"{Path.GetFileName(file)} line {member.Number}: member needs interface,penalty,membername,state_interface");
             }
         }
+    }
+
+    [Fact]
+    public void Sample_phones_register_with_auth_and_start_in_the_seed_organisations_generated_context()
+    {
+        var pjsip = AsteriskConf.Parse(Repo.Read("asterisk/templates/pjsip.conf"));
+        // Routing generates [<context_prefix>-internal] per organisation; the seed organisation's prefix is org1.
+        Assert.Equal("org1-internal", pjsip.Single(l => l.Section == "phone-template" && l.Key == "context").Value);
+        foreach (var phone in new[] { "1001", "1002" })
+        {
+            var lines = pjsip.Where(l => l.Section == phone).ToList();
+            Assert.Contains(lines, l => l.Key == "auth" && l.Value == phone);
+            Assert.Contains(lines, l => l.Key == "aors" && l.Value == phone);
+            Assert.Contains(lines, l => l.Key == "username" && l.Value == phone);
+            Assert.Contains(lines, l => l.Key == "password" && l.Value == "${SIP_" + phone + "_PASSWORD}");
+        }
+
+        Assert.Contains(pjsip, l => l.Section == "transport-udp" && l.Key == "bind" && l.Value == "0.0.0.0:5060");
     }
 
     [Fact]

@@ -101,7 +101,8 @@ public sealed partial class ComposeFileTests
         {
             foreach (var (key, value) in Compose.Environment(service))
             {
-                var secretKey = key.Contains("PASS", StringComparison.OrdinalIgnoreCase) || key.StartsWith("ConnectionStrings__", StringComparison.Ordinal);
+                var secretKey = key.Contains("PASS", StringComparison.OrdinalIgnoreCase) || key.Contains("GATEWAY_URL", StringComparison.Ordinal)
+                    || key.StartsWith("ConnectionStrings__", StringComparison.Ordinal);
                 if (!secretKey)
                 {
                     Assert.False(Credential().IsMatch(value), $"{name}: {key} holds a credential");
@@ -134,6 +135,8 @@ public sealed partial class ComposeFileTests
         {
             Assert.StartsWith("change-me", value, StringComparison.Ordinal);
         }
+
+        Assert.EndsWith("?key=change-me-gateway-key", example["AI_GATEWAY_URL"], StringComparison.Ordinal);
 
         Assert.DoesNotContain(Compose.Services, s => s.Value.At("env_file") is not null); // one .env, values handed out one by one
     }
@@ -170,7 +173,8 @@ public sealed partial class ComposeFileTests
         Assert.Equal(Compose.Service("routing").Str("image"), seed.Str("image"));
 
         var command = string.Join(' ', seed.List("entrypoint").Cast<string>());
-        Assert.Contains("dotnet AstraPbx.Routing.dll seed", command, StringComparison.Ordinal);
+        Assert.Contains("dotnet AstraPbx.Routing.dll seed --gateway-url \"$$AI_GATEWAY_URL\"", command, StringComparison.Ordinal);
+        Assert.Equal("${AI_GATEWAY_URL:?set it in .env (copy .env.example)}", Compose.Environment(seed)["AI_GATEWAY_URL"]);
         var output = OutFolder().Match(command);
         Assert.True(output.Success, "routing-seed does not run `dialplan --out <folder>`");
 
@@ -180,8 +184,8 @@ public sealed partial class ComposeFileTests
         Assert.True(Compose.Root.Map("volumes").ContainsKey(seedVolume[0]));
 
         // Asterisk's files include what lands in that folder (paths relative to /etc/asterisk).
-        Assert.Contains("#include generated/extensions_astrapbx.conf", Repo.Read("asterisk/extensions.conf"), StringComparison.Ordinal);
-        Assert.Contains("#include generated/queues_astrapbx.conf", Repo.Read("asterisk/queues.conf"), StringComparison.Ordinal);
+        Assert.Contains("#include generated/extensions.conf", Repo.Read("asterisk/extensions.conf"), StringComparison.Ordinal);
+        Assert.Contains("#include generated/queues.conf", Repo.Read("asterisk/queues.conf"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -221,7 +225,8 @@ public sealed partial class ComposeFileTests
     [GeneratedRegex(@"(?<!\$)\$\{([A-Za-z0-9_]+)")]
     private static partial Regex AnyVariable();
 
-    [GeneratedRegex(@"(?i)password\s*=|://[^/\s:@]+:[^/\s@]+@")]
+    // A connection string's password, user:password@ in a URL, a gateway's ?key=.
+    [GeneratedRegex(@"(?i)password\s*=|://[^/\s:@]+:[^/\s@]+@|[?&]key=")]
     private static partial Regex Credential();
 
     [GeneratedRegex(@"dialplan --out (/\S+)")]

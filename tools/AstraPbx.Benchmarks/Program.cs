@@ -1,1 +1,4 @@
-Console.WriteLine("not implemented yet");
+using AstraPbx.Benchmarks;
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(AudioFrameBenchmarks).Assembly).Run(args);

@@ -48,7 +48,8 @@ public sealed partial class AsteriskConfigTests
 
         var entrypoint = Repo.Read("asterisk/docker-entrypoint.sh");
         Assert.Contains("for generated in extensions.conf queues.conf; do", entrypoint, StringComparison.Ordinal);
-        Assert.Contains("/etc/asterisk/generated/$generated", entrypoint, StringComparison.Ordinal);
+        Assert.Contains("etc=\"${ASTERISK_ETC:-/etc/asterisk}\"", entrypoint, StringComparison.Ordinal);
+        Assert.Contains("if [ ! -f \"$etc/generated/$generated\" ]", entrypoint, StringComparison.Ordinal);
 
         Assert.Contains("VOLUME /etc/asterisk/generated", Repo.Read("asterisk/Dockerfile"), StringComparison.Ordinal);
     }

@@ -7,22 +7,43 @@ internal static class Tools
 {
     public sealed record Result(int ExitCode, string Output, string Error);
 
-    /// <summary>The path of docker-compose, installing it with <c>scripts/ensure-tools</c> when it is missing.
-    /// Fails with the reason when it cannot be had (in CI that is a broken machine setup, not a skip).</summary>
-    public static async Task<string> DockerComposeAsync()
+    private static readonly SemaphoreSlim Installing = new(1, 1);
+
+    /// <summary>The path of docker-compose, installing it with <c>scripts/ensure-tools</c> when it is missing.</summary>
+    public static Task<string> DockerComposeAsync() => RequireAsync("docker-compose", "docker-compose");
+
+    /// <summary>The path of envsubst (package gettext-base), installed the same way.</summary>
+    public static Task<string> EnvsubstAsync() => RequireAsync("envsubst", "gettext-base");
+
+    /// <summary>Fails with the reason when a tool cannot be had: in CI that is a broken machine setup, not a skip.</summary>
+    private static async Task<string> RequireAsync(string command, string package)
     {
-        if (Find("docker-compose") is { } found)
+        if (Find(command) is { } found)
         {
             return found;
         }
 
-        var ensure = await RunAsync(Repo.PathOf("scripts/ensure-tools"), [], Repo.Root, TimeSpan.FromMinutes(5));
-        return Find("docker-compose") ?? throw new Xunit.Sdk.XunitException(
-            $"docker-compose is not installed and scripts/ensure-tools could not install it (exit {ensure.ExitCode}: {ensure.Error.Trim()})."
-            + (Repo.IsCi ? " CI=true: the machine setup must provide it (apt-get install docker-compose)." : " Run scripts/ensure-tools as root."));
+        await Installing.WaitAsync();
+        try
+        {
+            if (Find(command) is { } installed)
+            {
+                return installed;
+            }
+
+            var ensure = await RunAsync(Repo.PathOf("scripts/ensure-tools"), [], Repo.Root, TimeSpan.FromMinutes(5));
+            return Find(command) ?? throw new Xunit.Sdk.XunitException(
+                $"{command} is not installed and scripts/ensure-tools could not install it (exit {ensure.ExitCode}: {ensure.Error.Trim()})."
+                + (Repo.IsCi ? $" CI=true: the machine setup must provide it (apt-get install {package})." : " Run scripts/ensure-tools as root."));
+        }
+        finally
+        {
+            Installing.Release();
+        }
     }
 
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -40,6 +61,18 @@ internal static class Tools
         foreach (var name in new[] { "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "DOCKER_HOST" })
         {
             start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + file);

@@ -179,6 +179,10 @@ public sealed partial class ComposeFileTests
         Assert.True(output.Success, "routing-seed does not run `dialplan --out <folder>`");
 
         var seedVolume = seed.List("volumes").Cast<string>().Select(v => v.Split(':')).Single(v => v[1] == output.Groups[1].Value);
+
+        // A fresh named volume takes the owner of the image folder it is mounted on: the non-root user must own it.
+        Assert.Contains($"RUN mkdir {output.Groups[1].Value} && chown \"$APP_UID:$APP_UID\" {output.Groups[1].Value}",
+            Repo.Read("services/AstraPbx.Routing/Dockerfile"), StringComparison.Ordinal);
         var asteriskVolume = asterisk.List("volumes").Cast<string>().Select(v => v.Split(':')).Single(v => v[0] == seedVolume[0]);
         Assert.Equal("/etc/asterisk/generated", asteriskVolume[1]);
         Assert.True(Compose.Root.Map("volumes").ContainsKey(seedVolume[0]));

@@ -1,1 +1,5 @@
-Console.WriteLine("not implemented yet");
+using AstraPbx.RoutingBench;
+
+// Routing decision latency at fixed call rates on the local PostgreSQL and RabbitMQ (scripts/infra up).
+// Usage: dotnet run -c Release --project tools/AstraPbx.RoutingBench -- [--rates 50,200] [--seconds 10]
+return await RoutingBench.RunAsync(args);

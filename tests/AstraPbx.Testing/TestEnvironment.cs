@@ -40,7 +40,7 @@ public static class TestEnvironment
                 continue;
             }
 
-            values[line[..eq].Trim()] = line[(eq + 1)..].Trim();
+            values[line[..eq].Trim()] = line[(eq + 1)..].Trim().Trim('\'');
         }
 
         return values;

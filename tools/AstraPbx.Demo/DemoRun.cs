@@ -37,7 +37,17 @@ internal static class DemoRun
                 Log = Say,
             }).WaitAsync(stop).ConfigureAwait(false);
 
-            await PlaceSeedCallAsync(deployment, talkSeconds, stop).ConfigureAwait(false);
+            try
+            {
+                await PlaceSeedCallAsync(deployment, talkSeconds, stop).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Console.WriteLine("---- what the services printed ----");
+                Console.WriteLine(deployment.AllOutput());
+                throw;
+            }
+
             Say("stopping everything the demo started");
             return 0;
         }

@@ -172,7 +172,7 @@ public sealed class LocalDeployment : IAsyncDisposable
             settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
             settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc";
             settings["OTEL_BSP_SCHEDULE_DELAY"] = "200";
-            settings["OTEL_SERVICE_NAME"] = serviceName ?? project;
+            settings["OTEL_SERVICE_NAME"] = project;
         }
 
         settings["Logging__LogLevel__Default"] = "Information";

@@ -1,0 +1,59 @@
+using AstraPbx.LocalRun;
+using AstraPbx.Simulators.Ari;
+using AstraPbx.Simulators.AudioSocket;
+using AstraPbx.Simulators.Gateway;
+using AstraPbx.Testing;
+
+namespace AstraPbx.EndToEnd.Tests;
+
+/// <summary>Placing and following simulated calls through a <see cref="LocalDeployment"/>.</summary>
+internal static class Calls
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    public static async Task<SimulatedCall> DialAsync(LocalDeployment deployment, string stasisArgs, string extension)
+    {
+        return await deployment.Asterisk.StartCallAsync(new SimulatedCallOptions
+        {
+            StasisArgs = stasisArgs,
+            CallerNumber = "08065978002",
+            CallerName = "E2E Caller",
+            Extension = extension,
+            Context = deployment.InternalContext,
+            Variables = new Dictionary<string, string> { ["ORG_ID"] = deployment.OrgId },
+        });
+    }
+
+    /// <summary>A call to the AI bot 1003, up to the point where audio flows both ways.</summary>
+    public static async Task<(SimulatedCall Call, AudioSocketCaller Caller, GatewaySession Bot)> DialBotAsync(
+        LocalDeployment deployment, string stasisArgs, string extension, FakeGateway? gateway = null)
+    {
+        var call = await DialAsync(deployment, stasisArgs, extension);
+        var caller = await call.AudioSocketDialled.Within(Patience, $"Asterisk to dial the relay for {call.ChannelId}\n{deployment.AllOutput()}");
+        var bot = await (gateway ?? deployment.Gateway).NextSession(Patience);
+        return (call, caller, bot);
+    }
+
+    /// <summary>Waits until the call record satisfies <paramref name="done"/>.</summary>
+    public static Task<IReadOnlyDictionary<string, object?>> RecordAsync(
+        LocalDeployment deployment, string callId, Func<IReadOnlyDictionary<string, object?>, bool> done, string description) =>
+        Eventually.Until(
+            async () => await deployment.CallRecordAsync(callId) ?? new Dictionary<string, object?>(),
+            r => r.Count > 0 && done(r),
+            Patience,
+            $"call record of {callId}: {description}")!;
+
+    /// <summary>True when a received frame carries sound (not the relay's silence fill).</summary>
+    public static bool IsSound(ReceivedFrame frame)
+    {
+        foreach (var b in frame.Payload)
+        {
+            if (b != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,59 @@
+using AstraPbx.LocalRun;
+using AstraPbx.Simulators.Gateway;
+using AstraPbx.Testing;
+using Xunit;
+
+namespace AstraPbx.EndToEnd.Tests;
+
+/// <summary>The product deployed once per test class: the three services as processes on a fresh virtual host and
+/// database, the Asterisk simulator, an echoing AI gateway and an OTLP receiver. Derived fixtures vary the relays.</summary>
+public abstract class DeploymentFixture : IAsyncLifetime
+{
+    private readonly RabbitMqFixture _rabbit = new();
+    private readonly PostgresFixture _postgres = new();
+
+    public LocalDeployment Deployment { get; private set; } = null!;
+
+    protected virtual int Relays => 1;
+
+    protected virtual TimeSpan StartSessionTimeout => TimeSpan.FromSeconds(5);
+
+    public async Task InitializeAsync()
+    {
+        await _rabbit.InitializeAsync();
+        await _postgres.InitializeAsync();
+        Deployment = await LocalDeployment.StartAsync(new LocalDeploymentOptions
+        {
+            RabbitMq = await _rabbit.CreateVirtualHostAsync("e2e"),
+            Postgres = await _postgres.CreateDatabaseAsync("e2e"),
+            Relays = Relays,
+            StartSessionTimeout = StartSessionTimeout,
+            Gateway = new FakeGatewayOptions { Behavior = GatewayBehavior.Echo },
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Deployment is not null)
+        {
+            await Deployment.DisposeAsync();
+        }
+
+        await _postgres.DisposeAsync();
+        await _rabbit.DisposeAsync();
+    }
+}
+
+public sealed class OneRelayDeployment : DeploymentFixture;
+
+public sealed class NoRelayDeployment : DeploymentFixture
+{
+    protected override int Relays => 0;
+
+    protected override TimeSpan StartSessionTimeout => TimeSpan.FromSeconds(2);
+}
+
+public sealed class TwoRelayDeployment : DeploymentFixture
+{
+    protected override int Relays => 2;
+}

@@ -50,6 +50,30 @@ internal sealed class JitterBuffer
         }
     }
 
+    /// <summary>Marks not yet due.</summary>
+    public int PendingMarks
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _marks.Count;
+            }
+        }
+    }
+
+    /// <summary>True between a <c>clear</c> and the tick that carries it out.</summary>
+    public bool ClearRequested
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _clearRequested;
+            }
+        }
+    }
+
     /// <summary>Appends bot audio. Over the cap, the oldest audio goes: a late burst must not grow memory without bound.</summary>
     public void Write(ReadOnlySpan<byte> pcm)
     {

@@ -32,8 +32,9 @@ internal sealed class RelaySession : IPlayoutTarget
     /// before its payload is awaited.</summary>
     public const int MaxPayloadFromCaller = 8192;
 
-    /// <summary>Ticks the output to Asterisk may stay blocked (Asterisk not reading) before the session ends: 2 s.</summary>
-    private const int BlockedTickLimit = 100;
+    /// <summary>How long the output to Asterisk may stay blocked (Asterisk not reading) before the session ends. Real
+    /// time, not ticks: it is about the peer's socket, not the playout schedule.</summary>
+    private static readonly TimeSpan BlockedLimit = TimeSpan.FromSeconds(2);
 
     private const int Pending = 0;
     private const int Live = 1;
@@ -69,7 +70,8 @@ internal sealed class RelaySession : IPlayoutTarget
     private PipeWriter? _output;
     private PipeReader? _input;
     private Task? _pendingFlush;
-    private int _blockedTicks;
+    private long _blockedSince;
+    private long _skippedTicks;
     private bool _outputClosed;
     private volatile int _callerKind;
     private long _framesToGateway;
@@ -136,6 +138,15 @@ internal sealed class RelaySession : IPlayoutTarget
     public long LateTicks => Interlocked.Read(ref _lateTicks);
 
     public double MaxLatenessMs => Volatile.Read(ref _maxLatenessMs);
+
+    /// <summary>Ticks whose frame was skipped because Asterisk's socket was full.</summary>
+    internal long SkippedTicks => _skippedTicks;
+
+    /// <summary>The jitter buffer (tests look at its state between ticks).</summary>
+    internal JitterBuffer Jitter => _jitter;
+
+    /// <summary>True once Asterisk's first audio frame told the rate to play out at.</summary>
+    internal bool CallerRateKnown => _callerKind != 0;
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void StartGateway() => _ = Task.Run(ReceiveGatewayAsync);
@@ -602,7 +613,13 @@ internal sealed class RelaySession : IPlayoutTarget
                 {
                     if (!_pendingFlush.IsCompleted)
                     {
-                        if (++_blockedTicks >= BlockedTickLimit)
+                        // Never queue unbounded audio behind a peer that is not reading: skip this tick's frame.
+                        _skippedTicks++;
+                        if (_blockedSince == 0)
+                        {
+                            _blockedSince = Stopwatch.GetTimestamp();
+                        }
+                        else if (Stopwatch.GetElapsedTime(_blockedSince) > BlockedLimit)
                         {
                             _ = EndAsync(SessionEndedBy.Relay, "caller-not-reading");
                         }
@@ -611,7 +628,7 @@ internal sealed class RelaySession : IPlayoutTarget
                     }
 
                     _pendingFlush = null;
-                    _blockedTicks = 0;
+                    _blockedSince = 0;
                 }
 
                 _jitter.ReadFrame(_frame8k);

@@ -22,13 +22,20 @@ public sealed class AudioSocketCaller : IAsyncDisposable
     private readonly TaskCompletionSource<CallerEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _sending = Task.CompletedTask;
     private Task _receiving = Task.CompletedTask;
+    private readonly bool _record;
+    private readonly ReceivedFrameHandler? _onFrame;
+    private CallerPacer? _pacer;
+    private IAudioSource _source = null!;
+    private byte[] _pacedFrame = [];
 
-    private AudioSocketCaller(Socket socket, AudioSocketKind kind)
+    private AudioSocketCaller(Socket socket, AudioSocketKind kind, bool record = true, ReceivedFrameHandler? onFrame = null)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
         _output = PipeWriter.Create(_stream);
         Kind = kind;
+        _record = record;
+        _onFrame = onFrame;
     }
 
     /// <summary>The audio kind this caller sends (0x10 for AudioSocket(), 0x12 for the channel driver's slin16).</summary>
@@ -42,6 +49,12 @@ public sealed class AudioSocketCaller : IAsyncDisposable
 
     private long _framesSent;
 
+    /// <summary>Paced ticks at which no frame went out because the previous write was still blocked (the relay
+    /// is not reading fast enough). Only with a <see cref="CallerPacer"/>.</summary>
+    public long FramesSkipped => Interlocked.Read(ref _framesSkipped);
+
+    private long _framesSkipped;
+
     /// <summary>Completes when the call ends, saying how.</summary>
     public Task<CallerEnd> Ended => _ended.Task;
 
@@ -50,14 +63,21 @@ public sealed class AudioSocketCaller : IAsyncDisposable
 
     /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>, sends the UUID frame and starts sending audio
     /// from <paramref name="source"/> (silence when null) at real-time pace.</summary>
-    public static async Task<AudioSocketCaller> DialAsync(string host, int port, Guid sessionId, IAudioSource? source = null,
-        AudioSocketKind kind = AudioSocketKind.Slin, CancellationToken cancellationToken = default)
+    public static Task<AudioSocketCaller> DialAsync(string host, int port, Guid sessionId, IAudioSource? source = null,
+        AudioSocketKind kind = AudioSocketKind.Slin, CancellationToken cancellationToken = default) =>
+        DialAsync(host, port, sessionId, new CallerOptions { Source = source, Kind = kind }, cancellationToken);
+
+    /// <summary>Like <see cref="DialAsync(string, int, Guid, IAudioSource?, AudioSocketKind, CancellationToken)"/>, with
+    /// the load tool's knobs: a shared <see cref="CallerPacer"/> instead of a timer per call, and a per-frame callback
+    /// instead of recording copies of every frame.</summary>
+    public static async Task<AudioSocketCaller> DialAsync(string host, int port, Guid sessionId, CallerOptions options,
+        CancellationToken cancellationToken = default)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             // app_audiosocket gives up connecting after 2000 ms (MAX_CONNECT_TIMEOUT_MSEC).
-            connectTimeout.CancelAfter(TimeSpan.FromMilliseconds(2000));
+            connectTimeout.CancelAfter(options.ConnectTimeout);
             try
             {
                 await socket.ConnectAsync(host, port, connectTimeout.Token).ConfigureAwait(false);
@@ -69,10 +89,22 @@ public sealed class AudioSocketCaller : IAsyncDisposable
             }
         }
 
-        var caller = new AudioSocketCaller(socket, kind);
+        var caller = new AudioSocketCaller(socket, options.Kind, options.RecordReceived, options.OnFrame);
         await caller.WriteFrameAsync(w => AudioSocketFrameWriter.WriteUuid(w, sessionId)).ConfigureAwait(false);
         caller._receiving = caller.ReceiveAsync();
-        caller._sending = caller.SendAudioAsync(source ?? new SilenceSource(AudioSocketFormat.SampleRate(kind)));
+        var source = options.Source ?? new SilenceSource(AudioSocketFormat.SampleRate(options.Kind));
+        if (options.Pacer is { } pacer)
+        {
+            caller._source = source;
+            caller._pacedFrame = new byte[AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(options.Kind))];
+            caller._pacer = pacer;
+            pacer.Add(caller);
+        }
+        else
+        {
+            caller._sending = caller.SendAudioAsync(source);
+        }
+
         return caller;
     }
 
@@ -94,6 +126,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
 
     private async Task StopSendingAsync()
     {
+        _pacer?.Remove(this);
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -101,6 +134,72 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>One paced frame, called by the <see cref="CallerPacer"/>'s thread: never blocks it. If the previous
+    /// write has not finished (the socket is full) this tick's frame is skipped and counted.</summary>
+    internal void SendPacedFrame()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!_writeLock.Wait(0))
+        {
+            Interlocked.Increment(ref _framesSkipped);
+            return;
+        }
+
+        var release = true;
+        try
+        {
+            _source.Fill(_pacedFrame, FramesSent);
+            AudioSocketFrameWriter.Write(_output, Kind, _pacedFrame);
+            var flush = _output.FlushAsync();
+            if (flush.IsCompletedSuccessfully)
+            {
+                if (!flush.Result.IsCompleted)
+                {
+                    Interlocked.Increment(ref _framesSent);
+                }
+            }
+            else
+            {
+                release = false;
+                _ = CompletePacedFlushAsync(flush);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            _ended.TrySetResult(CallerEnd.ConnectionLost);
+        }
+        finally
+        {
+            if (release)
+            {
+                _writeLock.Release();
+            }
+        }
+    }
+
+    private async Task CompletePacedFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            if (!(await flush.ConfigureAwait(false)).IsCompleted)
+            {
+                Interlocked.Increment(ref _framesSent);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            _ended.TrySetResult(CallerEnd.ConnectionLost);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 
@@ -156,10 +255,15 @@ public sealed class AudioSocketCaller : IAsyncDisposable
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
+                var arrived = Stopwatch.GetTimestamp();
                 while (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
                 {
-                    var at = _clock.Elapsed;
-                    Received.Enqueue(new ReceivedFrame(at, frame.Kind, frame.Payload.ToArray()));
+                    if (_record)
+                    {
+                        Received.Enqueue(new ReceivedFrame(_clock.Elapsed, frame.Kind, frame.Payload.ToArray()));
+                    }
+
+                    _onFrame?.Invoke(frame.Kind, frame.Payload, arrived);
                     buffer = buffer.Slice(consumed);
                     if (frame.Kind == AudioSocketKind.Hangup)
                     {
@@ -239,6 +343,33 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         _stop.Dispose();
         _writeLock.Dispose();
     }
+}
+
+/// <summary>Called for every frame the caller receives, on its receive loop: the payload is only valid during the
+/// call. <paramref name="timestamp"/> is the <see cref="Stopwatch.GetTimestamp"/> at which its bytes were read.</summary>
+public delegate void ReceivedFrameHandler(AudioSocketKind kind, ReadOnlySequence<byte> payload, long timestamp);
+
+/// <summary>How <see cref="AudioSocketCaller.DialAsync(string, int, Guid, CallerOptions, CancellationToken)"/> behaves.</summary>
+public sealed class CallerOptions
+{
+    /// <summary>What the caller says; silence when null.</summary>
+    public IAudioSource? Source { get; init; }
+
+    /// <summary>The audio kind sent (0x10 for AudioSocket(), 0x12 for the channel driver's slin16).</summary>
+    public AudioSocketKind Kind { get; init; } = AudioSocketKind.Slin;
+
+    /// <summary>A pacer shared by many callers (one thread for all); null: this caller paces itself.</summary>
+    public CallerPacer? Pacer { get; init; }
+
+    /// <summary>Called for every received frame (e.g. to measure it without keeping it).</summary>
+    public ReceivedFrameHandler? OnFrame { get; init; }
+
+    /// <summary>Keep a copy of every received frame in <see cref="AudioSocketCaller.Received"/> (default true; a
+    /// load run turns it off).</summary>
+    public bool RecordReceived { get; init; } = true;
+
+    /// <summary>TCP connect timeout; app_audiosocket's is 2000 ms.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(2000);
 }
 
 /// <summary>A frame the caller received: when (since connect), its kind and a copy of its payload.</summary>

@@ -1,0 +1,129 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using AstraPbx.AudioSocket;
+using AstraPbx.Simulators.AudioSocket;
+
+namespace AstraPbx.LoadTool;
+
+/// <summary>One simulated call's audio and measurements. Every frame the caller sends is stamped in its PCM with a
+/// magic, its sequence number and its send time (Stopwatch ticks); the echo gateway returns the PCM unchanged (binary
+/// mode, 8 kHz both sides: no resampling, no mu-law), so each frame coming back says which frame it is and when it
+/// left. Frames without the stamp are the relay's silence fill.</summary>
+internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrames) : IAudioSource
+{
+    private const uint Magic = 0x52545341; // "ASTR"
+    private const int StampBytes = 20;
+
+    private readonly System.Collections.BitArray _seen = new(maxFrames);
+    private readonly List<float> _rttMs = new(maxFrames);
+    private long _lastArrival;
+
+    public long EchoFrames { get; private set; }
+
+    public long SilenceFrames { get; private set; }
+
+    public long DistinctEchoes { get; private set; }
+
+    public long Duplicates { get; private set; }
+
+    public long OutOfOrder { get; private set; }
+
+    /// <summary>Round trips (ms) of the frames that came back inside the measurement window.</summary>
+    public IReadOnlyList<float> RoundTrips => _rttMs;
+
+    private long _highestSeq = -1;
+
+    public void Fill(Span<byte> frame, long index)
+    {
+        frame.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
+        BinaryPrimitives.WriteInt64LittleEndian(frame[4..], index);
+        BinaryPrimitives.WriteInt64LittleEndian(frame[12..], Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>Runs on the caller's receive loop: no allocation, no lock beyond the shared histograms.</summary>
+    public void OnFrame(AudioSocketKind kind, ReadOnlySequence<byte> payload, long timestamp)
+    {
+        if (!AudioSocketFormat.IsAudio(kind))
+        {
+            return;
+        }
+
+        var inWindow = window.Contains(timestamp);
+        if (_lastArrival != 0 && inWindow)
+        {
+            stats.Spacing.Record(Stopwatch.GetElapsedTime(_lastArrival, timestamp).TotalMilliseconds);
+        }
+
+        _lastArrival = timestamp;
+        Span<byte> stamp = stackalloc byte[StampBytes];
+        if (payload.Length < StampBytes)
+        {
+            SilenceFrames++;
+            return;
+        }
+
+        payload.Slice(0, StampBytes).CopyTo(stamp);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(stamp) != Magic)
+        {
+            SilenceFrames++;
+            return;
+        }
+
+        EchoFrames++;
+        var seq = BinaryPrimitives.ReadInt64LittleEndian(stamp[4..]);
+        var sentAt = BinaryPrimitives.ReadInt64LittleEndian(stamp[12..]);
+        if (seq < 0 || seq >= _seen.Length)
+        {
+            return;
+        }
+
+        if (_seen[(int)seq])
+        {
+            Duplicates++;
+            return;
+        }
+
+        _seen[(int)seq] = true;
+        DistinctEchoes++;
+        if (seq < _highestSeq)
+        {
+            OutOfOrder++;
+        }
+
+        _highestSeq = Math.Max(_highestSeq, seq);
+        if (inWindow)
+        {
+            var rtt = Stopwatch.GetElapsedTime(sentAt, timestamp).TotalMilliseconds;
+            _rttMs.Add((float)rtt);
+            stats.RoundTrip.Record(rtt);
+        }
+    }
+}
+
+/// <summary>The measurement window (Stopwatch timestamps): after every call is up and warmed, until sending stops.</summary>
+internal sealed class LoadWindow
+{
+    private long _start = long.MaxValue;
+    private long _end = long.MaxValue;
+
+    public void Open(long start) => Volatile.Write(ref _start, start);
+
+    public void Close(long end) => Volatile.Write(ref _end, end);
+
+    public bool Contains(long timestamp) => timestamp >= Volatile.Read(ref _start) && timestamp < Volatile.Read(ref _end);
+}
+
+/// <summary>Histograms shared by all calls.</summary>
+internal sealed class LoadStats
+{
+    /// <summary>Gaps between consecutive audio frames arriving at each caller.</summary>
+    public Histogram Spacing { get; } = new();
+
+    /// <summary>Caller -> relay -> echo gateway -> relay -> caller, per frame.</summary>
+    public Histogram RoundTrip { get; } = new();
+
+    /// <summary>Round trip minus the call's own smallest round trip (its fixed playout delay and tick phase).</summary>
+    public Histogram AddedRoundTrip { get; } = new();
+}

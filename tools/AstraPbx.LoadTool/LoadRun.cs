@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Sessions;
+using AstraPbx.Simulators.AudioSocket;
+using AstraPbx.Simulators.Gateway;
+using MassTransit;
+
+namespace AstraPbx.LoadTool;
+
+/// <summary>One load run: echo gateway up, relay (started or given), N sessions prepared over the broker exactly as
+/// Routing does (StartAiSession request), N AudioSocket callers dialled and paced by one shared pacer, a measurement
+/// window, then a report.</summary>
+internal sealed class LoadRun(LoadOptions options)
+{
+    private static readonly TimeSpan Drain = TimeSpan.FromSeconds(1);
+
+    private readonly LoadStats _stats = new();
+    private readonly LoadWindow _window = new();
+    private readonly ConcurrentBag<(AudioSocketCaller Caller, CallProbe Probe)> _calls = [];
+    private readonly ConcurrentDictionary<string, int> _failures = new();
+
+    public async Task<int> RunAsync()
+    {
+        var broker = Broker.Find(options.RabbitMq);
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo }).ConfigureAwait(false);
+        var connectionString = broker.ConnectionString;
+        Func<Task> deleteVhost = () => Task.CompletedTask;
+        RelayProcess? relay = null;
+        if (options.StartRelay)
+        {
+            (connectionString, deleteVhost) = await broker.CreateVirtualHostAsync().ConfigureAwait(false);
+            var dll = options.RelayDll ?? DefaultRelayDll();
+            relay = RelayProcess.Start(dll, connectionString, Math.Max(1000, options.Calls + 100), options.JitterTargetMs, options.RelaySettings);
+            Console.WriteLine($"relay started: pid {relay.Pid}, AudioSocket 127.0.0.1:{relay.AudioSocketPort}, log {relay.LogPath}");
+        }
+
+        var relayPid = relay?.Pid ?? options.RelayPid;
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            var amqp = new Uri(connectionString);
+            var vhost = Uri.UnescapeDataString(amqp.AbsolutePath.TrimStart('/'));
+            cfg.Host(amqp.Host, (ushort)amqp.Port, vhost.Length == 0 ? "/" : vhost, h =>
+            {
+                var user = amqp.UserInfo.Split(':');
+                h.Username(Uri.UnescapeDataString(user[0]));
+                h.Password(user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "");
+            });
+        });
+        await bus.StartAsync().ConfigureAwait(false);
+        using var pacer = new CallerPacer();
+        try
+        {
+            var client = bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + StartAiSessionConsumerDefinition.QueueName), RequestTimeout.After(s: 60));
+            var maxFrames = (int)((options.WarmupSeconds + options.DurationSeconds + 120) * 50);
+
+            // The first request also waits out the relay's start (its endpoint connects once its bus is up).
+            var idle = relayPid is { } p0 ? ProcessMeter.Read(p0) : null;
+            var started = Stopwatch.GetTimestamp();
+            await StartCallAsync(client, gateway, pacer, maxFrames).ConfigureAwait(false);
+            idle = relayPid is { } p1 ? ProcessMeter.Read(p1) : idle;
+            using (var limit = new SemaphoreSlim(options.PrepareConcurrency))
+            {
+                var starts = new List<Task>();
+                for (var i = 1; i < options.Calls; i++)
+                {
+                    await limit.WaitAsync().ConfigureAwait(false);
+                    starts.Add(Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await StartCallAsync(client, gateway, pacer, maxFrames).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            limit.Release();
+                        }
+                    }));
+                }
+
+                await Task.WhenAll(starts).ConfigureAwait(false);
+            }
+
+            var rampSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            Console.WriteLine($"{_calls.Count} calls up in {rampSeconds:0.0} s ({Failures()})");
+            await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds)).ConfigureAwait(false);
+
+            var relayBefore = relayPid is { } p2 ? ProcessMeter.Read(p2) : null;
+            var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var windowStart = Stopwatch.GetTimestamp();
+            _window.Open(windowStart);
+            await Task.Delay(TimeSpan.FromSeconds(options.DurationSeconds)).ConfigureAwait(false);
+            var windowEnd = Stopwatch.GetTimestamp();
+            var relayAfter = relayPid is { } p3 ? ProcessMeter.Read(p3) : null;
+            var selfAfter = Process.GetCurrentProcess().TotalProcessorTime;
+            var windowSeconds = Stopwatch.GetElapsedTime(windowStart, windowEnd).TotalSeconds;
+
+            // Stop sending, let the echoes of the last frames come back, then measure nothing more and hang up.
+            pacer.Dispose();
+            await Task.Delay(Drain).ConfigureAwait(false);
+            _window.Close(windowEnd);
+            var sent = 0L;
+            var skipped = 0L;
+            var ended = 0;
+            foreach (var (caller, _) in _calls)
+            {
+                sent += caller.FramesSent;
+                skipped += caller.FramesSkipped;
+                ended += caller.Ended.IsCompleted ? 1 : 0;
+            }
+
+            Report(rampSeconds, windowSeconds, sent, skipped, ended, idle, relayBefore, relayAfter, (selfAfter - selfBefore).TotalSeconds, pacer);
+            await Task.WhenAll(_calls.Select(c => c.Caller.HangUpAsync())).ConfigureAwait(false);
+            return 0;
+        }
+        finally
+        {
+            foreach (var (caller, _) in _calls)
+            {
+                await caller.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await bus.StopAsync().ConfigureAwait(false);
+            relay?.Dispose();
+            await deleteVhost().ConfigureAwait(false);
+        }
+    }
+
+    private async Task StartCallAsync(IRequestClient<StartAiSession> client, FakeGateway gateway, CallerPacer pacer, int maxFrames)
+    {
+        var callId = "load-" + Guid.NewGuid().ToString("N")[..12];
+        var request = new StartAiSession
+        {
+            CallId = callId,
+            AsteriskId = "loadtool",
+            SessionId = Guid.NewGuid(),
+            GatewayUrl = gateway.UrlFor($"/ws/org-load/bot-echo?key={FakeGateway.Secret}").ToString(),
+            MediaMode = MediaMode.AstraPbxBinary,
+            OrgId = "org-load",
+            CallerNumber = "+15550100",
+            Extension = "600",
+            ChannelName = "PJSIP/load-" + callId,
+        };
+        try
+        {
+            var response = await client.GetResponse<AiSessionReady, AiSessionFailed>(request).ConfigureAwait(false);
+            if (!response.Is(out Response<AiSessionReady>? readyResponse))
+            {
+                var reason = response.Is(out Response<AiSessionFailed>? failed) ? failed!.Message.Reason.ToString() : "unknown";
+                _failures.AddOrUpdate("prepare:" + reason, 1, (_, n) => n + 1);
+                return;
+            }
+
+            var ready = readyResponse!.Message;
+            var colon = ready.RelayEndpoint.LastIndexOf(':');
+            var probe = new CallProbe(_window, _stats, maxFrames);
+            var caller = await AudioSocketCaller.DialAsync(ready.RelayEndpoint[..colon],
+                int.Parse(ready.RelayEndpoint[(colon + 1)..], CultureInfo.InvariantCulture), ready.SessionId,
+                new CallerOptions { Source = probe, Pacer = pacer, OnFrame = probe.OnFrame, RecordReceived = false }).ConfigureAwait(false);
+            _calls.Add((caller, probe));
+        }
+        catch (Exception e) when (e is RequestTimeoutException or RequestFaultException or System.Net.Sockets.SocketException
+                                      or OperationCanceledException or IOException)
+        {
+            _failures.AddOrUpdate(e.GetType().Name, 1, (_, n) => n + 1);
+        }
+    }
+
+    private string Failures() =>
+        _failures.IsEmpty ? "no failures" : string.Join(", ", _failures.Select(f => $"{f.Key}: {f.Value}"));
+
+    private void Report(double rampSeconds, double windowSeconds, long sent, long skipped, int ended,
+        ProcessMeter.Sample? idle, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, CallerPacer pacer)
+    {
+        long echoes = 0, silence = 0, duplicates = 0, outOfOrder = 0;
+        var baselines = new Histogram();
+        foreach (var (_, probe) in _calls)
+        {
+            echoes += probe.DistinctEchoes;
+            silence += probe.SilenceFrames;
+            duplicates += probe.Duplicates;
+            outOfOrder += probe.OutOfOrder;
+            if (probe.RoundTrips.Count == 0)
+            {
+                continue;
+            }
+
+            var min = probe.RoundTrips.Min();
+            baselines.Record(min);
+            foreach (var rtt in probe.RoundTrips)
+            {
+                _stats.AddedRoundTrip.Record(rtt - min);
+            }
+        }
+
+        var calls = _calls.Count;
+        var lost = sent - echoes;
+        var s = _stats;
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(inv, $"calls: {calls} of {options.Calls} ({Failures()}); ramp {rampSeconds:0.0} s; measured {windowSeconds:0.0} s after {options.WarmupSeconds:0.#} s warm-up; calls ended early: {ended}"));
+        Console.WriteLine(string.Create(inv, $"frames sent by callers: {sent}; echoed back: {echoes}; lost: {lost}; duplicates: {duplicates}; out of order: {outOfOrder}; silence fill received: {silence}; sends skipped (socket full): {skipped}"));
+        Console.WriteLine(string.Create(inv, $"arrival spacing at the caller (ms): p50 {s.Spacing.Percentile(50):0.00}  p99 {s.Spacing.Percentile(99):0.00}  p99.9 {s.Spacing.Percentile(99.9):0.00}  max {s.Spacing.Max:0.00}  within 20±2 ms: {100 * s.Spacing.FractionWithin(18, 22):0.000}%  (n={s.Spacing.Count})"));
+        Console.WriteLine(string.Create(inv, $"round trip (ms): p50 {s.RoundTrip.Percentile(50):0.00}  p99 {s.RoundTrip.Percentile(99):0.00}  max {s.RoundTrip.Max:0.00}  (n={s.RoundTrip.Count}); relay jitter target {options.JitterTargetMs} ms"));
+        Console.WriteLine(string.Create(inv, $"per-call fixed delay (each call's smallest round trip = playout target + tick phase + transit) (ms): min {baselines.Min:0.00}  p50 {baselines.Percentile(50):0.00}  max {baselines.Max:0.00}"));
+        Console.WriteLine(string.Create(inv, $"added round trip beyond the call's fixed delay (ms): p50 {s.AddedRoundTrip.Percentile(50):0.00}  p99 {s.AddedRoundTrip.Percentile(99):0.00}  max {s.AddedRoundTrip.Max:0.00}"));
+        Console.WriteLine(string.Create(inv, $"caller-side pacer: late 1 ms slots (>2 ms) {pacer.LateSlots}, worst {pacer.MaxLatenessMs:0.0} ms, resyncs {pacer.Resyncs}; load tool CPU {selfCpu:0.0} s"));
+        if (before is { } b && after is { } a && calls > 0)
+        {
+            var callMinutes = calls * windowSeconds / 60;
+            var cpu = a.CpuSeconds - b.CpuSeconds;
+            Console.WriteLine(string.Create(inv, $"relay CPU: {cpu:0.00} s over {callMinutes:0.0} call-minutes = {cpu / callMinutes:0.0000} CPU-s per call-minute ({100 * cpu / windowSeconds:0.0}% of one core)"));
+            var idleRss = idle?.RssBytes ?? b.RssBytes;
+            Console.WriteLine(string.Create(inv, $"relay memory: RSS {a.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {idleRss / 1048576.0:0.0} MiB before; {(a.RssBytes - idleRss) / 1024.0 / calls:0.0} KiB per session; threads {a.Threads}"));
+        }
+        else
+        {
+            Console.WriteLine("relay CPU and memory: n/a (pass --start-relay or --relay-pid)");
+        }
+
+        var pass = lost == 0 && s.Spacing.Percentile(99) is >= 18 and <= 22 && s.Spacing.Percentile(1) >= 18 && s.AddedRoundTrip.Percentile(99) < 10;
+        Console.WriteLine($"targets (0 lost, spacing p1..p99 within 20±2 ms, added round trip p99 < 10 ms): {(pass ? "MET" : "NOT MET")}");
+    }
+
+    private static string DefaultRelayDll()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var path = Path.Combine(dir.FullName, "services", "AstraPbx.MediaRelay", "bin", "Release", "net10.0", "AstraPbx.MediaRelay.dll");
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new FileNotFoundException("AstraPbx.MediaRelay.dll (Release) not found; build it or pass --relay-dll");
+    }
+}

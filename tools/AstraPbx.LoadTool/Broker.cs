@@ -64,7 +64,7 @@ internal sealed class Broker(string connectionString, string? managementUrl)
                 var eq = line.IndexOf('=', StringComparison.Ordinal);
                 if (!line.StartsWith('#') && eq > 0)
                 {
-                    values[line[..eq].Trim()] = line[(eq + 1)..].Trim();
+                    values[line[..eq].Trim()] = line[(eq + 1)..].Trim().Trim('\'', '"');
                 }
             }
 

@@ -20,6 +20,8 @@ internal sealed class LoadRun(LoadOptions options)
     private readonly LoadWindow _window = new();
     private readonly ConcurrentBag<(AudioSocketCaller Caller, CallProbe Probe)> _calls = [];
     private readonly ConcurrentDictionary<string, int> _failures = new();
+    private readonly ConcurrentDictionary<Guid, AiSessionEnded> _ended = new();
+    private readonly HashSet<Guid> _ourSessions = [];
 
     public async Task<int> RunAsync()
     {
@@ -46,6 +48,17 @@ internal sealed class LoadRun(LoadOptions options)
                 var user = amqp.UserInfo.Split(':');
                 h.Username(Uri.UnescapeDataString(user[0]));
                 h.Password(user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "");
+            });
+            // The relay's own account of each session (late ticks, underruns), published when it ends.
+            cfg.ReceiveEndpoint("loadtool-" + Guid.NewGuid().ToString("N"), e =>
+            {
+                e.AutoDelete = true;
+                e.Durable = false;
+                e.Handler<AiSessionEnded>(context =>
+                {
+                    _ended[context.Message.SessionId] = context.Message;
+                    return Task.CompletedTask;
+                });
             });
         });
         await bus.StartAsync().ConfigureAwait(false);
@@ -112,6 +125,7 @@ internal sealed class LoadRun(LoadOptions options)
 
             Report(rampSeconds, windowSeconds, sent, skipped, ended, idle, relayBefore, relayAfter, (selfAfter - selfBefore).TotalSeconds, pacer);
             await Task.WhenAll(_calls.Select(c => c.Caller.HangUpAsync())).ConfigureAwait(false);
+            await ReportRelaySideAsync().ConfigureAwait(false);
             return 0;
         }
         finally
@@ -159,12 +173,38 @@ internal sealed class LoadRun(LoadOptions options)
                 int.Parse(ready.RelayEndpoint[(colon + 1)..], CultureInfo.InvariantCulture), ready.SessionId,
                 new CallerOptions { Source = probe, Pacer = pacer, OnFrame = probe.OnFrame, RecordReceived = false }).ConfigureAwait(false);
             _calls.Add((caller, probe));
+            lock (_ourSessions)
+            {
+                _ourSessions.Add(ready.SessionId);
+            }
         }
         catch (Exception e) when (e is RequestTimeoutException or RequestFaultException or System.Net.Sockets.SocketException
                                       or OperationCanceledException or IOException)
         {
             _failures.AddOrUpdate(e.GetType().Name, 1, (_, n) => n + 1);
         }
+    }
+
+    /// <summary>Waits (up to 15 s) for the relay's AiSessionEnded of every call and sums its own timing counters.</summary>
+    private async Task ReportRelaySideAsync()
+    {
+        var deadline = Stopwatch.GetTimestamp() + 15 * Stopwatch.Frequency;
+        while (Count() < _calls.Count && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+
+        var ended = _ended.Values.Where(e => _ourSessions.Contains(e.SessionId)).ToList();
+        if (ended.Count == 0)
+        {
+            Console.WriteLine("relay-side: no AiSessionEnded received");
+            return;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {ended.Sum(e => e.FramesToCaller)}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; late ticks (>2 ms) {ended.Sum(e => e.LateTicks)}; worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
+
+        int Count() => _ended.Keys.Count(id => _ourSessions.Contains(id));
     }
 
     private string Failures() =>

@@ -5,6 +5,7 @@ using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.Simulators.Ari;
 using AstraPbx.Testing;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AstraPbx.AriIngress.Tests;
@@ -173,6 +174,34 @@ public sealed class IngressCallTests(RabbitMqFixture rabbit) : IClassFixture<Rab
         Assert.DoesNotContain(world.Asterisk.Options.Password, world.Ingress.Logs.AllText, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Ended_calls_are_forgotten_after_the_retention_so_memory_stays_bounded()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var world = await World.StartAsync(rabbit, settings: s => s["Ari:EndedCallRetention"] = "00:01:00",
+            services: s => s.AddSingleton<TimeProvider>(time));
+        var calls = new List<SimulatedCall>();
+        for (var i = 0; i < 3; i++)
+        {
+            calls.Add(await world.Asterisk.StartCallAsync());
+        }
+
+        foreach (var call in calls)
+        {
+            await world.Recorder.EnteredAsync(call.ChannelId);
+            await call.HangUpAsync();
+            await world.Recorder.EndedAsync(call.ChannelId);
+        }
+
+        // Still remembered within the retention: a late ChannelDestroyed or redelivered command is recognised.
+        Assert.Equal(3, world.Ingress.Calls.TrackedCalls);
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        var next = await world.Asterisk.StartCallAsync();
+        await world.Recorder.EnteredAsync(next.ChannelId);
+        Assert.Equal(1, world.Ingress.Calls.TrackedCalls);
+    }
+
     /// <summary>A condition that must hold now and still hold a little later (no late duplicate arrives).</summary>
     internal static async Task AssertStaysAsync(Func<bool> condition, string description)
     {
@@ -200,14 +229,15 @@ internal sealed class World : IAsyncDisposable
 
     public string AsteriskId => Asterisk.Options.AsteriskId;
 
-    public static async Task<World> StartAsync(RabbitMqFixture rabbit, AsteriskSimulatorOptions? options = null, Action<Dictionary<string, string?>>? settings = null)
+    public static async Task<World> StartAsync(RabbitMqFixture rabbit, AsteriskSimulatorOptions? options = null, Action<Dictionary<string, string?>>? settings = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var vhost = await rabbit.CreateVirtualHostAsync("ari");
         var asterisk = await AsteriskSimulator.StartAsync(options ?? new AsteriskSimulatorOptions { AsteriskId = "02:fc:" + Random.Shared.Next(0x10, 0xff).ToString("x2") + ":00:00:01" });
         var (bus, recorder) = await BusRecorder.StartAsync(vhost);
         var config = IngressHost.Settings(vhost, asterisk);
         settings?.Invoke(config);
-        var ingress = await IngressHost.StartAsync(config);
+        var ingress = await IngressHost.StartAsync(config, services: services);
         await asterisk.WaitForEventSocketAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return new World { Asterisk = asterisk, Bus = bus, Recorder = recorder, Ingress = ingress };
     }

@@ -48,12 +48,13 @@ internal sealed class IngressHost : IAsyncDisposable
         ["Ari:ReconnectMaxDelay"] = "00:00:01",
     };
 
-    public static async Task<IngressHost> StartAsync(Dictionary<string, string?> settings, bool waitForCommands = true)
+    public static async Task<IngressHost> StartAsync(Dictionary<string, string?> settings, bool waitForCommands = true, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "AstraPbx.AriIngress" });
         settings["Urls"] = "http://127.0.0.1:0";
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddServiceDefaults();
+        services?.Invoke(builder.Services);
         builder.AddApplicationServices();
         var logs = new LogCapture();
         builder.Logging.ClearProviders();

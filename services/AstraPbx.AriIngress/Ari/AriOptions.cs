@@ -34,9 +34,9 @@ public sealed class AriOptions
     [Required(ErrorMessage = "Setting 'Ari:AudioSocketContext' is missing.")]
     public string AudioSocketContext { get; set; } = "audiosocket-ai";
 
-    /// <summary>Channel variables read at <c>StasisStart</c> and passed on to the bot (<c>ORG_ID</c> also fills
-    /// <c>CallEnteredStasis.OrgId</c>). Never list a variable that holds a secret.</summary>
-    public List<string> ChannelVariables { get; set; } = ["ORG_ID"];
+    /// <summary>Channel variables read at <c>StasisStart</c> and passed on to the bot, besides <c>ORG_ID</c>, which is
+    /// always read (it also fills <c>CallEnteredStasis.OrgId</c>). Never list a variable that holds a secret.</summary>
+    public List<string> ChannelVariables { get; set; } = [];
 
     /// <summary>First reconnect delay of the events socket; doubles per failed attempt, with jitter.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00", ErrorMessage = "Setting 'Ari:ReconnectInitialDelay' must be between 1 ms and 10 min.")]

@@ -15,6 +15,7 @@ public sealed class CallCoordinator
 {
     private const string RelayUuidVariable = "AUDIOSOCKET_UUID";
     private const string RelayServiceVariable = "AUDIOSOCKET_SERVICE";
+    private const string OrgIdVariable = "ORG_ID";
 
     private readonly ConcurrentDictionary<string, CallState> _calls = new(StringComparer.Ordinal);
     private readonly Queue<CallState> _ended = new();
@@ -25,6 +26,7 @@ public sealed class CallCoordinator
     private readonly TimeProvider _time;
     private readonly ILogger<CallCoordinator> _logger;
     private readonly CancellationToken _stopping;
+    private readonly string[] _variableNames;
 
     public CallCoordinator(AriClient ari, IBus bus, AriConnection connection, IOptions<AriOptions> options, TimeProvider time,
         IHostApplicationLifetime lifetime, ILogger<CallCoordinator> logger)
@@ -36,6 +38,7 @@ public sealed class CallCoordinator
         _time = time;
         _logger = logger;
         _stopping = lifetime.ApplicationStopping;
+        _variableNames = [.. new[] { OrgIdVariable }.Concat(_options.ChannelVariables).Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>Calls held in memory right now (live and recently ended).</summary>
@@ -348,7 +351,7 @@ public sealed class CallCoordinator
             CallerName = channel.Caller?.Name ?? "",
             Extension = channel.Dialplan?.Exten ?? "",
             Context = channel.Dialplan?.Context ?? "",
-            OrgId = variables.TryGetValue("ORG_ID", out var org) ? org : "",
+            OrgId = variables.TryGetValue(OrgIdVariable, out var org) ? org : "",
             Variables = variables,
             EnteredAt = receivedAt,
             AnsweredAt = answeredAt,
@@ -375,7 +378,7 @@ public sealed class CallCoordinator
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         List<(string Name, Task<AriResult<string?>> Read)>? reads = null;
-        foreach (var name in _options.ChannelVariables)
+        foreach (var name in _variableNames)
         {
             if (channel.ChannelVars is { } present && present.TryGetValue(name, out var value))
             {

@@ -150,11 +150,25 @@ public sealed class RelayHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the relay as SIGTERM does (ApplicationStopping, then the hosted services), keeping the test bus.</summary>
+    public async Task StopRelayAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _app.StopAsync(stop.Token);
+    }
+
+    private bool _stopped;
+
     public async ValueTask DisposeAsync()
     {
+        await StopRelayAsync();
         await _bus.DisposeAsync();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await _app.StopAsync(stop.Token);
         await _app.DisposeAsync();
     }
 

@@ -99,18 +99,26 @@ public static class RoutingBench
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        meters.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        var stages = new ConcurrentBag<(string Stage, double Ms)>();
+        meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
-            var outcome = "";
+            var label = "";
             foreach (var tag in tags)
             {
-                if (tag.Key == "outcome")
+                if (tag.Key is "outcome" or "stage")
                 {
-                    outcome = tag.Value as string ?? "";
+                    label = tag.Value as string ?? "";
                 }
             }
 
-            decisions.Add((outcome, value));
+            if (instrument.Name == "astrapbx.routing.stage.duration")
+            {
+                stages.Add((label, value));
+            }
+            else
+            {
+                decisions.Add((label, value));
+            }
         });
         meters.Start();
 
@@ -163,6 +171,12 @@ public static class RoutingBench
         Console.WriteLine($"  decision (consumed -> command sent, relay excluded)  all      n={all.Count,5} p50 {P(all, 0.50),7:0.00} ms  p99 {P(all, 0.99),7:0.00} ms  max {Max(all),7:0.00} ms");
         Console.WriteLine($"  decision                                             ai_agent n={ai.Count,5} p50 {P(ai, 0.50),7:0.00} ms  p99 {P(ai, 0.99),7:0.00} ms");
         Console.WriteLine($"  decision                                             dialplan n={dialplan.Count,5} p50 {P(dialplan, 0.50),7:0.00} ms  p99 {P(dialplan, 0.99),7:0.00} ms");
+        foreach (var stage in new[] { "claim", "resolve", "send" })
+        {
+            var v = stages.Where(s => s.Stage == stage).Select(s => s.Ms).ToList();
+            Console.WriteLine($"  stage {stage,-8} (claim/resolve: since consumed; send: own time)     n={v.Count,5} p50 {P(v, 0.50),7:0.00} ms  p99 {P(v, 0.99),7:0.00} ms");
+        }
+
         Console.WriteLine($"  publish -> command at ingress (incl. broker, relay)  all      n={endToEnd.Count,5} p50 {P(endToEnd, 0.50),7:0.00} ms  p99 {P(endToEnd, 0.99),7:0.00} ms");
     }
 

@@ -30,6 +30,7 @@ public sealed class CallRouter(
         var token = context.CancellationToken;
         var started = time.GetTimestamp();
         var claim = await records.ClaimAsync(message, TraceIdOf(context), token);
+        metrics.Stage("claim", time.GetElapsedTime(started));
         if (!claim.Claimed)
         {
             RoutingLog.DuplicateEntry(logger, message.CallId, message.EnteredAt);
@@ -42,6 +43,7 @@ public sealed class CallRouter(
             var decision = claim.Entries > settings.MaxStasisEntries
                 ? new RouteDecision { Outcome = RouteOutcome.Hangup, Path = ["stasis:" + string.Join(',', message.StasisArgs)], Reason = Reasons.TooManyStasisEntries }
                 : await resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, token);
+            metrics.Stage("resolve", time.GetElapsedTime(started));
 
             var relayTime = TimeSpan.Zero;
             var attempts = 0;
@@ -55,7 +57,9 @@ public sealed class CallRouter(
                 }
             }
 
+            var sending = time.GetTimestamp();
             await SendCommandAsync(context, message, decision, ready, settings);
+            metrics.Stage("send", time.GetElapsedTime(sending));
             var decided = time.GetElapsedTime(started) - relayTime;
             metrics.Decided(decision, decided);
             var routedAt = time.GetUtcNow();
@@ -199,12 +203,18 @@ public sealed class RoutingMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
     private readonly Histogram<double> _decision;
+    private readonly Histogram<double> _stages;
 
     public RoutingMetrics()
     {
         _decision = _meter.CreateHistogram<double>("astrapbx.routing.decision.duration", "ms",
             "From CallEnteredStasis consumed to the command sent, relay time excluded");
+        _stages = _meter.CreateHistogram<double>("astrapbx.routing.stage.duration", "ms", "Where a routing decision spends its time");
     }
+
+    /// <summary>Time from consume to the end of a stage (<c>claim</c>, <c>resolve</c>), or the stage's own time (<c>send</c>).</summary>
+    public void Stage(string stage, TimeSpan duration) =>
+        _stages.Record(duration.TotalMilliseconds, new KeyValuePair<string, object?>("stage", stage));
 
     public void Decided(RouteDecision decision, TimeSpan duration) =>
         _decision.Record(duration.TotalMilliseconds,

@@ -119,7 +119,15 @@ public sealed class AudioSocketCaller : IAsyncDisposable
     public async Task HangUpAsync()
     {
         await StopSendingAsync().ConfigureAwait(false);
-        _socket.Shutdown(SocketShutdown.Both);
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The call already ended (the relay hung up or the connection broke): nothing left to close.
+        }
+
         _socket.Close();
         _ended.TrySetResult(CallerEnd.CallerHungUp);
     }

@@ -99,7 +99,8 @@ public sealed class CallerPacer : IDisposable
             var wait = next - now;
             if (wait > 0)
             {
-                Thread.Sleep(TimeSpan.FromTicks(wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+                // Whole milliseconds: a sub-millisecond sleep is a yield, and yielding in a loop burns a core.
+                Thread.Sleep(1);
                 continue;
             }
 

@@ -45,6 +45,23 @@ internal static partial class AsteriskConf
         return lines;
     }
 
+    // What Routing's `dialplan --out DIR` writes for the seed data; the Routing tests keep it equal to the generator's output.
+    private const string GeneratedSample = "tests/AstraPbx.Routing.Tests/Golden";
+
+    /// <summary>A file of <c>asterisk/</c> as Asterisk reads it: <c>#include generated/X</c> replaced by the generated sample.</summary>
+    public static string WithGenerated(string file)
+    {
+        var lines = Repo.Read(Path.Combine("asterisk", file)).Split('\n').Select(line =>
+            line.Trim().StartsWith("#include generated/", StringComparison.Ordinal)
+                ? Repo.Read(Path.Combine(GeneratedSample, line.Trim()["#include generated/".Length..]))
+                : line);
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>Section headers in file order, repeats included (templates' <c>[name](!)</c> count too).</summary>
+    public static IReadOnlyList<string> Sections(string text) =>
+        text.Split('\n').Select(l => Section().Match(StripComment(l).Trim())).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+
     public static IReadOnlyList<string> Includes(string text) =>
         text.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("#include", StringComparison.Ordinal))
             .Select(l => l["#include".Length..].Trim().Trim('"', '<', '>')).ToList();

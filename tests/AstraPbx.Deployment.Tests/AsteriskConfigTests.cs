@@ -8,20 +8,36 @@ public sealed partial class AsteriskConfigTests
 
     private static IReadOnlyList<ConfLine> Conf(string file) => AsteriskConf.Parse(Repo.Read(Path.Combine(Folder, file)));
 
+    private static string WithGenerated(string file) => AsteriskConf.WithGenerated(file);
+
+    private static IReadOnlyList<ConfLine> Dialplan => AsteriskConf.Parse(WithGenerated("extensions.conf"));
+
+    [Fact]
+    public void Every_context_and_queue_is_defined_once_across_the_static_and_the_generated_files()
+    {
+        foreach (var (file, generatedSection) in new[] { ("extensions.conf", "org1-internal"), ("queues.conf", "org1-queue-5001") })
+        {
+            var sections = AsteriskConf.Sections(WithGenerated(file));
+            Assert.True(sections.Contains(generatedSection), $"{file}: the generated sample was not included");
+            Assert.Equal(sections.Distinct().ToList(), sections);
+        }
+
+        Assert.Contains("audiosocket-ai", AsteriskConf.Sections(WithGenerated("extensions.conf")));
+    }
+
     private static IEnumerable<string> AllConfFiles =>
         Directory.GetFiles(Repo.PathOf(Folder), "*.conf", SearchOption.AllDirectories);
 
     [Fact]
     public void Audiosocket_ai_context_runs_AudioSocket_under_TryExec_with_the_variables_the_ingress_sets()
     {
-        var steps = DialplanStep.OfContext(Conf("extensions.conf"), "audiosocket-ai");
+        var steps = DialplanStep.OfContext(Dialplan, "audiosocket-ai");
 
         Assert.Equal(("s", "1"), (steps[0].Extension, steps[0].Priority));
         Assert.All(steps, s => Assert.Equal("s", s.Extension));
         Assert.DoesNotContain(steps, s => s.Application == "AudioSocket"); // plain AudioSocket() hangs up on a relay failure
         var tryExec = Assert.Single(steps, s => s.Application == "TryExec");
         Assert.Equal("AudioSocket(${AUDIOSOCKET_UUID},${AUDIOSOCKET_SERVICE})", tryExec.Arguments);
-        Assert.True(steps.ToList().FindIndex(s => s.Application == "Answer") < steps.ToList().IndexOf(tryExec));
     }
 
     [Theory]
@@ -30,7 +46,7 @@ public sealed partial class AsteriskConfigTests
     [InlineData("SUCCESS", false)] // relay sent its hangup frame: the bot ended the call
     public void Audiosocket_ai_context_hands_a_failed_AudioSocket_back_to_routing_and_hangs_up_a_finished_one(string tryStatus, bool backToRouting)
     {
-        var executed = Run(DialplanStep.OfContext(Conf("extensions.conf"), "audiosocket-ai"), tryStatus);
+        var executed = Run(DialplanStep.OfContext(Dialplan, "audiosocket-ai"), tryStatus);
 
         Assert.Equal(backToRouting, executed.Contains("Stasis(astrapbx,ai_failed,${AUDIOSOCKET_UUID})"));
         Assert.Equal("Hangup()", executed[^1]);
@@ -57,17 +73,20 @@ public sealed partial class AsteriskConfigTests
     [Fact]
     public void Queue_settings_have_no_monitor_join_and_static_members_take_exactly_four_fields()
     {
-        var files = AllConfFiles.ToList();
-        Assert.Contains(files, f => f.EndsWith("queues.conf", StringComparison.Ordinal));
-        foreach (var file in files)
+        var texts = AllConfFiles.Select(f => (Path.GetFileName(f), File.ReadAllText(f))).Append(("queues.conf + generated", WithGenerated("queues.conf"))).ToList();
+        var members = 0;
+        foreach (var (name, text) in texts)
         {
-            var lines = AsteriskConf.Parse(File.ReadAllText(file));
+            var lines = AsteriskConf.Parse(text);
             Assert.DoesNotContain(lines, l => l.Key == "monitor-join");
             foreach (var member in lines.Where(l => l.Key == "member"))
             {
-                Assert.True(member.Value.Split(',').Length == 4, $"{Path.GetFileName(file)} line {member.Number}: member needs interface,penalty,membername,state_interface");
+                members++;
+                Assert.True(member.Value.Split(',').Length == 4, $"{name} line {member.Number}: member needs interface,penalty,membername,state_interface");
             }
         }
+
+        Assert.True(members >= 2, "the generated sample's queue 5001 members were not checked");
     }
 
     [Fact]
@@ -75,7 +94,12 @@ public sealed partial class AsteriskConfigTests
     {
         var pjsip = AsteriskConf.Parse(Repo.Read("asterisk/templates/pjsip.conf"));
         // Routing generates [<context_prefix>-internal] per organisation; the seed organisation's prefix is org1.
-        Assert.Equal("org1-internal", pjsip.Single(l => l.Section == "phone-template" && l.Key == "context").Value);
+        var context = pjsip.Single(l => l.Section == "phone-template" && l.Key == "context").Value;
+        Assert.Equal("org1-internal", context);
+        var phonesCan = DialplanStep.OfContext(Dialplan, context);
+        Assert.Contains(phonesCan, s => s.Application == "Dial" && s.Arguments.StartsWith("PJSIP/1002,", StringComparison.Ordinal));
+        Assert.Contains(phonesCan, s => s.Extension == "5001" && s.Application == "Queue");
+        Assert.Contains(phonesCan, s => s.Extension == "1003" && s.Application == "Stasis");
         foreach (var phone in new[] { "1001", "1002" })
         {
             var lines = pjsip.Where(l => l.Section == phone).ToList();
@@ -190,8 +214,8 @@ public sealed partial class AsteriskConfigTests
             {
                 var condition = GotoIfTryStatus().Match(step.Arguments);
                 Assert.True(condition.Success, "unsupported GotoIf: " + step.Arguments);
-                var equal = condition.Groups[1].Value == tryStatus;
-                var target = equal ? condition.Groups[2].Value : condition.Groups[3].Value;
+                var holds = (condition.Groups[2].Value == tryStatus) == (condition.Groups[1].Value == "=");
+                var target = holds ? condition.Groups[3].Value : condition.Groups[4].Value;
                 if (target.Length > 0)
                 {
                     i = steps.ToList().FindIndex(s => s.Label == target) - 1;
@@ -203,7 +227,7 @@ public sealed partial class AsteriskConfigTests
         return executed;
     }
 
-    [GeneratedRegex(@"^\$\[""\$\{TRYSTATUS\}"" = ""(\w+)""\]\?(\w*)(?::(\w*))?$")]
+    [GeneratedRegex(@"^\$\[""\$\{TRYSTATUS\}"" (!?=) ""(\w+)""\]\?(\w*)(?::(\w*))?$")]
     private static partial Regex GotoIfTryStatus();
 
     [GeneratedRegex(@"envsubst '([^']*)'")]

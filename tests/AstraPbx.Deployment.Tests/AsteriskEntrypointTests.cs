@@ -98,6 +98,6 @@ public sealed class AsteriskEntrypointTests : IDisposable
     {
         await Tools.EnvsubstAsync();
         secrets["ASTERISK_ETC"] = _etc.FullName;
-        return await Tools.RunAsync("/bin/sh", [Repo.PathOf("asterisk/docker-entrypoint.sh"), "touch", Marker], _etc.FullName, TimeSpan.FromSeconds(30), secrets);
+        return await Tools.RunAsync("/bin/sh", [Repo.PathOf("asterisk/docker-entrypoint.sh"), "touch", Marker], _etc.FullName, TimeSpan.FromMinutes(2), secrets);
     }
 }

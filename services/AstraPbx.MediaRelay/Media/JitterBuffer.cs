@@ -77,6 +77,11 @@ internal sealed class JitterBuffer
     /// <summary>Appends bot audio. Over the cap, the oldest audio goes: a late burst must not grow memory without bound.</summary>
     public void Write(ReadOnlySpan<byte> pcm)
     {
+        if (pcm.IsEmpty)
+        {
+            return;
+        }
+
         lock (_lock)
         {
             if (pcm.Length > _capBytes)

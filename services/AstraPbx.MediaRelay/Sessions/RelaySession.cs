@@ -436,8 +436,9 @@ internal sealed class RelaySession : IPlayoutTarget
                         text.Write(buffer.AsSpan(0, result.Count));
                         if (result.EndOfMessage)
                         {
-                            await HandleGatewayTextAsync(text.WrittenSpan.ToArray()).ConfigureAwait(false);
+                            var parsed = TryParseGatewayText(text.WrittenSpan);
                             text.ResetWrittenCount();
+                            await HandleGatewayTextAsync(parsed).ConfigureAwait(false);
                         }
 
                         break;
@@ -467,21 +468,25 @@ internal sealed class RelaySession : IPlayoutTarget
         Stop,
     }
 
-    /// <summary>A JSON control message from the gateway (<c>media</c>, <c>clear</c>, <c>mark</c>, <c>stop</c>; others
-    /// ignored). Accepted in both modes: the seed's gateways send <c>stop</c> in binary mode too.</summary>
-    private async Task HandleGatewayTextAsync(byte[] message)
+    private (GatewayEvent Kind, string? Mark, byte[]? Pcm, int PcmLength)? TryParseGatewayText(ReadOnlySpan<byte> message)
     {
-        GatewayEvent kind;
-        string? markName;
-        byte[]? pcm;
-        int pcmLength;
         try
         {
-            (kind, markName, pcm, pcmLength) = ParseGatewayText(message);
+            return ParseGatewayText(message);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
             MediaRelayLog.GatewayControl(_services.Logger, CallId, SessionId, "unparseable");
+            return null;
+        }
+    }
+
+    /// <summary>A JSON control message from the gateway (<c>media</c>, <c>clear</c>, <c>mark</c>, <c>stop</c>; others
+    /// ignored). Accepted in both modes: the seed's gateways send <c>stop</c> in binary mode too.</summary>
+    private async Task HandleGatewayTextAsync((GatewayEvent Kind, string? Mark, byte[]? Pcm, int PcmLength)? parsed)
+    {
+        if (parsed is not var (kind, markName, pcm, pcmLength))
+        {
             return;
         }
 
@@ -508,7 +513,7 @@ internal sealed class RelaySession : IPlayoutTarget
         }
     }
 
-    private static (GatewayEvent Kind, string? Mark, byte[]? Pcm, int PcmLength) ParseGatewayText(byte[] message)
+    private static (GatewayEvent Kind, string? Mark, byte[]? Pcm, int PcmLength) ParseGatewayText(ReadOnlySpan<byte> message)
     {
         var reader = new Utf8JsonReader(message);
         var kind = GatewayEvent.Other;

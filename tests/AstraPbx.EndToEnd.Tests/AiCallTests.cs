@@ -28,7 +28,7 @@ public sealed class AiCallTests(OneRelayDeployment fixture)
         Assert.Contains(bot.TextReceived, t => t.Contains("\"stop\"", StringComparison.Ordinal));
 
         var record = await Calls.RecordAsync(deployment, call.ChannelId, r => r["ended_at"] is not null && r["ai_ended_at"] is not null, "ended");
-        Assert.Equal("Caller", record["ai_ended_by"]);
+        Assert.Equal("caller", record["ai_ended_by"]);
         Assert.True((long)record["frames_to_gateway"]! > 0);
         Assert.True((long)record["frames_to_caller"]! > 0);
         Assert.True((double)record["call_duration_ms"]! > 0);
@@ -65,7 +65,7 @@ public sealed class AiCallTests(OneRelayDeployment fixture)
         Assert.Equal(CallerEnd.RelayHungUp, await caller.Ended.Within(Calls.Patience, "the relay to send 0x00"));
         await call.Ended.Within(Calls.Patience, "the channel to be hung up by the dialplan");
         var record = await Calls.RecordAsync(deployment, call.ChannelId, r => r["ended_at"] is not null && r["ai_ended_at"] is not null, "ended");
-        Assert.Equal("Gateway", record["ai_ended_by"]);
+        Assert.Equal("gateway", record["ai_ended_by"]);
     }
 
     [Theory]
@@ -88,7 +88,7 @@ public sealed class AiCallTests(OneRelayDeployment fixture)
         var call = await Calls.DialAsync(deployment, $"ai_agent,{userId}", extension);
         var target = await call.Continued.Within(TimeSpan.FromSeconds(40), "the call to be sent to the fallback");
         Assert.Equal((deployment.InternalContext, "5001"), (target.Context, target.Extension));
-        var record = await Calls.RecordAsync(deployment, call.ChannelId, r => (string?)r["outcome"] == "Fallback", "fallback");
+        var record = await Calls.RecordAsync(deployment, call.ChannelId, r => (string?)r["outcome"] == "fallback", "fallback");
         Assert.StartsWith("ai-session-failed", (string)record["route_reason"]!, StringComparison.Ordinal);
         Assert.DoesNotContain("ak_dead_key", deployment.AllOutput(), StringComparison.Ordinal);
         await call.HangUpAsync();

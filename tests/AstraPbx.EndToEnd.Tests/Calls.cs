@@ -30,8 +30,16 @@ internal static class Calls
     {
         var call = await DialAsync(deployment, stasisArgs, extension);
         var caller = await call.AudioSocketDialled.Within(Patience, $"Asterisk to dial the relay for {call.ChannelId}\n{deployment.AllOutput()}");
-        var bot = await (gateway ?? deployment.Gateway).NextSession(Patience);
-        return (call, caller, bot);
+        // A relay may also have prepared sessions nobody claimed (a request Routing gave up on under load): skip them.
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            var bot = await (gateway ?? deployment.Gateway).NextSession(deadline - DateTime.UtcNow);
+            if (bot.CallSid == call.ChannelId)
+            {
+                return (call, caller, bot);
+            }
+        }
     }
 
     /// <summary>Waits until the call record satisfies <paramref name="done"/>.</summary>

@@ -16,7 +16,8 @@ public abstract class DeploymentFixture : IAsyncLifetime
 
     protected virtual int Relays => 1;
 
-    protected virtual TimeSpan StartSessionTimeout => TimeSpan.FromSeconds(5);
+    // Longer than the product's 5 s default: the first calls after start pay JIT and connection setup on a loaded 2-core machine.
+    protected virtual TimeSpan StartSessionTimeout => TimeSpan.FromSeconds(15);
 
     public async Task InitializeAsync()
     {
@@ -36,6 +37,8 @@ public abstract class DeploymentFixture : IAsyncLifetime
     {
         if (Deployment is not null)
         {
+            // Kept for reading after a failure: what each service printed.
+            await Deployment.WriteLogsAsync(Path.Combine(TestEnvironment.RepoRoot, ".infra", "test-results", "e2e-logs"), GetType().Name);
             await Deployment.DisposeAsync();
         }
 

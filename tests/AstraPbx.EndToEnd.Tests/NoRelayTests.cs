@@ -20,7 +20,7 @@ public sealed class NoRelayTests(NoRelayDeployment fixture) : IClassFixture<NoRe
         Assert.Equal((deployment.InternalContext, "5001"), (target.Context, target.Extension));
         // Two attempts of 2 s each (one retry), plus delivery: far from the 30 s a caller would hang on in silence.
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"fallback took {clock.Elapsed}");
-        var record = await Calls.RecordAsync(deployment, call.ChannelId, r => (string?)r["outcome"] == "Fallback", "fallback");
+        var record = await Calls.RecordAsync(deployment, call.ChannelId, r => (string?)r["outcome"] == "fallback", "fallback");
         Assert.Contains("timeout", (string)record["route_reason"]!, StringComparison.Ordinal);
         await call.HangUpAsync();
     }

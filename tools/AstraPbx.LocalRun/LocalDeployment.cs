@@ -280,6 +280,21 @@ public sealed class LocalDeployment : IAsyncDisposable
     public string AllOutput() =>
         string.Join('\n', new[] { Routing?.OutputText, Ingress?.OutputText }.Concat(_relays.Select(r => r.Process.OutputText)));
 
+    /// <summary>Writes what every process printed to <paramref name="folder"/>, one file per process.</summary>
+    public async Task WriteLogsAsync(string folder, string prefix)
+    {
+        Directory.CreateDirectory(folder);
+        var processes = new List<(string Name, ServiceProcess? Process)> { ("routing", Routing), ("ingress", Ingress) };
+        processes.AddRange(_relays.Select(r => (r.Name, (ServiceProcess?)r.Process)));
+        foreach (var (name, process) in processes)
+        {
+            if (process is not null)
+            {
+                await File.WriteAllTextAsync(Path.Combine(folder, $"{prefix}-{name}.log"), process.OutputText).ConfigureAwait(false);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var relay in _relays)

@@ -152,6 +152,27 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
     }
 
     [Fact]
+    public async Task A_call_that_comes_back_from_the_fallback_unrouted_is_hung_up_rather_than_sent_round_again()
+    {
+        await using var h = await RoutingHarness.StartAsync(postgres, rabbit);
+        h.Relay.Reply = (_, _) => RelayReply.Failed;
+        var first = RoutingHarness.Call("call-circle", "queue_timeout", "1");
+
+        await h.Bus.Bus.Publish(first);
+        var fallback = await h.Next<ContinueInDialplan>(first.CallId);
+        await Eventually.Until(() => h.Database.ScalarAsync<string>("SELECT outcome FROM routing_decisions WHERE call_id = 'call-circle'"), o => o is not null, RoutingHarness.Timeout, "the first decision recorded");
+        await h.Bus.Bus.Publish(first with { EnteredAt = first.EnteredAt.AddSeconds(31) });
+        await h.Next<HangupCall>(first.CallId);
+
+        Assert.Equal("fallback:ai-session-failed:refused", fallback.Reason);
+        await h.Recorder.WaitCountAsync<CallRouted>(m => m.CallId == first.CallId, 2).Within(RoutingHarness.Timeout, "both decisions published");
+        var routed = h.Recorder.All<CallRouted>(m => m.CallId == first.CallId);
+        // The second entry is routed afresh (the AI agent is tried again: it may be back), and only its failure ends the call.
+        Assert.Equal((RouteOutcome.Hangup, "fallback-already-taken:ai-session-failed:refused"), (routed[1].Outcome, routed[1].Reason));
+        Assert.Equal(4, h.Recorder.All<StartAiSession>(m => m.CallId == first.CallId).Count);
+    }
+
+    [Fact]
     public async Task Duplicate_and_out_of_order_events_give_one_correct_call_record()
     {
         using var listener = new ActivityListener

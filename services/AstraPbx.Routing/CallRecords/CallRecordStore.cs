@@ -11,7 +11,8 @@ namespace AstraPbx.Routing.CallRecords;
 /// <param name="Claimed">False when this entry was claimed before (a redelivered <see cref="CallEnteredStasis"/>).</param>
 /// <param name="Entries">How many times the channel has entered Stasis, this entry included.</param>
 /// <param name="QueuesTimedOut">Queues the call timed out of in earlier entries.</param>
-public sealed record StasisClaim(bool Claimed, int Entries, IReadOnlyList<int> QueuesTimedOut);
+/// <param name="FallbacksTaken">How many earlier entries of the call were sent to the fallback.</param>
+public sealed record StasisClaim(bool Claimed, int Entries, IReadOnlyList<int> QueuesTimedOut, int FallbacksTaken = 0);
 
 /// <summary>Writes <c>routing_decisions</c> (the per-entry claim) and <c>call_records</c> (one row per call). Every
 /// write is an upsert that gives the same row whatever order the events come in and however often: first-seen
@@ -28,7 +29,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             "INSERT INTO routing_decisions (call_id, entered_at, stasis_args) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1",
             message.CallId, message.EnteredAt, args));
         batch.BatchCommands.Add(BatchCommand(
-            "SELECT stasis_args FROM routing_decisions WHERE call_id = $1 AND entered_at <> $2 ORDER BY entered_at",
+            "SELECT stasis_args, outcome FROM routing_decisions WHERE call_id = $1 AND entered_at <> $2 ORDER BY entered_at",
             message.CallId, message.EnteredAt));
         batch.BatchCommands.Add(BatchCommand("""
             INSERT INTO call_records (call_id, asterisk_id, org_id, channel_name, caller_number, extension, stasis_args, trace_id, entered_at, answered_at, stasis_entries)
@@ -54,9 +55,15 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
         await reader.NextResultAsync(token);
         var queues = new List<int>();
         var entries = 1;
+        var fallbacks = 0;
         while (await reader.ReadAsync(token))
         {
             entries++;
+            if (!reader.IsDBNull(1) && reader.GetString(1) == "fallback")
+            {
+                fallbacks++;
+            }
+
             var previous = reader.GetString(0).Split(',');
             if (previous.Length == 2 && previous[0] == "queue_timeout" && int.TryParse(previous[1], NumberStyles.None, CultureInfo.InvariantCulture, out var queueId))
             {
@@ -64,7 +71,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             }
         }
 
-        return new StasisClaim(claimed, entries, queues);
+        return new StasisClaim(claimed, entries, queues, fallbacks);
     }
 
     /// <summary>Gives a claim back after the decision failed, so that the broker's redelivery can decide again.</summary>

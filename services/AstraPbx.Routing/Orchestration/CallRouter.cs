@@ -58,6 +58,13 @@ public sealed class CallRouter(
             }
 
             var sending = time.GetTimestamp();
+            if (decision.Outcome == RouteOutcome.Fallback && claim.FallbacksTaken > 0)
+            {
+                // The call already went to the fallback once and came back unrouted: sending it there again would
+                // circle (for example a reception queue that times out to a failing AI agent).
+                decision = decision with { Outcome = RouteOutcome.Hangup, Reason = Reasons.FallbackAlreadyTaken + decision.Reason, Context = null, Extension = null };
+            }
+
             await SendCommandAsync(context, message, decision, ready, settings);
             metrics.Stage("send", time.GetElapsedTime(sending));
             var decided = time.GetElapsedTime(started) - relayTime;

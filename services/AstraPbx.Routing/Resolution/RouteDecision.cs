@@ -67,4 +67,5 @@ public static class Reasons
     public const string RelayFailed = "relay-failed";
     public const string TooManyStasisEntries = "too-many-stasis-entries";
     public const string AiSessionFailedPrefix = "ai-session-failed:";
+    public const string FallbackAlreadyTaken = "fallback-already-taken:";
 }

@@ -152,15 +152,24 @@ internal sealed class RelaySession : IPlayoutTarget
     public void StartGateway() => _ = Task.Run(ReceiveGatewayAsync);
 
     /// <summary>Claims the pending session for an AudioSocket connection; false if already claimed or ended.</summary>
-    public bool TryClaim() => Interlocked.CompareExchange(ref _state, Live, Pending) == Pending && !IsEnded;
+    public bool TryClaim()
+    {
+        if (Volatile.Read(ref _state) != Pending)
+        {
+            return false;
+        }
+
+        // Idle time counts from the claim: the watchdog may look at a live session before RunCallerAsync starts.
+        Interlocked.Exchange(ref _lastInput, Stopwatch.GetTimestamp());
+        Interlocked.Exchange(ref _liveAt, Stopwatch.GetTimestamp());
+        return Interlocked.CompareExchange(ref _state, Live, Pending) == Pending && !IsEnded;
+    }
 
     /// <summary>Relays a claimed AudioSocket connection (its UUID frame already consumed) until the call ends.</summary>
     public async Task RunCallerAsync(PipeReader input, PipeWriter output)
     {
         _input = input;
         _output = output;
-        Interlocked.Exchange(ref _liveAt, Stopwatch.GetTimestamp());
-        Interlocked.Exchange(ref _lastInput, Stopwatch.GetTimestamp());
         RelayTelemetry.ActiveSessions.Add(1);
         _services.Clock.Add(this);
         try

@@ -8,7 +8,7 @@ namespace AstraPbx.Foundation.Tests;
 
 /// <summary>Each service, run as its own process, answers grpc.health.v1: SERVING with its broker, NOT_SERVING
 /// once the broker goes away, and SERVING again when it is back.</summary>
-public sealed class ServiceHealthTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
+public sealed class ServiceHealthTests(RabbitMqFixture rabbit, PostgresFixture postgres) : IClassFixture<RabbitMqFixture>, IClassFixture<PostgresFixture>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
@@ -24,7 +24,8 @@ public sealed class ServiceHealthTests(RabbitMqFixture rabbit) : IClassFixture<R
         var connection = vhost.Replace($":{rabbit.Address.Port}/", $":{broker.Port}/", StringComparison.Ordinal);
         var url = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
 
-        await using var process = ServiceProcess.Start(service, ["--urls", url], ServiceEnvironment.For(service, connection));
+        await using var environment = await ServiceEnvironment.ForAsync(service, connection, postgres);
+        await using var process = ServiceProcess.Start(service, ["--urls", url], environment.Variables);
         await Eventually.Until(() => GrpcHealth.CheckAsync(url), s => s == Status.Serving, Patience, service + " to be SERVING\n" + process.OutputText);
 
         var (healthy, healthyOutput) = await ServiceProcess.RunAsync(service, ["health", "--urls", url], ServiceEnvironment.Empty, Patience);

@@ -22,7 +22,16 @@ internal static class DemoRun
             return 2;
         }
 
-        var talkSeconds = args.Length > 0 && int.TryParse(args[0], out var seconds) ? seconds : 5;
+        var bench = args.Length > 0 && args[0] == "bench-setup";
+        var rates = bench && args.Length > 1 ? args[1].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1, 20, 100];
+        var benchSeconds = bench && args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+        if (rates.Any(r => r is < 1 or > 200) || benchSeconds is < 1 or > 60)
+        {
+            Console.Error.WriteLine("demo: bench-setup takes rates of 1-200 calls/s and 1-60 seconds");
+            return 2;
+        }
+
+        var talkSeconds = !bench && args.Length > 0 && int.TryParse(args[0], out var seconds) ? seconds : 5;
         var otlp = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
         var database = await DemoDatabase.CreateAsync(postgres).ConfigureAwait(false);
         try
@@ -32,13 +41,19 @@ internal static class DemoRun
             {
                 RabbitMq = rabbit,
                 Postgres = database.ConnectionString,
-                Gateway = new FakeGatewayOptions { Behavior = GatewayBehavior.DemoBot },
+                Gateway = new FakeGatewayOptions { Behavior = bench ? GatewayBehavior.Echo : GatewayBehavior.DemoBot },
                 OtlpEndpoint = string.IsNullOrEmpty(otlp) ? null : otlp,
                 Log = Say,
             }).WaitAsync(stop).ConfigureAwait(false);
 
             try
             {
+                if (bench)
+                {
+                    await SetupBenchmark.RunAsync(deployment, rates, benchSeconds, Say, stop).ConfigureAwait(false);
+                    return 0;
+                }
+
                 await PlaceSeedCallAsync(deployment, talkSeconds, stop).ConfigureAwait(false);
             }
             catch (TimeoutException)

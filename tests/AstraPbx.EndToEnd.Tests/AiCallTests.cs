@@ -79,11 +79,7 @@ public sealed class AiCallTests(OneRelayDeployment fixture)
             ? $"ws://127.0.0.1:{AstraPbx.LocalRun.ServiceProcess.FreePort()}/ws/org-1/bot?key=ak_dead_key"
             : rejecting.Url.ToString();
         var extension = failure == "unreachable" ? "1801" : "1802";
-        await deployment.ExecuteAsync(
-            "INSERT INTO users (organization_id, extension, name, routing_type, routing_destination) VALUES (@org, @ext, 'Broken bot', 'ai_agent', @url) " +
-            "ON CONFLICT (organization_id, extension) DO UPDATE SET routing_destination = EXCLUDED.routing_destination",
-            ("org", int.Parse(deployment.OrgId, System.Globalization.CultureInfo.InvariantCulture)), ("ext", extension), ("url", url));
-        var userId = await deployment.IdOfAsync("users", extension);
+        var userId = await Calls.AddBotUserAsync(deployment, extension, url);
 
         var call = await Calls.DialAsync(deployment, $"ai_agent,{userId}", extension);
         var target = await call.Continued.Within(TimeSpan.FromSeconds(40), "the call to be sent to the fallback");
@@ -99,11 +95,7 @@ public sealed class AiCallTests(OneRelayDeployment fixture)
     {
         var deployment = fixture.Deployment;
         await using var silentBot = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
-        await deployment.ExecuteAsync(
-            "INSERT INTO users (organization_id, extension, name, routing_type, routing_destination) VALUES (@org, '1803', 'Quiet bot', 'ai_agent', @url) " +
-            "ON CONFLICT (organization_id, extension) DO UPDATE SET routing_destination = EXCLUDED.routing_destination",
-            ("org", int.Parse(deployment.OrgId, System.Globalization.CultureInfo.InvariantCulture)), ("url", silentBot.Url.ToString()));
-        var userId = await deployment.IdOfAsync("users", "1803");
+        var userId = await Calls.AddBotUserAsync(deployment, "1803", silentBot.Url.ToString());
         var (call, caller, bot) = await Calls.DialBotAsync(deployment, $"ai_agent,{userId}", "1803", silentBot);
 
         await call.SendDtmfAsync('5');

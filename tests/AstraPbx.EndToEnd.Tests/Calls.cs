@@ -42,6 +42,17 @@ internal static class Calls
         }
     }
 
+    /// <summary>An ai_agent user of the seed's organisation whose gateway is <paramref name="gatewayUrl"/> (a change in
+    /// the database applies to the next call); returns its id.</summary>
+    public static async Task<int> AddBotUserAsync(LocalDeployment deployment, string extension, string gatewayUrl)
+    {
+        await deployment.ExecuteAsync(
+            "INSERT INTO users (organization_id, extension, name, routing_type, routing_destination) VALUES (@org, @ext, 'Test bot', 'ai_agent', @url) " +
+            "ON CONFLICT (organization_id, extension) DO UPDATE SET routing_destination = EXCLUDED.routing_destination",
+            ("org", int.Parse(deployment.OrgId, System.Globalization.CultureInfo.InvariantCulture)), ("ext", extension), ("url", gatewayUrl));
+        return await deployment.IdOfAsync("users", extension);
+    }
+
     /// <summary>Waits until the call record satisfies <paramref name="done"/>.</summary>
     public static Task<IReadOnlyDictionary<string, object?>> RecordAsync(
         LocalDeployment deployment, string callId, Func<IReadOnlyDictionary<string, object?>, bool> done, string description) =>

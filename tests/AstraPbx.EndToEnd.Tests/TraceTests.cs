@@ -21,12 +21,15 @@ public sealed class TraceTests(OneRelayDeployment fixture)
         var record = await Calls.RecordAsync(deployment, call.ChannelId, r => r["ended_at"] is not null && r["ai_ended_at"] is not null, "ended");
         var traceId = (string)record["trace_id"]!;
 
-        // The media session span ends last, with the call; wait until it is exported.
+        // Spans are exported in batches, each when it ends (a receive span after its process span): wait until the
+        // media session, the root and every parent of the call's spans have arrived. An orphan that never gets its
+        // parent makes this time out.
         var spans = await Eventually.Until(
             () => Task.FromResult(traces.Spans.Where(s => s.TraceId == traceId).ToList()),
-            s => s.Any(x => x.Name == "media-session") && s.Any(x => x.Service == "AstraPbx.AriIngress" && x.Name == "call"),
+            s => s.Any(x => x.Name == "media-session") && s.Any(x => x.Service == "AstraPbx.AriIngress" && x.Name == "call")
+                && s.All(x => x.ParentSpanId.Length == 0 || x.Name == "call" || s.Any(p => p.SpanId == x.ParentSpanId)),
             Calls.Patience,
-            "the call's spans from every service");
+            "the call's spans from every service, each with its parent");
 
         var byId = spans.ToDictionary(s => s.SpanId);
         var root = Assert.Single(spans, s => s.ParentSpanId.Length == 0 || !byId.ContainsKey(s.ParentSpanId) && s.Name == "call");

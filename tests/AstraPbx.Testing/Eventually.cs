@@ -4,8 +4,9 @@ namespace AstraPbx.Testing;
 /// that have no event to await (a health status, a row in a table). Fails with the description on timeout.</summary>
 public static class Eventually
 {
-    public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string description)
+    public static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string description, TimeSpan? poll = null)
     {
+        var interval = poll ?? TimeSpan.FromMilliseconds(100);
         var deadline = DateTime.UtcNow + timeout;
         var last = await probe();
         while (!done(last))
@@ -15,7 +16,7 @@ public static class Eventually
                 throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for {description}; last value: {last}");
             }
 
-            await Task.Delay(100);
+            await Task.Delay(interval);
             last = await probe();
         }
 

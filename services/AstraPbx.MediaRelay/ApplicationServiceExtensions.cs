@@ -48,6 +48,10 @@ public static class ApplicationServiceExtensions
 
         // Listening on an explicit endpoint makes Kestrel ignore Urls, so the HTTP/2 endpoints of Urls are bound here too.
         var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:7103").Split(';', StringSplitOptions.RemoveEmptyEntries);
+        // AudioSocket frames and their sends run on the socket's own completion, not via Kestrel's I/O queues and the
+        // thread pool: per-frame work is short and never blocks, and every hop costs CPU and tick lateness.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling =
+            builder.Configuration.GetValue($"{RelayOptions.SectionName}:{nameof(RelayOptions.InlineIo)}", true));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var endpoints = kestrel.ApplicationServices.GetRequiredService<RelayEndpoints>();

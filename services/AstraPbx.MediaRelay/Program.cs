@@ -1,3 +1,4 @@
+using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay;
 using AstraPbx.ServiceDefaults;
 using AstraPbx.ServiceDefaults.Health;
@@ -7,6 +8,7 @@ if (HealthCommand.IsRequested(args))
     return await HealthCommand.RunAsync(args);
 }
 
+InlineIo.EnableSocketCompletions();
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddApplicationServices();

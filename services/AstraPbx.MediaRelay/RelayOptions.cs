@@ -62,6 +62,11 @@ public sealed class RelayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Relay:DnsCacheTtl must be 1 s - 1 day.")]
     public TimeSpan DnsCacheTtl { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Run socket completions and Kestrel's pipe continuations inline (no thread-pool hop per frame). The
+    /// process must also start with <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>, which Program sets when this
+    /// is on and the variable is absent.</summary>
+    public bool InlineIo { get; set; } = true;
+
     /// <summary>This relay's name in replies, events and the admin API. Empty: the machine (pod) name.</summary>
     public string? InstanceName { get; set; }
 

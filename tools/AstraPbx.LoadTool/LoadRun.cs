@@ -202,7 +202,7 @@ internal sealed class LoadRun(LoadOptions options)
         }
 
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {ended.Sum(e => e.FramesToCaller)}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; late ticks (>2 ms) {ended.Sum(e => e.LateTicks)}; worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
+        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {ended.Sum(e => e.FramesToCaller)}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; frames trimmed (drift correction) {ended.Sum(e => e.FramesTrimmed)}; late ticks (>2 ms) {ended.Sum(e => e.LateTicks)}; worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
 
         int Count() => _ended.Keys.Count(id => _ourSessions.Contains(id));
     }

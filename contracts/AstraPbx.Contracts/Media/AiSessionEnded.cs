@@ -40,6 +40,10 @@ public sealed record AiSessionEnded
     /// <summary>Ticks at which the jitter buffer was empty after bot audio had started (silence was sent instead).</summary>
     public long Underruns { get; init; }
 
+    /// <summary>Late bot audio frames dropped to give back the delay a gap in the stream or missed ticks had added
+    /// (jitter-buffer drift correction).</summary>
+    public long FramesTrimmed { get; init; }
+
     /// <summary>Ticks that fired more than 2 ms late.</summary>
     public long LateTicks { get; init; }
 

@@ -2,11 +2,27 @@ namespace AstraPbx.MediaRelay.Media;
 
 /// <summary>Bot audio waiting for playout: 16-bit PCM at 8 kHz (the gateway's rate in both media modes), re-framed
 /// into 20 ms frames of 320 bytes, one per playout tick. Also tracks <c>mark</c>s by stream position, so a mark is
-/// due only once the audio queued before it has been played. Thread-safe: the gateway loop writes, the clock reads.</summary>
+/// due only once the audio queued before it has been played. Thread-safe: the gateway loop writes, the clock reads.
+/// <para>Drift correction: a gap in a steady stream (the buffer ran dry because audio came late, or ticks were missed)
+/// is played as silence, and the late audio then sits in the buffer, adding the gap's length to every later frame for
+/// the rest of the call. The buffer remembers that delay (its <em>debt</em>) and gives it back: once a whole
+/// correction window has held at least one frame above the target while audio kept arriving, the oldest excess frames
+/// (up to the debt) are dropped. Audio the bot queued ahead on purpose (a TTS burst) is never dropped: only delay the
+/// buffer itself inserted is given back, and only while the stream runs at about real time.</para></summary>
 internal sealed class JitterBuffer
 {
     /// <summary>320 = 8000 Hz x 20 ms x 2 bytes.</summary>
     public const int FrameBytes = 320;
+
+    /// <summary>Ticks over which the buffer level is watched before excess is given back (200 ms).</summary>
+    public const int CorrectionWindowTicks = 10;
+
+    /// <summary>A silence longer than this (500 ms) after the buffer ran dry is a pause in the bot's speech, not a
+    /// gap in its stream: it adds no debt.</summary>
+    public const int MaxGapTicks = 25;
+
+    /// <summary>Most delay remembered for giving back (10 s).</summary>
+    public const int MaxDebtTicks = 500;
 
     private readonly object _lock = new();
     private readonly int _capBytes;
@@ -22,6 +38,13 @@ internal sealed class JitterBuffer
     private bool _clearRequested;
     private bool _dataSinceLastTick;
     private int _primingTicks;
+    private bool _inGap;
+    private int _gapTicks;
+    private int _debtTicks;
+    private int _windowTicks;
+    private int _windowMin;
+    private long _windowWritten;
+    private int _windowsWithoutExcess;
 
     public JitterBuffer(int targetMs, int capMs)
     {
@@ -34,6 +57,21 @@ internal sealed class JitterBuffer
 
     /// <summary>Times the buffer ran dry while playing.</summary>
     public long Underruns { get; private set; }
+
+    /// <summary>Frames dropped to give back delay a gap or missed ticks added (see drift correction above).</summary>
+    public long TrimmedFrames { get; private set; }
+
+    /// <summary>Ticks of delay inserted and not yet given back.</summary>
+    public int DebtTicks
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _debtTicks;
+            }
+        }
+    }
 
     /// <summary>Bytes dropped because the cap was reached (oldest first).</summary>
     public long OverflowBytes { get; private set; }
@@ -110,6 +148,7 @@ internal sealed class JitterBuffer
             pcm[first..].CopyTo(_ring);
             _count += pcm.Length;
             _written += pcm.Length;
+            _windowWritten += pcm.Length;
             _dataSinceLastTick = true;
         }
     }
@@ -120,6 +159,25 @@ internal sealed class JitterBuffer
         lock (_lock)
         {
             _clearRequested = true;
+        }
+    }
+
+    /// <summary>Ticks that went by without a frame read from this buffer (the clock stalled and skipped them, or the
+    /// output was blocked): while playing, the audio they should have played is now late, so it is owed back.</summary>
+    public void NoteSkippedTicks(int ticks)
+    {
+        if (ticks <= 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_playing || _inGap)
+            {
+                _debtTicks = Math.Min(MaxDebtTicks, _debtTicks + ticks);
+                _windowsWithoutExcess = 0;
+            }
         }
     }
 
@@ -147,6 +205,8 @@ internal sealed class JitterBuffer
                 _count = 0;
                 _playing = false;
                 _primingTicks = 0;
+                _inGap = false;
+                _debtTicks = 0;
             }
 
             var fresh = _dataSinceLastTick;
@@ -155,21 +215,33 @@ internal sealed class JitterBuffer
             {
                 if (_count == 0)
                 {
+                    CountGapTick();
                     frame.Clear();
                     return false;
                 }
 
                 _primingTicks++;
-                if (_count < Math.Max(_targetBytes, FrameBytes) && _primingTicks <= _targetTicks)
+                if (_count < PrimedBytes && _primingTicks <= _targetTicks)
                 {
+                    CountGapTick();
                     frame.Clear();
                     return false;
                 }
 
                 _playing = true;
                 _primingTicks = 0;
+                if (_inGap)
+                {
+                    // The stream resumed after a short gap: the silence played meanwhile is now delay on every frame.
+                    _debtTicks = Math.Min(MaxDebtTicks, _debtTicks + _gapTicks);
+                    _inGap = false;
+                    _windowsWithoutExcess = 0;
+                }
+
+                StartWindow();
             }
 
+            CorrectDrift();
             if (_count >= FrameBytes || (_count > 0 && !fresh))
             {
                 var take = Math.Min(FrameBytes, _count);
@@ -182,11 +254,66 @@ internal sealed class JitterBuffer
             {
                 Underruns++;
                 _playing = false;
+                _inGap = true;
+                _gapTicks = 1;
             }
 
             frame.Clear();
             return false;
         }
+    }
+
+    /// <summary>The level at which playout starts: the target, and at least one frame.</summary>
+    private int PrimedBytes => Math.Max(_targetBytes, FrameBytes);
+
+    private void CountGapTick()
+    {
+        if (_inGap && ++_gapTicks > MaxGapTicks)
+        {
+            // A pause between utterances: nothing played late because of it.
+            _inGap = false;
+            _debtTicks = 0;
+        }
+    }
+
+    private void StartWindow()
+    {
+        _windowTicks = 0;
+        _windowMin = int.MaxValue;
+        _windowWritten = 0;
+    }
+
+    /// <summary>At the end of each window of steady playout: drop the excess over the target the debt accounts for.</summary>
+    private void CorrectDrift()
+    {
+        _windowMin = Math.Min(_windowMin, _count);
+        if (++_windowTicks < CorrectionWindowTicks)
+        {
+            return;
+        }
+
+        var excessFrames = (_windowMin - PrimedBytes) / FrameBytes;
+        var steady = _windowWritten >= (long)CorrectionWindowTicks * FrameBytes / 2;
+        if (_debtTicks > 0 && excessFrames > 0 && steady)
+        {
+            var trim = Math.Min(_debtTicks, excessFrames);
+            Drop(trim * FrameBytes);
+            TrimmedFrames += trim;
+            _debtTicks -= trim;
+        }
+        else if (excessFrames <= 0 && ++_windowsWithoutExcess >= 2)
+        {
+            // Nothing above the target for two whole windows (the first may end before all late audio has arrived):
+            // whatever delay was owed has been absorbed.
+            _debtTicks = 0;
+        }
+
+        if (excessFrames > 0)
+        {
+            _windowsWithoutExcess = 0;
+        }
+
+        StartWindow();
     }
 
     /// <summary>The next mark whose audio has all been played (or was cleared), if any.</summary>

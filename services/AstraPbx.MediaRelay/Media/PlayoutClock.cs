@@ -23,8 +23,10 @@ public sealed class PlayoutClock : BackgroundService
     /// <summary>A tick later than this is counted late (per session and relay-wide).</summary>
     public const double LateThresholdMs = 2;
 
-    /// <summary>Beyond this lateness the missed ticks are skipped, not caught up.</summary>
-    public static readonly TimeSpan ResyncAfter = TimeSpan.FromMilliseconds(200);
+    /// <summary>Beyond this lateness the missed ticks are skipped, not caught up: Asterisk does not pace what it
+    /// receives (PROTOCOLS.md 1), so catching up sends frames back to back, and more than a few of them are lost on the
+    /// far leg. Sessions give the skipped time back through their jitter buffer's drift correction.</summary>
+    public static readonly TimeSpan ResyncAfter = TimeSpan.FromMilliseconds(60);
 
     private readonly TimeProvider _time;
     private readonly ILogger<PlayoutClock> _logger;

@@ -81,6 +81,7 @@ internal sealed class RelaySession : IPlayoutTarget
     private long _lateTicks;
     private double _maxLatenessMs;
     private long _reportedUnderruns;
+    private long _reportedTrimmed;
     private SessionEndedBy _endedBy;
     private string _reason = "";
 
@@ -609,6 +610,12 @@ internal sealed class RelaySession : IPlayoutTarget
                 Volatile.Write(ref _maxLatenessMs, latenessMs);
             }
 
+            if (latenessMs > PlayoutClock.ResyncAfter.TotalMilliseconds)
+            {
+                // The clock stalled and skipped these ticks rather than burst them: their audio is now late.
+                _jitter.NoteSkippedTicks((int)(latenessMs / PlayoutClock.Period.TotalMilliseconds));
+            }
+
             var kind = (AudioSocketKind)_callerKind;
             if (kind == 0)
             {
@@ -629,6 +636,7 @@ internal sealed class RelaySession : IPlayoutTarget
                     {
                         // Never queue unbounded audio behind a peer that is not reading: skip this tick's frame.
                         _skippedTicks++;
+                        _jitter.NoteSkippedTicks(1);
                         if (_blockedSince == 0)
                         {
                             _blockedSince = Stopwatch.GetTimestamp();
@@ -669,6 +677,13 @@ internal sealed class RelaySession : IPlayoutTarget
             {
                 RelayTelemetry.Underruns.Add(underruns - _reportedUnderruns);
                 _reportedUnderruns = underruns;
+            }
+
+            var trimmed = _jitter.TrimmedFrames;
+            if (trimmed != _reportedTrimmed)
+            {
+                RelayTelemetry.TrimmedFrames.Add(trimmed - _reportedTrimmed);
+                _reportedTrimmed = trimmed;
             }
 
             while (_jitter.TryTakeDueMark(out var name))
@@ -807,6 +822,7 @@ internal sealed class RelaySession : IPlayoutTarget
             BytesToGateway = Interlocked.Read(ref _bytesToGateway),
             BytesToCaller = Interlocked.Read(ref _bytesToCaller),
             Underruns = Underruns,
+            FramesTrimmed = _jitter.TrimmedFrames,
             LateTicks = LateTicks,
             MaxLatenessMs = MaxLatenessMs,
             RelayInstance = _services.Options.Instance,

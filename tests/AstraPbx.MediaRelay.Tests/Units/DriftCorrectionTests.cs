@@ -1,0 +1,154 @@
+using AstraPbx.MediaRelay.Media;
+using Xunit;
+
+namespace AstraPbx.MediaRelay.Tests.Units;
+
+/// <summary>The jitter buffer gives back the delay a gap in a steady stream (or skipped ticks) added, and only that:
+/// audio a bot queued ahead on purpose is always played whole.</summary>
+public sealed class DriftCorrectionTests
+{
+    [Fact]
+    public void A_gap_in_a_steady_stream_adds_delay_that_is_given_back()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        stream.Steady(50);
+        var lagBefore = stream.Lag;
+
+        // The bot's audio is held up for 6 ticks (the buffer runs dry and plays silence), then arrives all at once.
+        stream.Silent(6);
+        stream.Send(6);
+        stream.Steady(1);
+        Assert.Equal(lagBefore + 5, stream.Lag);
+        Assert.True(stream.Jitter.DebtTicks > 0);
+
+        stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+
+        Assert.Equal(lagBefore, stream.Lag);
+        Assert.Equal(5, stream.Jitter.TrimmedFrames);
+        Assert.Equal(0, stream.Jitter.DebtTicks);
+        stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
+    }
+
+    [Fact]
+    public void Ticks_skipped_while_playing_are_given_back()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        stream.Steady(50);
+        var lagBefore = stream.Lag;
+
+        // The clock stalled 4 ticks; the bot's audio kept arriving meanwhile.
+        stream.Send(4);
+        stream.Jitter.NoteSkippedTicks(4);
+        stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+
+        Assert.Equal(lagBefore, stream.Lag);
+        Assert.Equal(4, stream.Jitter.TrimmedFrames);
+        stream.AssertPlayedInOrderMissing(4);
+    }
+
+    [Fact]
+    public void A_burst_after_a_gap_is_played_whole()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        stream.Steady(50);
+        stream.Silent(4);
+
+        // A 5 s TTS burst: queued ahead on purpose, nothing arrives after it.
+        stream.Send(250);
+        stream.Silent(260);
+
+        Assert.Equal(0, stream.Jitter.TrimmedFrames);
+        stream.AssertPlayedInOrderMissing(0);
+        Assert.Equal(50 + 250, stream.Played.Count(seq => seq != 0));
+    }
+
+    [Fact]
+    public void A_pause_between_utterances_adds_no_debt()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        stream.Steady(50);
+
+        // The bot stops speaking for 30 ticks (600 ms), then streams its next utterance 200 ms ahead, in real time.
+        stream.Silent(30);
+        stream.Send(10);
+        stream.Steady(100);
+        stream.Silent(20);
+
+        Assert.Equal(0, stream.Jitter.TrimmedFrames);
+        stream.AssertPlayedInOrderMissing(0);
+    }
+
+    [Fact]
+    public void Clear_forgets_the_debt()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        stream.Steady(50);
+        stream.Silent(6);
+        stream.Send(6);
+        stream.Steady(1);
+        Assert.True(stream.Jitter.DebtTicks > 0);
+
+        stream.Jitter.RequestClear();
+        stream.Silent(1);
+
+        Assert.Equal(0, stream.Jitter.DebtTicks);
+    }
+
+    /// <summary>A bot stream of numbered frames and the clock reading it, one frame per tick.</summary>
+    private sealed class BotStream(JitterBuffer jitter)
+    {
+        private readonly byte[] _frame = new byte[JitterBuffer.FrameBytes];
+        private int _sent;
+
+        public JitterBuffer Jitter => jitter;
+
+        /// <summary>Sequence number of each tick's frame, 0 for silence.</summary>
+        public List<int> Played { get; } = [];
+
+        /// <summary>Frames between the last one sent and the last one played.</summary>
+        public int Lag => _sent - Played.Last(seq => seq != 0);
+
+        public void Send(int frames)
+        {
+            for (var i = 0; i < frames; i++)
+            {
+                _sent++;
+                var pcm = new byte[JitterBuffer.FrameBytes];
+                Array.Fill(pcm, (byte)0x55);
+                BitConverter.TryWriteBytes(pcm, _sent);
+                jitter.Write(pcm);
+            }
+        }
+
+        /// <summary>One frame arrives before each tick.</summary>
+        public void Steady(int ticks)
+        {
+            for (var i = 0; i < ticks; i++)
+            {
+                Send(1);
+                Tick();
+            }
+        }
+
+        /// <summary>Ticks with nothing arriving.</summary>
+        public void Silent(int ticks)
+        {
+            for (var i = 0; i < ticks; i++)
+            {
+                Tick();
+            }
+        }
+
+        /// <summary>Every frame played went out in order, once, and exactly <paramref name="missing"/> never did.</summary>
+        public void AssertPlayedInOrderMissing(long missing)
+        {
+            var audio = Played.Where(seq => seq != 0).ToList();
+            Assert.Equal(audio.Order(), audio);
+            Assert.Equal(audio.Count, audio.Distinct().Count());
+            var last = audio[^1];
+            Assert.Equal(missing, last - audio.Count);
+        }
+
+        private void Tick() => Played.Add(jitter.ReadFrame(_frame) ? BitConverter.ToInt32(_frame) : 0);
+    }
+}

@@ -38,8 +38,11 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3011, LogLevel.Information, "AudioSocket listening on {Endpoint}, advertised as {Advertised}")]
     public static partial void Listening(ILogger logger, string endpoint, string advertised);
 
-    [LoggerMessage(3012, LogLevel.Warning, "Playout clock resynchronised after a {LatenessMs:0.0} ms stall")]
-    public static partial void ClockResync(ILogger logger, double latenessMs);
+    [LoggerMessage(3012, LogLevel.Warning, "Playout lane {Lane} resynchronised after a {LatenessMs:0.0} ms stall ({Resyncs} resyncs so far)")]
+    public static partial void ClockResync(ILogger logger, int lane, double latenessMs, long resyncs);
+
+    [LoggerMessage(3016, LogLevel.Information, "Playout clock: {Lanes} lanes, one 20 ms schedule; thread priority raised: {Raised}")]
+    public static partial void ClockStarted(ILogger logger, int lanes, bool raised);
 
     [LoggerMessage(3013, LogLevel.Error, "Session {SessionId} for call {CallId}: publishing AiSessionEnded failed")]
     public static partial void PublishEndedFailed(ILogger logger, Exception exception, string callId, Guid sessionId);

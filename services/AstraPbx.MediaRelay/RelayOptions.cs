@@ -67,6 +67,11 @@ public sealed class RelayOptions : IValidatableObject
     /// is on and the variable is absent.</summary>
     public bool InlineIo { get; set; } = true;
 
+    /// <summary>Playout threads (lanes) the sessions are spread over; all tick on the one shared schedule. 0: one per
+    /// processor.</summary>
+    [Range(0, 64, ErrorMessage = "Relay:PlayoutThreads must be 0-64.")]
+    public int PlayoutThreads { get; set; }
+
     /// <summary>This relay's name in replies, events and the admin API. Empty: the machine (pod) name.</summary>
     public string? InstanceName { get; set; }
 

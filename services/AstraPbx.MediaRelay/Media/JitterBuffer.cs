@@ -14,8 +14,8 @@ internal sealed class JitterBuffer
     /// <summary>320 = 8000 Hz x 20 ms x 2 bytes.</summary>
     public const int FrameBytes = 320;
 
-    /// <summary>Ticks over which the buffer level is watched before excess is given back (200 ms).</summary>
-    public const int CorrectionWindowTicks = 10;
+    /// <summary>Ticks over which the buffer level is watched before excess is given back (100 ms).</summary>
+    public const int CorrectionWindowTicks = 5;
 
     /// <summary>A silence longer than this (500 ms) after the buffer ran dry is a pause in the bot's speech, not a
     /// gap in its stream: it adds no debt.</summary>

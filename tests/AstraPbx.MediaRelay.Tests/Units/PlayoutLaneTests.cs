@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using AstraPbx.MediaRelay.Media;
+using AstraPbx.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace AstraPbx.MediaRelay.Tests.Units;
+
+/// <summary>The playout clock spreads sessions over lanes (one thread each under the real clock), all on one schedule.</summary>
+public sealed class PlayoutLaneTests
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void Sessions_join_the_lane_with_the_fewest()
+    {
+        var clock = Clock(new FakeTimeProvider(), lanes: 3);
+        var targets = Enumerable.Range(0, 7).Select(_ => new RecordingTarget()).ToArray();
+        foreach (var target in targets)
+        {
+            clock.Add(target);
+        }
+
+        Assert.Equal([2, 2, 3], clock.LaneLoads.Order());
+        Assert.Equal(7, clock.TargetCount);
+
+        // Targets 0 and 3 were both added to lane 0 (round robin while loads are equal); the next two go there.
+        clock.Remove(targets[0]);
+        clock.Remove(targets[3]);
+        clock.Remove(targets[3]);
+        Assert.Equal([1, 2, 2], clock.LaneLoads.Order());
+        clock.Add(new RecordingTarget());
+        clock.Add(new RecordingTarget());
+        Assert.Equal([2, 2, 3], clock.LaneLoads.Order());
+        Assert.Equal(7, clock.TargetCount);
+    }
+
+    [Fact]
+    public async Task Under_a_test_clock_every_lane_ticks_every_session_once_per_period()
+    {
+        var time = new FakeTimeProvider();
+        var clock = Clock(time, lanes: 2);
+        var targets = Enumerable.Range(0, 5).Select(_ => new RecordingTarget()).ToArray();
+        foreach (var target in targets)
+        {
+            clock.Add(target);
+        }
+
+        await clock.StartAsync(CancellationToken.None);
+        try
+        {
+            for (var tick = 1; tick <= 10; tick++)
+            {
+                time.Advance(PlayoutClock.Period);
+                await clock.WhenTicked(tick).Within(Long, $"tick {tick}");
+            }
+        }
+        finally
+        {
+            await clock.StopAsync(CancellationToken.None);
+        }
+
+        foreach (var target in targets)
+        {
+            Assert.Equal(Enumerable.Range(1, 10).Select(n => (long)n), target.Ticks.Take(10));
+        }
+    }
+
+    [Fact]
+    public async Task Under_the_real_clock_each_lane_runs_on_its_own_thread()
+    {
+        var clock = Clock(TimeProvider.System, lanes: 2);
+        var targets = Enumerable.Range(0, 4).Select(_ => new RecordingTarget()).ToArray();
+        foreach (var target in targets)
+        {
+            clock.Add(target);
+        }
+
+        await clock.StartAsync(CancellationToken.None);
+        try
+        {
+            await clock.WhenTicked(25).Within(Long, "25 ticks on every lane");
+        }
+        finally
+        {
+            await clock.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(2, clock.LaneCount);
+        Assert.Equal(["playout-0", "playout-1"], targets.SelectMany(t => t.Threads).Distinct().Order());
+        foreach (var target in targets)
+        {
+            var ticks = target.Ticks.ToArray();
+            Assert.True(ticks.Length >= 25, $"{ticks.Length} ticks");
+            Assert.Equal(Enumerable.Range(1, ticks.Length).Select(n => (long)n), ticks);
+            Assert.Single(target.Threads.Distinct());
+        }
+    }
+
+    private static PlayoutClock Clock(TimeProvider time, int lanes) =>
+        new(time, Options.Create(new RelayOptions { PlayoutThreads = lanes }), NullLogger<PlayoutClock>.Instance);
+
+    private sealed class RecordingTarget : IPlayoutTarget
+    {
+        public ConcurrentQueue<long> Ticks { get; } = new();
+
+        public ConcurrentQueue<string> Threads { get; } = new();
+
+        public void OnTick(long tick, double latenessMs)
+        {
+            Ticks.Enqueue(tick);
+            Threads.Enqueue(Thread.CurrentThread.Name ?? "");
+        }
+    }
+}

@@ -34,12 +34,27 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     private long _highestSeq = -1;
 
+    /// <summary>A 400 Hz tone at about -12 dBFS (exactly 8 periods per frame): callers talk, they do not send silence,
+    /// and the relay's jitter buffer tells speech from the quiet end of an utterance.</summary>
+    private static readonly byte[] Tone = MakeTone();
+
     public void Fill(Span<byte> frame, long index)
     {
-        frame.Clear();
+        Tone.AsSpan(0, frame.Length).CopyTo(frame);
         BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
         BinaryPrimitives.WriteInt64LittleEndian(frame[4..], index);
         BinaryPrimitives.WriteInt64LittleEndian(frame[12..], Stopwatch.GetTimestamp());
+    }
+
+    private static byte[] MakeTone()
+    {
+        var tone = new byte[320];
+        for (var i = 0; i < 160; i++)
+        {
+            BinaryPrimitives.WriteInt16LittleEndian(tone.AsSpan(i * 2), (short)(8000 * Math.Sin(2 * Math.PI * 400 * i / 8000.0)));
+        }
+
+        return tone;
     }
 
     /// <summary>Runs on the caller's receive loop: no allocation, no lock beyond the shared histograms.</summary>
@@ -126,4 +141,8 @@ internal sealed class LoadStats
 
     /// <summary>Round trip minus the call's own smallest round trip (its fixed playout delay and tick phase).</summary>
     public Histogram AddedRoundTrip { get; } = new();
+
+    /// <summary>Round trip beyond the relay's intended playout delay: the jitter target plus one 20 ms tick (the
+    /// longest a frame waits for the tick grid); 0 when within it.</summary>
+    public Histogram BeyondIntended { get; } = new();
 }

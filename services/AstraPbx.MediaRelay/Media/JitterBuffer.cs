@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace AstraPbx.MediaRelay.Media;
 
 /// <summary>Bot audio waiting for playout: 16-bit PCM at 8 kHz (the gateway's rate in both media modes), re-framed
@@ -14,12 +16,18 @@ internal sealed class JitterBuffer
     /// <summary>320 = 8000 Hz x 20 ms x 2 bytes.</summary>
     public const int FrameBytes = 320;
 
-    /// <summary>Ticks over which the buffer level is watched before excess is given back (100 ms).</summary>
-    public const int CorrectionWindowTicks = 5;
+    /// <summary>Ticks over which the buffer level is watched before excess is given back (200 ms).</summary>
+    public const int CorrectionWindowTicks = 10;
 
-    /// <summary>A silence longer than this (500 ms) after the buffer ran dry is a pause in the bot's speech, not a
-    /// gap in its stream: it adds no debt.</summary>
-    public const int MaxGapTicks = 25;
+    /// <summary>A silence longer than this (2 s) after the buffer ran dry adds no debt: whatever the cause, what comes
+    /// next is treated as new audio.</summary>
+    public const int MaxGapTicks = 100;
+
+    /// <summary>Mean absolute sample value above which a frame is speech, not the quiet end of an utterance (about
+    /// -40 dBFS). The buffer running dry right after such a frame means the stream was cut off mid-word (audio came
+    /// late): that gap is owed back. Running dry after a quiet frame is the bot pausing between utterances: not owed,
+    /// so a next utterance the bot sends ahead of time is never trimmed.</summary>
+    public const int SpeechLevel = 320;
 
     /// <summary>Most delay remembered for giving back (10 s).</summary>
     public const int MaxDebtTicks = 500;
@@ -45,6 +53,7 @@ internal sealed class JitterBuffer
     private int _windowMin;
     private long _windowWritten;
     private int _windowsWithoutExcess;
+    private bool _lastLoud;
 
     public JitterBuffer(int targetMs, int capMs)
     {
@@ -173,7 +182,7 @@ internal sealed class JitterBuffer
 
         lock (_lock)
         {
-            if (_playing || _inGap)
+            if (_playing || _inGap || _count > 0)
             {
                 _debtTicks = Math.Min(MaxDebtTicks, _debtTicks + ticks);
                 _windowsWithoutExcess = 0;
@@ -229,7 +238,6 @@ internal sealed class JitterBuffer
                 }
 
                 _playing = true;
-                _primingTicks = 0;
                 if (_inGap)
                 {
                     // The stream resumed after a short gap: the silence played meanwhile is now delay on every frame.
@@ -237,6 +245,15 @@ internal sealed class JitterBuffer
                     _inGap = false;
                     _windowsWithoutExcess = 0;
                 }
+                else if (_primingTicks > 1 && _count > PrimedBytes)
+                {
+                    // Audio started, then stalled short of the target, then arrived together: the ticks waited
+                    // beyond the first are late audio too (audio sent ahead on purpose arrives at once: one tick).
+                    _debtTicks = Math.Min(MaxDebtTicks, _debtTicks + _primingTicks - 1);
+                    _windowsWithoutExcess = 0;
+                }
+
+                _primingTicks = 0;
 
                 StartWindow();
             }
@@ -247,6 +264,7 @@ internal sealed class JitterBuffer
                 var take = Math.Min(FrameBytes, _count);
                 Take(frame[..take]);
                 frame[take..].Clear();
+                _lastLoud = IsSpeech(frame);
                 return true;
             }
 
@@ -254,7 +272,7 @@ internal sealed class JitterBuffer
             {
                 Underruns++;
                 _playing = false;
-                _inGap = true;
+                _inGap = _lastLoud;
                 _gapTicks = 1;
             }
 
@@ -265,6 +283,18 @@ internal sealed class JitterBuffer
 
     /// <summary>The level at which playout starts: the target, and at least one frame.</summary>
     private int PrimedBytes => Math.Max(_targetBytes, FrameBytes);
+
+    private static bool IsSpeech(ReadOnlySpan<byte> frame)
+    {
+        var samples = MemoryMarshal.Cast<byte, short>(frame);
+        long sum = 0;
+        foreach (var sample in samples)
+        {
+            sum += Math.Abs((int)sample);
+        }
+
+        return sum > (long)SpeechLevel * samples.Length;
+    }
 
     private void CountGapTick()
     {
@@ -293,7 +323,9 @@ internal sealed class JitterBuffer
         }
 
         var excessFrames = (_windowMin - PrimedBytes) / FrameBytes;
-        var steady = _windowWritten >= (long)CorrectionWindowTicks * FrameBytes / 2;
+        // About one frame arrived per tick (within 30%): a stream running at real time, not a burst queued ahead
+        // (nothing arrives while it drains) nor audio coming faster than real time.
+        var steady = Math.Abs(_windowWritten - (long)CorrectionWindowTicks * FrameBytes) <= CorrectionWindowTicks * FrameBytes * 3 / 10;
         if (_debtTicks > 0 && excessFrames > 0 && steady)
         {
             var trim = Math.Min(_debtTicks, excessFrames);

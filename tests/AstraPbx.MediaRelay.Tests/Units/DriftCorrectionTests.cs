@@ -68,8 +68,53 @@ public sealed class DriftCorrectionTests
         var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
         stream.Steady(50);
 
-        // The bot stops speaking for 30 ticks (600 ms), then streams its next utterance 200 ms ahead, in real time.
-        stream.Silent(30);
+        // The utterance ends quietly, the bot says nothing for 20 ticks (400 ms), then streams its next utterance
+        // 200 ms ahead, in real time.
+        stream.Send(3, quiet: true);
+        stream.Silent(23);
+        stream.Send(10);
+        stream.Steady(100);
+        stream.Silent(20);
+
+        Assert.Equal(0, stream.Jitter.TrimmedFrames);
+        stream.AssertPlayedInOrderMissing(0);
+    }
+
+    [Fact]
+    public void A_stream_cut_off_mid_word_for_longer_than_a_pause_adds_no_debt()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        stream.Steady(50);
+        stream.Silent(JitterBuffer.MaxGapTicks + 5);
+        stream.Send(10);
+        stream.Steady(50);
+
+        Assert.Equal(0, stream.Jitter.TrimmedFrames);
+        stream.AssertPlayedInOrderMissing(0);
+    }
+
+    [Fact]
+    public void Audio_that_starts_then_stalls_before_the_target_is_given_back_once_it_arrives()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+
+        // One frame, then nothing for the two ticks playout waits for the target, then the late frames together and
+        // real time from then on: the two ticks waited in vain are given back.
+        stream.Send(1);
+        stream.Silent(2);
+        Assert.All(stream.Played, seq => Assert.Equal(0, seq));
+        stream.Send(3);
+        stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+
+        Assert.Equal(2, stream.Jitter.TrimmedFrames);
+        Assert.Equal(2, stream.Lag);
+        stream.AssertPlayedInOrderMissing(2);
+    }
+
+    [Fact]
+    public void Audio_sent_ahead_at_the_start_is_played_whole()
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
         stream.Send(10);
         stream.Steady(100);
         stream.Silent(20);
@@ -108,13 +153,14 @@ public sealed class DriftCorrectionTests
         /// <summary>Frames between the last one sent and the last one played.</summary>
         public int Lag => _sent - Played.Last(seq => seq != 0);
 
-        public void Send(int frames)
+        /// <summary>Numbered frames of speech, or of the quiet tail of an utterance.</summary>
+        public void Send(int frames, bool quiet = false)
         {
             for (var i = 0; i < frames; i++)
             {
                 _sent++;
                 var pcm = new byte[JitterBuffer.FrameBytes];
-                Array.Fill(pcm, (byte)0x55);
+                Array.Fill(pcm, quiet ? (byte)0x01 : (byte)0x55);
                 BitConverter.TryWriteBytes(pcm, _sent);
                 jitter.Write(pcm);
             }

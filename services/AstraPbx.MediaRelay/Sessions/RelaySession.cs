@@ -763,7 +763,11 @@ internal sealed class RelaySession : IPlayoutTarget
 
             AudioSocketFrameWriter.WriteHangup(_output);
             await _output.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-            await _output.CompleteAsync().ConfigureAwait(false);
+
+            // The output is not completed here: that closes the socket at once, and a socket closed with caller audio
+            // still unread is reset, and a reset can destroy the 0x00 before Asterisk has read it (the channel is then
+            // hung up instead of the dialplan going on). The connection closes once Asterisk has closed its side (it
+            // does on 0x00) or the read loop gives up 2 s later (EndAsync).
         }
         catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or ObjectDisposedException)
         {

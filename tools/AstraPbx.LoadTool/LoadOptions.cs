@@ -23,6 +23,8 @@ internal sealed class LoadOptions
 
     public int JitterTargetMs { get; private set; } = 40;
 
+    public double RampRate { get; private set; }
+
     public List<string> RelaySettings { get; } = [];
 
     public static string Usage => """
@@ -39,6 +41,7 @@ internal sealed class LoadOptions
           --jitter-target-ms MS     the relay's Relay:JitterTargetMs (set with --start-relay; default 40)
           --rabbitmq AMQP_URL       broker (default ASTRAPBX_RABBITMQ, then .infra/env)
           --prepare-concurrency N   StartAiSession requests in flight at once (default 32)
+          --ramp-rate R             start calls at R per second (default: as fast as --prepare-concurrency allows)
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -59,14 +62,16 @@ internal sealed class LoadOptions
                 case "--jitter-target-ms": options.JitterTargetMs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rabbitmq": options.RabbitMq = Next(); break;
                 case "--prepare-concurrency": options.PrepareConcurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--ramp-rate": options.RampRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
 
         // Bounded by design: the tool must stop by itself and stay a local benchmark.
-        if (options.Calls is < 1 or > 2000 || options.DurationSeconds is <= 0 or > 600 || options.WarmupSeconds is < 0 or > 60)
+        if (options.Calls is < 1 or > 2000 || options.DurationSeconds is <= 0 or > 600 || options.WarmupSeconds is < 0 or > 60
+            || options.RampRate is < 0 or > 1000)
         {
-            throw new ArgumentException("--calls must be 1-2000, --duration 0-600 s, --warmup 0-60 s");
+            throw new ArgumentException("--calls must be 1-2000, --duration 0-600 s, --warmup 0-60 s, --ramp-rate 0-1000");
         }
 
         return options;

@@ -79,6 +79,17 @@ internal sealed class LoadRun(LoadOptions options)
                 var starts = new List<Task>();
                 for (var i = 1; i < options.Calls; i++)
                 {
+                    if (options.RampRate > 0)
+                    {
+                        // Calls arrive at a set rate, as on a PBX, rather than all at once.
+                        var due = started + (long)(i * Stopwatch.Frequency / options.RampRate);
+                        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            await Task.Delay(wait).ConfigureAwait(false);
+                        }
+                    }
+
                     await limit.WaitAsync().ConfigureAwait(false);
                     starts.Add(Task.Run(async () =>
                     {

@@ -51,6 +51,7 @@ internal sealed class JitterBuffer
     private int _debtTicks;
     private int _windowTicks;
     private int _windowMin;
+    private int _windowMax;
     private long _windowWritten;
     private int _windowsWithoutExcess;
     private bool _lastLoud;
@@ -310,6 +311,7 @@ internal sealed class JitterBuffer
     {
         _windowTicks = 0;
         _windowMin = int.MaxValue;
+        _windowMax = 0;
         _windowWritten = 0;
     }
 
@@ -317,6 +319,7 @@ internal sealed class JitterBuffer
     private void CorrectDrift()
     {
         _windowMin = Math.Min(_windowMin, _count);
+        _windowMax = Math.Max(_windowMax, _count);
         if (++_windowTicks < CorrectionWindowTicks)
         {
             return;
@@ -333,14 +336,14 @@ internal sealed class JitterBuffer
             TrimmedFrames += trim;
             _debtTicks -= trim;
         }
-        else if (excessFrames <= 0 && ++_windowsWithoutExcess >= 2)
+        else if (_windowMax <= PrimedBytes && ++_windowsWithoutExcess >= 2)
         {
-            // Nothing above the target for two whole windows (the first may end before all late audio has arrived):
-            // whatever delay was owed has been absorbed.
+            // Never above the target for two whole windows: the late audio is not coming (or was absorbed), so
+            // nothing is owed any more.
             _debtTicks = 0;
         }
 
-        if (excessFrames > 0)
+        if (_windowMax > PrimedBytes)
         {
             _windowsWithoutExcess = 0;
         }

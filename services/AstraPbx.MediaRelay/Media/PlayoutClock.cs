@@ -31,10 +31,12 @@ public sealed class PlayoutClock : BackgroundService
     /// <summary>A tick later than this is counted late (per session and relay-wide).</summary>
     public const double LateThresholdMs = 2;
 
-    /// <summary>Beyond this lateness the missed ticks are skipped, not caught up: Asterisk does not pace what it
-    /// receives (PROTOCOLS.md 1), so catching up sends frames back to back, and more than a few of them are lost on the
-    /// far leg. Sessions give the skipped time back through their jitter buffer's drift correction.</summary>
-    public static readonly TimeSpan ResyncAfter = TimeSpan.FromMilliseconds(60);
+    /// <summary>Beyond this lateness (one and a half periods) the missed ticks are skipped, not caught up: Asterisk
+    /// does not pace what it receives (PROTOCOLS.md 1), so catching up sends frames back to back, and more than a few
+    /// of them are lost on the far leg; and after a stall of the whole process the caught-up ticks drain the buffers
+    /// just before the audio held up by the same stall arrives, which then sits in them as extra delay. Skipped ticks
+    /// are owed back by each session's drift correction instead. At most two frames ever leave back to back.</summary>
+    public static readonly TimeSpan ResyncAfter = TimeSpan.FromMilliseconds(30);
 
     private static readonly TimeSpan SpinWindow = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan ResyncLogInterval = TimeSpan.FromSeconds(10);

@@ -235,7 +235,14 @@ public sealed class PlayoutClock : BackgroundService
             {
                 try
                 {
-                    await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+                    // The delay's timer is due at "now + wait" as the time provider reads it when the timer is made:
+                    // time advanced between reading wait and making the timer would push the tick one advance late,
+                    // so look again once the timer exists.
+                    var delay = Task.Delay(wait, _time, stoppingToken);
+                    if (schedule.UntilNext() > TimeSpan.Zero)
+                    {
+                        await delay.ConfigureAwait(false);
+                    }
                 }
                 catch (OperationCanceledException)
                 {

@@ -4,10 +4,11 @@ using Microsoft.Extensions.Options;
 namespace AstraPbx.MediaRelay.Media;
 
 /// <summary>Something the playout clock drives once per 20 ms tick (a session writing its next frame to Asterisk).
-/// Called on the clock's loop: must not block.</summary>
+/// Called on the clock's loop: must not block. <paramref name="skippedTicks"/> is how many ticks the clock skipped
+/// just before this one, after a stall (0 almost always).</summary>
 internal interface IPlayoutTarget
 {
-    void OnTick(long tick, double latenessMs);
+    void OnTick(long tick, double latenessMs, int skippedTicks);
 }
 
 /// <summary>The one clock that paces every session's bot audio toward Asterisk (which does not pace what it receives,
@@ -250,10 +251,10 @@ public sealed class PlayoutClock : BackgroundService
                 }
             }
 
-            var lateness = OnDue(_lanes[0], ref schedule);
+            var (lateness, skipped) = OnDue(_lanes[0], ref schedule);
             foreach (var lane in _lanes)
             {
-                TickLane(lane, schedule.Tick, lateness);
+                TickLane(lane, schedule.Tick, lateness, skipped);
             }
 
             schedule.Advance();
@@ -287,16 +288,18 @@ public sealed class PlayoutClock : BackgroundService
                 Thread.Yield();
             }
 
-            var lateness = OnDue(lane, ref schedule);
-            TickLane(lane, schedule.Tick, lateness);
+            var (lateness, skipped) = OnDue(lane, ref schedule);
+            TickLane(lane, schedule.Tick, lateness, skipped);
             schedule.Advance();
         }
     }
 
-    /// <summary>How late the tick is; after a stall, rebases the schedule instead of catching up.</summary>
-    private double OnDue(Lane lane, ref Schedule schedule)
+    /// <summary>How late the tick is; after a stall, rebases the schedule instead of catching up and says how many
+    /// ticks that skipped.</summary>
+    private (double LatenessMs, int Skipped) OnDue(Lane lane, ref Schedule schedule)
     {
         var lateness = schedule.Lateness();
+        var skipped = 0;
         if (lateness > ResyncAfter)
         {
             // The process stalled: catching up would burst frames at Asterisk, which does not pace them.
@@ -310,12 +313,13 @@ public sealed class PlayoutClock : BackgroundService
             }
 
             schedule.Rebase();
+            skipped = (int)(lateness / Period);
         }
 
-        return lateness.TotalMilliseconds;
+        return (lateness.TotalMilliseconds, skipped);
     }
 
-    private void TickLane(Lane lane, long n, double latenessMs)
+    private void TickLane(Lane lane, long n, double latenessMs, int skippedTicks)
     {
         RelayTelemetry.TickLateness.Record(latenessMs);
         if (latenessMs > LateThresholdMs)
@@ -331,7 +335,7 @@ public sealed class PlayoutClock : BackgroundService
         var targets = lane.Targets;
         for (var i = 0; i < targets.Length; i++)
         {
-            targets[i].OnTick(n, latenessMs);
+            targets[i].OnTick(n, latenessMs, skippedTicks);
         }
 
         Volatile.Write(ref lane.Completed, n);

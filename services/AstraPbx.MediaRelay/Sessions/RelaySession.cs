@@ -596,7 +596,7 @@ internal sealed class RelaySession : IPlayoutTarget
     }
 
     /// <summary>The shared clock's tick: exactly one frame to Asterisk (bot audio or silence), then due marks.</summary>
-    public void OnTick(long tick, double latenessMs)
+    public void OnTick(long tick, double latenessMs, int skippedTicks)
     {
         try
         {
@@ -610,11 +610,8 @@ internal sealed class RelaySession : IPlayoutTarget
                 Volatile.Write(ref _maxLatenessMs, latenessMs);
             }
 
-            if (latenessMs > PlayoutClock.ResyncAfter.TotalMilliseconds)
-            {
-                // The clock stalled and skipped these ticks rather than burst them: their audio is now late.
-                _jitter.NoteSkippedTicks((int)(latenessMs / PlayoutClock.Period.TotalMilliseconds));
-            }
+            // The clock stalled and skipped these ticks rather than burst them: their audio is now late.
+            _jitter.NoteSkippedTicks(skippedTicks);
 
             var kind = (AudioSocketKind)_callerKind;
             if (kind == 0)

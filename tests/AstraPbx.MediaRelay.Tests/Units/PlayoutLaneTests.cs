@@ -108,7 +108,7 @@ public sealed class PlayoutLaneTests
 
         public ConcurrentQueue<string> Threads { get; } = new();
 
-        public void OnTick(long tick, double latenessMs)
+        public void OnTick(long tick, double latenessMs, int skippedTicks)
         {
             Ticks.Enqueue(tick);
             Threads.Enqueue(Thread.CurrentThread.Name ?? "");

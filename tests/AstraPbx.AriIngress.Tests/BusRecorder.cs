@@ -4,7 +4,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Testing;
 using MassTransit;

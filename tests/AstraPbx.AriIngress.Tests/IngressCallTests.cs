@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AstraPbx.Contracts;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.ServiceDefaults.Messaging;

@@ -1,4 +1,4 @@
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;

@@ -1,5 +1,5 @@
 using System.Net.WebSockets;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Audio.Codecs;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;
@@ -65,9 +66,9 @@ public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         {
             // Twilio mode carries mu-law: the caller gets the burst as mu-law round-tripped it.
             var ulaw = new byte[burst.Length / 2];
-            Media.MuLaw.EncodePcm16(burst, ulaw);
+            MuLaw.EncodePcm16(burst, ulaw);
             expected = new byte[burst.Length];
-            Media.MuLaw.DecodeToPcm16(ulaw, expected);
+            MuLaw.DecodeToPcm16(ulaw, expected);
         }
 
         for (var tick = 1; tick <= 250; tick++)

@@ -1,3 +1,4 @@
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
 using AstraPbx.ServiceDefaults.Messaging;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Audio.Codecs;
 using AstraPbx.MediaRelay.Media;
 using BenchmarkDotNet.Attributes;
 

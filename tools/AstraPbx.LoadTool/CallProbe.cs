@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Simulators.AudioSocket;
 
 namespace AstraPbx.LoadTool;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Media;
-using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
 using MassTransit;
@@ -66,7 +66,7 @@ internal sealed class LoadRun(LoadOptions options)
         using var pacer = new CallerPacer();
         try
         {
-            var client = bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + StartAiSessionConsumerDefinition.QueueName), RequestTimeout.After(s: 60));
+            var client = bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + Endpoints.StartAiSessionQueue), RequestTimeout.After(s: 60));
             var maxFrames = (int)((options.WarmupSeconds + options.DurationSeconds + 120) * 50);
 
             // The first request also waits out the relay's start (its endpoint connects once its bus is up).

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
 using AstraPbx.Routing;
@@ -60,7 +61,7 @@ public static class RoutingBench
                 x =>
                 {
                     x.AddRoutingConsumers();
-                    x.AddConsumer<ImmediateRelay>().Endpoint(e => e.Name = "start-ai-session");
+                    x.AddConsumer<ImmediateRelay>().Endpoint(e => e.Name = Endpoints.StartAiSessionQueue);
                     x.AddConsumer<RecordingIngress>().Endpoint(e => e.Name = Endpoints.AriIngressQueue(AsteriskId));
                 },
                 services =>

@@ -1,3 +1,4 @@
+using AstraPbx.Contracts;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;

@@ -1,5 +1,5 @@
 using System.Buffers;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.MediaRelay.Sessions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;

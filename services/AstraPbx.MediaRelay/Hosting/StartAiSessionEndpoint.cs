@@ -1,3 +1,4 @@
+using AstraPbx.Contracts;
 using AstraPbx.MediaRelay.Sessions;
 using MassTransit;
 

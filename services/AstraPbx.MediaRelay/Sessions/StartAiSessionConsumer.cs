@@ -1,3 +1,4 @@
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Media;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -30,7 +31,7 @@ public sealed class StartAiSessionConsumer(SessionPreparer preparer) : IConsumer
 public sealed class StartAiSessionConsumerDefinition : ConsumerDefinition<StartAiSessionConsumer>
 {
     /// <summary>The queue every relay consumes from.</summary>
-    public const string QueueName = "start-ai-session";
+    public const string QueueName = Endpoints.StartAiSessionQueue;
 
     public StartAiSessionConsumerDefinition(IOptions<RelayOptions> options)
     {

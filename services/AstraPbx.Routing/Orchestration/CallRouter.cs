@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
 using AstraPbx.Routing.CallRecords;

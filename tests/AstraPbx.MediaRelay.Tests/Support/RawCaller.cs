@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 
 namespace AstraPbx.MediaRelay.Tests.Support;
 

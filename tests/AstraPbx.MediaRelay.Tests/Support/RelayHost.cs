@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay;
 using AstraPbx.MediaRelay.Hosting;
@@ -130,7 +131,7 @@ public sealed class RelayHost : IAsyncDisposable
     }
 
     /// <summary>Dials the relay's AudioSocket endpoint as Asterisk would.</summary>
-    public Task<AudioSocketCaller> DialAsync(Guid sessionId, IAudioSource? source = null, AstraPbx.AudioSocket.AudioSocketKind kind = AstraPbx.AudioSocket.AudioSocketKind.Slin) =>
+    public Task<AudioSocketCaller> DialAsync(Guid sessionId, IAudioSource? source = null, AstraPbx.Audio.AudioSocket.AudioSocketKind kind = AstraPbx.Audio.AudioSocket.AudioSocketKind.Slin) =>
         AudioSocketCaller.DialAsync(Endpoints.AudioSocket.Address.ToString(), Endpoints.AudioSocket.Port, sessionId, source, kind);
 
     /// <summary>The AiSessionEnded event for a session, as published on the broker.</summary>

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 
 namespace AstraPbx.Simulators.AudioSocket;
 

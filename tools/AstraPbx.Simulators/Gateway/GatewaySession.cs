@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using AstraPbx.Audio.Codecs;
 using AstraPbx.Contracts.Media;
-using AstraPbx.MediaRelay.Media;
 using Microsoft.AspNetCore.Http;
 
 namespace AstraPbx.Simulators.Gateway;

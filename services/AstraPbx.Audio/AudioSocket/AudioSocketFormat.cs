@@ -1,4 +1,4 @@
-namespace AstraPbx.AudioSocket;
+namespace AstraPbx.Audio.AudioSocket;
 
 /// <summary>Audio arithmetic of the AudioSocket kinds.</summary>
 public static class AudioSocketFormat

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace AstraPbx.AudioSocket;
+namespace AstraPbx.Audio.AudioSocket;
 
 /// <summary>One decoded frame. <see cref="Payload"/> is a slice of the reader's buffer: valid only until that
 /// buffer is advanced past it.</summary>

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using Xunit;
 
-namespace AstraPbx.MediaRelay.Tests.Codec;
+namespace AstraPbx.Audio.Tests;
 
 public sealed class AudioSocketWriterTests
 {

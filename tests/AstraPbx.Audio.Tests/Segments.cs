@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace AstraPbx.MediaRelay.Tests.Codec;
+namespace AstraPbx.Audio.Tests;
 
 /// <summary>Builds multi-segment <see cref="ReadOnlySequence{T}"/>s, as a pipe hands them out after several reads.</summary>
 internal static class Segments

@@ -1,8 +1,11 @@
-namespace AstraPbx.ServiceDefaults.Messaging;
+namespace AstraPbx.Contracts;
 
-/// <summary>Queue names shared between services.</summary>
+/// <summary>Queue names shared between services (and the tools that stand in for one of them).</summary>
 public static class Endpoints
 {
+    /// <summary>The queue every relay consumes <c>StartAiSession</c> from (competing consumers).</summary>
+    public const string StartAiSessionQueue = "start-ai-session";
+
     /// <summary>The queue of one Asterisk server's ingress: commands for a call go to the ingress that owns
     /// the call's Asterisk, so several Asterisk servers can share one bus.</summary>
     public static string AriIngressQueue(string asteriskId) => "ari-ingress-" + Sanitize(asteriskId);

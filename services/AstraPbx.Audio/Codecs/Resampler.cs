@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace AstraPbx.MediaRelay.Media;
+namespace AstraPbx.Audio.Codecs;
 
 /// <summary>Converts 16-bit little-endian mono PCM between sample rates, one frame at a time, without allocating
 /// (AudioSocket's slin16 0x12 against the gateway's 8 kHz, PROTOCOLS.md 1-2). Up: linear interpolation. Down by 2

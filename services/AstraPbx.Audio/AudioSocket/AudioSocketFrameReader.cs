@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
-namespace AstraPbx.AudioSocket;
+namespace AstraPbx.Audio.AudioSocket;
 
 /// <summary>Decodes AudioSocket frames from a byte stream (<c>res/res_audiosocket.c</c>):
 /// <code>

@@ -1,17 +1,11 @@
 using System.Buffers.Binary;
 
-namespace AstraPbx.MediaRelay.Media;
+namespace AstraPbx.Audio.Codecs;
 
 /// <summary>G.711 mu-law (ITU-T G.711, the codec of Twilio Media Streams' <c>audio/x-mulaw</c>, PROTOCOLS.md 2),
 /// by table lookup both ways: a 256-entry decode table and a 16K-entry encode table indexed by the top 14 bits of the
 /// sample (mu-law's quantiser only sees 14 bits of magnitude, so nothing is lost by dropping the low 2).</summary>
-#if ASTRAPBX_SIMULATORS
-// tools/AstraPbx.Simulators compiles this same file (linked, not copied) so the fake gateway needs no reference to
-// the relay; there it is internal, so assemblies that see both never find two public MuLaw types.
-internal static class MuLaw
-#else
 public static class MuLaw
-#endif
 {
     private const int Bias = 0x84;
     private const int Clip = 32635;

@@ -1,8 +1,8 @@
 using System.Buffers;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using Xunit;
 
-namespace AstraPbx.MediaRelay.Tests.Codec;
+namespace AstraPbx.Audio.Tests;
 
 public sealed class AudioSocketReaderTests
 {

@@ -1,4 +1,4 @@
-namespace AstraPbx.AudioSocket;
+namespace AstraPbx.Audio.AudioSocket;
 
 /// <summary>The kind byte of an AudioSocket frame (<c>include/asterisk/res_audiosocket.h</c>).</summary>
 public enum AudioSocketKind : byte

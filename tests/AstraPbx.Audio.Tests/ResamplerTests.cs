@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
-using AstraPbx.MediaRelay.Media;
+using AstraPbx.Audio.Codecs;
 using Xunit;
 
-namespace AstraPbx.MediaRelay.Tests.Codec;
+namespace AstraPbx.Audio.Tests;
 
 public sealed class ResamplerTests
 {

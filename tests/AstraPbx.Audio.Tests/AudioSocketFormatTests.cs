@@ -1,7 +1,7 @@
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using Xunit;
 
-namespace AstraPbx.MediaRelay.Tests.Codec;
+namespace AstraPbx.Audio.Tests;
 
 public sealed class AudioSocketFormatTests
 {

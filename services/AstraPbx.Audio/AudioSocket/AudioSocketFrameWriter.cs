@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
-namespace AstraPbx.AudioSocket;
+namespace AstraPbx.Audio.AudioSocket;
 
 /// <summary>Encodes AudioSocket frames straight into a buffer writer (a <c>PipeWriter</c>): one contiguous span per
 /// frame, header and payload together, so each frame goes out in one write. No allocation.</summary>

@@ -1,9 +1,9 @@
 using System.Buffers;
-using AstraPbx.AudioSocket;
+using AstraPbx.Audio.AudioSocket;
 using CsCheck;
 using Xunit;
 
-namespace AstraPbx.MediaRelay.Tests.Codec;
+namespace AstraPbx.Audio.Tests;
 
 public sealed class AudioSocketPropertyTests
 {

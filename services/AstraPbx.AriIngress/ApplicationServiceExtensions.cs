@@ -51,14 +51,12 @@ public static class ApplicationServiceExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AriConnection>();
         builder.Services.AddSingleton<CallCoordinator>();
-        builder.Services.AddSingleton<BusStarted>();
         builder.Services.AddHostedService<AriEventSocket>();
         builder.Services.AddHostedService<CommandEndpoint>();
         builder.Services.AddHealthChecks().AddCheck<AriHealthCheck>(AriHealthCheck.Name);
 
         builder.AddMessageBus(x =>
         {
-            x.AddBusObserver(services => services.GetRequiredService<BusStarted>());
             x.AddConsumer<ConnectToRelayConsumer, ConnectToRelayConsumerDefinition>().ExcludeFromConfigureEndpoints();
             x.AddConsumer<ContinueInDialplanConsumer, ContinueInDialplanConsumerDefinition>().ExcludeFromConfigureEndpoints();
             x.AddConsumer<HangupCallConsumer, HangupCallConsumerDefinition>().ExcludeFromConfigureEndpoints();

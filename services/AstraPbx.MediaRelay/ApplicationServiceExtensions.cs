@@ -37,7 +37,6 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<RelayDrain>();
         builder.Services.AddSingleton<StartAiSessionEndpoint>();
         builder.Services.AddHostedService<RelayLifetime>();
-        builder.Services.AddBusObserver(sp => sp.GetRequiredService<StartAiSessionEndpoint>());
         builder.Services.AddHealthChecks().AddCheck<RelayHealthCheck>(RelayHealthCheck.Name);
 
         // The host must outlive a drain: ApplicationStopping waits for it before the other services stop.

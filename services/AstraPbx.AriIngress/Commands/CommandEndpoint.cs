@@ -33,35 +33,3 @@ internal sealed class CommandEndpoint(AriConnection connection, BusStarted busSt
         }
     }
 }
-
-/// <summary>Completes once the bus has started, so that the command endpoint is connected to a running bus.</summary>
-internal sealed class BusStarted : IBusObserver
-{
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task Started => _started.Task;
-
-    public void PostCreate(IBus bus)
-    {
-    }
-
-    public void CreateFaulted(Exception exception)
-    {
-    }
-
-    public Task PreStart(IBus bus) => Task.CompletedTask;
-
-    public Task PostStart(IBus bus, Task<BusReady> busReady)
-    {
-        _started.TrySetResult();
-        return Task.CompletedTask;
-    }
-
-    public Task StartFaulted(IBus bus, Exception exception) => Task.CompletedTask;
-
-    public Task PreStop(IBus bus) => Task.CompletedTask;
-
-    public Task PostStop(IBus bus) => Task.CompletedTask;
-
-    public Task StopFaulted(IBus bus, Exception exception) => Task.CompletedTask;
-}

@@ -1,16 +1,26 @@
 using AstraPbx.Contracts;
 using AstraPbx.MediaRelay.Sessions;
+using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 
 namespace AstraPbx.MediaRelay.Hosting;
 
 /// <summary>Connects the <c>start-ai-session</c> receive endpoint once the bus has started, and stops it when the
 /// relay drains, so a draining relay takes no more <c>StartAiSession</c> and the other relays get them.</summary>
-public sealed class StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry) : IBusObserver
+public sealed class StartAiSessionEndpoint
 {
+    private readonly IServiceProvider _services;
+    private readonly SessionRegistry _registry;
     private readonly object _lock = new();
     private HostReceiveEndpointHandle? _handle;
     private bool _stopped;
+
+    public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted)
+    {
+        _services = services;
+        _registry = registry;
+        _ = busStarted.Started.ContinueWith(_ => Connect(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    }
 
     /// <summary>Completes when the endpoint is consuming (tests wait on it before sending requests).</summary>
     public Task Ready => _ready.Task;
@@ -34,40 +44,22 @@ public sealed class StartAiSessionEndpoint(IServiceProvider services, SessionReg
         }
     }
 
-    public Task PostStart(IBus bus, Task<BusReady> busReady)
+    private void Connect()
     {
         lock (_lock)
         {
-            if (_stopped || registry.Draining || _handle is not null)
+            if (_stopped || _registry.Draining || _handle is not null)
             {
-                return Task.CompletedTask;
+                return;
             }
 
-            var connector = services.GetRequiredService<IReceiveEndpointConnector>();
+            // Resolved here, not injected: the connector is the bus itself, which is built after this observer.
+            var connector = _services.GetRequiredService<IReceiveEndpointConnector>();
             _handle = connector.ConnectReceiveEndpoint(StartAiSessionConsumerDefinition.QueueName,
                 (context, endpoint) => endpoint.ConfigureConsumer<StartAiSessionConsumer>(context));
             var handle = _handle;
             _ = handle.Ready.ContinueWith(t => { if (t.IsCompletedSuccessfully) _ready.TrySetResult(); }, TaskScheduler.Default);
         }
 
-        return Task.CompletedTask;
     }
-
-    public void PostCreate(IBus bus)
-    {
-    }
-
-    public void CreateFaulted(Exception exception)
-    {
-    }
-
-    public Task PreStart(IBus bus) => Task.CompletedTask;
-
-    public Task StartFaulted(IBus bus, Exception exception) => Task.CompletedTask;
-
-    public Task PreStop(IBus bus) => Task.CompletedTask;
-
-    public Task PostStop(IBus bus) => Task.CompletedTask;
-
-    public Task StopFaulted(IBus bus, Exception exception) => Task.CompletedTask;
 }

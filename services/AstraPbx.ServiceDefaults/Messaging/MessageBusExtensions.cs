@@ -23,9 +23,11 @@ public static class MessageBusExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
 
+        builder.Services.AddSingleton<BusStarted>();
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+            x.AddBusObserver(services => services.GetRequiredService<BusStarted>());
             configure?.Invoke(x);
             x.UsingRabbitMq((context, cfg) =>
             {

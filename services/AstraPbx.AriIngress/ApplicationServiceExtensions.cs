@@ -2,7 +2,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.AriIngress.Calls;
-using AstraPbx.AriIngress.Commands;
+using AstraPbx.AriIngress.Consumers;
+using AstraPbx.AriIngress.Hosting;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +15,7 @@ namespace AstraPbx.AriIngress;
 public static class ApplicationServiceExtensions
 {
     /// <summary>Everything the AriIngress service is made of, on top of the service defaults: the ARI client and events
-    /// socket (section <c>Ari</c>), the call coordinator, and the command consumers on this Asterisk's own queue.</summary>
+    /// socket (section <c>Ari</c>), the call coordinator and its parts, and the command consumers on this Asterisk's own queue.</summary>
     public static WebApplicationBuilder AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AriOptions>()
@@ -50,7 +51,13 @@ public static class ApplicationServiceExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AriConnection>();
-        builder.Services.AddSingleton<CallCoordinator>();
+        builder.Services.AddSingleton<ICallEventPublisher, BusCallEventPublisher>();
+        builder.Services.AddSingleton<CallTable>();
+        builder.Services.AddSingleton<CallEndPublisher>();
+        builder.Services.AddSingleton<StasisEntryHandler>();
+        builder.Services.AddSingleton<CallResync>();
+        builder.Services.AddSingleton<CallCommands>();
+        builder.Services.AddSingleton<IAriEventHandler, CallCoordinator>();
         builder.Services.AddHostedService<AriEventSocket>();
         builder.Services.AddHostedService<CommandEndpoint>();
         builder.Services.AddHealthChecks().AddCheck<AriHealthCheck>(AriHealthCheck.Name);

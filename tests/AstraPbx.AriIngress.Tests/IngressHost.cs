@@ -36,7 +36,7 @@ internal sealed class IngressHost : IAsyncDisposable
 
     public AriConnection Connection => _app.Services.GetRequiredService<AriConnection>();
 
-    public CallCoordinator Calls => _app.Services.GetRequiredService<CallCoordinator>();
+    public CallTable Calls => _app.Services.GetRequiredService<CallTable>();
 
     public static Dictionary<string, string?> Settings(string rabbitmq, AsteriskSimulator asterisk, string? password = null) => new()
     {

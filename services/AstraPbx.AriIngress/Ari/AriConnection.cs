@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-
 namespace AstraPbx.AriIngress.Ari;
 
 /// <summary>What the ingress knows about its Asterisk right now: the server id and whether the events socket is open.</summary>
@@ -22,29 +20,9 @@ public sealed class AriConnection
 
     public bool IsConnected => _connected;
 
-    /// <summary>How many times the events socket opened since start.</summary>
-    public int Connections => _connections;
-
-    private int _connections;
-
     internal void SetAsteriskId(string id) => _asteriskId.TrySetResult(id);
 
-    internal void SetConnected()
-    {
-        Interlocked.Increment(ref _connections);
-        _connected = true;
-    }
+    internal void SetConnected() => _connected = true;
 
     internal void SetDisconnected() => _connected = false;
-}
-
-/// <summary>NOT_SERVING while the events socket is closed: events are being lost and the resync has not run.</summary>
-internal sealed class AriHealthCheck(AriConnection connection) : IHealthCheck
-{
-    public const string Name = "ari";
-
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(connection.IsConnected
-            ? HealthCheckResult.Healthy("ARI events socket open")
-            : HealthCheckResult.Unhealthy("ARI events socket not connected"));
 }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace AstraPbx.AriIngress.Calls;
 
 /// <summary>What the ingress remembers about one channel. Mutated only inside the call's own queue of work
-/// (<see cref="CallCoordinator"/>), so events and commands for one call never race.</summary>
+/// (<see cref="CallTable.Enqueue"/>), so events and commands for one call never race.</summary>
 internal sealed class CallState(string callId)
 {
     public string CallId { get; } = callId;

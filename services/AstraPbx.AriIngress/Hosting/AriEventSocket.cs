@@ -3,20 +3,20 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
-using AstraPbx.AriIngress.Calls;
+using AstraPbx.AriIngress.Ari;
 using Microsoft.Extensions.Options;
 
-namespace AstraPbx.AriIngress.Ari;
+namespace AstraPbx.AriIngress.Hosting;
 
 /// <summary>Keeps the ARI events WebSocket open for ever: learns the Asterisk id if it is not configured, connects
-/// with basic auth in a header (the URL carries only the application name), resyncs after every connect, hands each
-/// message to <see cref="CallCoordinator"/>, and on any failure reconnects with capped exponential backoff and jitter,
-/// logging exactly one error per failed attempt.</summary>
+/// with basic auth in a header (the URL carries only the application name), tells the <see cref="IAriEventHandler"/>
+/// after every connect (it resyncs), decodes each message and hands the event to it, and on any failure reconnects
+/// with capped exponential backoff and jitter, logging exactly one error per failed attempt.</summary>
 internal sealed class AriEventSocket(
     IOptions<AriOptions> options,
     AriClient ari,
     AriConnection connection,
-    CallCoordinator calls,
+    IAriEventHandler handler,
     TimeProvider time,
     ILogger<AriEventSocket> logger) : BackgroundService
 {
@@ -114,7 +114,7 @@ internal sealed class AriEventSocket(
         logger.EventsConnected(settings.EventsUri, settings.Username, connection.AsteriskId ?? "");
 
         // Events that arrived while no socket was open are lost in Asterisk; the resync recovers those calls.
-        _ = calls.ResyncAsync(stoppingToken);
+        _ = handler.OnConnectedAsync(stoppingToken);
         return await ReceiveAsync(socket, settings.MaxEventBytes, stoppingToken).ConfigureAwait(false);
     }
 
@@ -155,7 +155,7 @@ internal sealed class AriEventSocket(
                 {
                     if (received.MessageType == WebSocketMessageType.Text)
                     {
-                        calls.OnMessage(message.WrittenSpan, Stopwatch.GetTimestamp());
+                        Dispatch(message.WrittenSpan, Stopwatch.GetTimestamp());
                     }
 
                     message.ResetWrittenCount();
@@ -166,6 +166,19 @@ internal sealed class AriEventSocket(
         {
             ArrayPool<byte>.Shared.Return(chunk);
         }
+    }
+
+    /// <summary>Malformed events are logged and skipped.</summary>
+    private void Dispatch(ReadOnlySpan<byte> utf8, long receivedTimestamp)
+    {
+        if (AriEventDecoder.TryDecode(utf8, out var evt, out var problem))
+        {
+            handler.OnEvent(evt, receivedTimestamp);
+            return;
+        }
+
+        AriIngressTelemetry.SkippedEvents.Add(1);
+        logger.EventMalformed(utf8.Length, problem);
     }
 
     private static string Describe(AriResult result, AriOptions settings) => result.Status switch

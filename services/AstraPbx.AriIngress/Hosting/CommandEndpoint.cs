@@ -1,9 +1,10 @@
 using AstraPbx.Contracts;
 using AstraPbx.AriIngress.Ari;
+using AstraPbx.AriIngress.Consumers;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 
-namespace AstraPbx.AriIngress.Commands;
+namespace AstraPbx.AriIngress.Hosting;
 
 /// <summary>Connects this Asterisk's own command queue (<see cref="Endpoints.AriIngressQueue"/>) once the Asterisk id
 /// is known, which may be only after <c>GET /ari/asterisk/info</c> answered. The command consumers are therefore

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using AstraPbx.AriIngress.Ari;
+using AstraPbx.Contracts.Calls;
+
+namespace AstraPbx.AriIngress.Calls;
+
+/// <summary>Ends a call: publishes <see cref="CallEnded"/> once, whatever ended it (a hangup event, a command that
+/// found the channel gone, the resync); later hangup events and commands for the call are then no-ops.</summary>
+internal sealed class CallEndPublisher(CallTable calls, ICallEventPublisher publisher, AriConnection connection, TimeProvider time,
+    ILogger<CallEndPublisher> logger)
+{
+    /// <summary>Runs inside the call's queue of work. <paramref name="source"/> names what ended it, for the log.</summary>
+    public async Task EndAsync(CallState call, int cause, string causeText, string source, CancellationToken cancellationToken)
+    {
+        if (call.Ended)
+        {
+            return;
+        }
+
+        if (!call.KnownDownstream)
+        {
+            // Hung up before CallEnteredStasis went out: nobody downstream knows the call.
+            calls.Forget(call);
+            return;
+        }
+
+        Activity.Current = null;
+        using var activity = AriIngressTelemetry.Source.StartActivity("call ended", ActivityKind.Internal, call.TraceContext);
+        activity?.SetTag(AriIngressTelemetry.CallIdTag, call.CallId);
+        activity?.SetTag("astrapbx.hangup_cause", cause);
+        try
+        {
+            await publisher.PublishAsync(new CallEnded
+            {
+                CallId = call.CallId,
+                AsteriskId = connection.AsteriskId ?? "",
+                Cause = cause,
+                CauseText = causeText,
+                EndedAt = time.GetUtcNow(),
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not marked ended: the next hangup event of this call (ChannelDestroyed follows the request) tries again.
+            logger.PublishFailed(call.CallId, nameof(CallEnded), e);
+            return;
+        }
+
+        logger.CallEnded(call.CallId, cause, causeText, source);
+        calls.Forget(call);
+    }
+}

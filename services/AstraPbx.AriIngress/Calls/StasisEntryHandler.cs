@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using AstraPbx.AriIngress.Ari;
+using AstraPbx.Contracts.Calls;
+using Microsoft.Extensions.Options;
+
+namespace AstraPbx.AriIngress.Calls;
+
+/// <summary>A channel entered Stasis (a <c>StasisStart</c>, or a channel the resync found): starts the call's trace,
+/// answers, reads the channel variables and publishes <see cref="CallEnteredStasis"/>.</summary>
+internal sealed class StasisEntryHandler
+{
+    private const string OrgIdVariable = "ORG_ID";
+
+    private readonly AriClient _ari;
+    private readonly ICallEventPublisher _publisher;
+    private readonly AriConnection _connection;
+    private readonly CallTable _calls;
+    private readonly TimeProvider _time;
+    private readonly ILogger<StasisEntryHandler> _logger;
+    private readonly CancellationToken _stopping;
+    private readonly string[] _variableNames;
+
+    public StasisEntryHandler(AriClient ari, ICallEventPublisher publisher, AriConnection connection, CallTable calls, IOptions<AriOptions> options,
+        TimeProvider time, IHostApplicationLifetime lifetime, ILogger<StasisEntryHandler> logger)
+    {
+        _ari = ari;
+        _publisher = publisher;
+        _connection = connection;
+        _calls = calls;
+        _time = time;
+        _logger = logger;
+        _stopping = lifetime.ApplicationStopping;
+        _variableNames = [.. new[] { OrgIdVariable }.Concat(options.Value.ChannelVariables).Where(n => !string.IsNullOrWhiteSpace(n)).Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>Runs inside the call's queue of work. <paramref name="evt"/> carries the channel and the Stasis
+    /// arguments; <paramref name="receivedTimestamp"/> and <paramref name="receivedAt"/> are when it arrived.</summary>
+    public async Task EnterAsync(CallState call, AriEvent evt, long receivedTimestamp, DateTimeOffset receivedAt, bool resync)
+    {
+        if (call.Ended || (call.InStasis && call.Published))
+        {
+            return;
+        }
+
+        var channel = evt.Channel!;
+        var asteriskId = _connection.AsteriskId ?? "";
+
+        // The call's trace starts here, whatever happened to be current on this thread.
+        Activity.Current = null;
+        using var root = AriIngressTelemetry.Source.StartActivity("call", ActivityKind.Server, default(ActivityContext));
+        root?.SetTag(AriIngressTelemetry.CallIdTag, call.CallId);
+        root?.SetTag(AriIngressTelemetry.AsteriskIdTag, asteriskId);
+        if (resync)
+        {
+            root?.SetTag("astrapbx.resync", true);
+        }
+
+        call.TraceContext = root?.Context ?? default;
+        call.InStasis = true;
+
+        // Answer before anything slow: an unanswered channel waiting in Stasis gets hung up by the far end (seed bug).
+        AriIngressTelemetry.AnswerSent.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        var answer = await _ari.AnswerAsync(call.CallId, _stopping).ConfigureAwait(false);
+        AriIngressTelemetry.Answered.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        if (answer.Status is AriStatus.NotFound or AriStatus.Conflict)
+        {
+            // Gone (404) or already out of Stasis (409): nobody downstream has heard of this entry; drop it.
+            _logger.GoneBeforeAnswer(call.CallId, answer);
+            call.InStasis = false;
+            if (answer.Status == AriStatus.NotFound && !call.KnownDownstream)
+            {
+                _calls.Forget(call);
+            }
+
+            return;
+        }
+
+        if (!answer.IsOk)
+        {
+            _logger.AnswerFailed(call.CallId, answer);
+        }
+
+        var answeredAt = answer.IsOk ? _time.GetUtcNow() : (DateTimeOffset?)null;
+        var variables = await ReadVariablesAsync(call.CallId, channel).ConfigureAwait(false);
+        var message = new CallEnteredStasis
+        {
+            CallId = call.CallId,
+            AsteriskId = asteriskId,
+            ChannelName = channel.Name ?? "",
+            StasisArgs = evt.Args is { } args ? [.. args] : [],
+            CallerNumber = channel.Caller?.Number ?? "",
+            CallerName = channel.Caller?.Name ?? "",
+            Extension = channel.Dialplan?.Exten ?? "",
+            Context = channel.Dialplan?.Context ?? "",
+            OrgId = variables.TryGetValue(OrgIdVariable, out var org) ? org : "",
+            Variables = variables,
+            EnteredAt = receivedAt,
+            AnsweredAt = answeredAt,
+        };
+
+        try
+        {
+            await _publisher.PublishAsync(message, _stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            root?.SetStatus(ActivityStatusCode.Error, "publish failed");
+            _logger.PublishFailed(call.CallId, nameof(CallEnteredStasis), e);
+            return;
+        }
+
+        AriIngressTelemetry.Published.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        call.Published = true;
+        call.KnownDownstream = true;
+        _logger.CallEntered(call.CallId, string.Join(',', message.StasisArgs), message.CallerNumber, message.Extension, answer.Status, resync ? " (resync)" : "");
+    }
+
+    /// <summary><c>ORG_ID</c> and <see cref="AriOptions.ChannelVariables"/>: from the event's <c>channelvars</c> when
+    /// Asterisk sent them, otherwise read, all at once. Empty values are left out.</summary>
+    private async Task<Dictionary<string, string>> ReadVariablesAsync(string callId, AriChannel channel)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        List<(string Name, Task<AriResult<string?>> Read)>? reads = null;
+        foreach (var name in _variableNames)
+        {
+            if (channel.ChannelVars is { } present && present.TryGetValue(name, out var value))
+            {
+                if (!string.IsNullOrEmpty(value))
+                {
+                    values[name] = value;
+                }
+
+                continue;
+            }
+
+            (reads ??= []).Add((name, _ari.GetVariableAsync(callId, name, _stopping)));
+        }
+
+        if (reads is not null)
+        {
+            foreach (var (name, read) in reads)
+            {
+                var result = await read.ConfigureAwait(false);
+                if (!result.IsOk)
+                {
+                    _logger.VariableUnreadable(callId, name, result.Result);
+                }
+                else if (!string.IsNullOrEmpty(result.Value))
+                {
+                    values[name] = result.Value;
+                }
+            }
+        }
+
+        return values;
+    }
+}

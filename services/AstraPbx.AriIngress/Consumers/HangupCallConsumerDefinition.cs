@@ -1,0 +1,3 @@
+namespace AstraPbx.AriIngress.Consumers;
+
+internal sealed class HangupCallConsumerDefinition : AriCommandDefinition<HangupCallConsumer>;

@@ -16,7 +16,7 @@ public static class AriEventDecoder
         }
         catch (JsonException e)
         {
-            // The exception names the position only; the event text is not logged.
+            // The exception names the position and at most the offending token; the event itself is not logged.
             evt = null;
             problem = "not ARI JSON: " + e.Message;
             return false;

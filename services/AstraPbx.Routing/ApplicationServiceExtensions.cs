@@ -1,7 +1,8 @@
 using AstraPbx.Contracts.Media;
 using AstraPbx.Routing.CallRecords;
+using AstraPbx.Routing.Consumers;
 using AstraPbx.Routing.Data;
-using AstraPbx.Routing.Health;
+using AstraPbx.Routing.Hosting;
 using AstraPbx.Routing.Orchestration;
 using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Messaging;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AstraPbx.Routing;
@@ -30,10 +29,4 @@ public sealed class PostgresOptions
             return $"Setting '{ConnectionStringKey}' is not an Npgsql connection string: {e.Message.Split('(')[0].Trim()}";
         }
     }
-}
-
-internal sealed class PostgresOptionsValidator : IValidateOptions<PostgresOptions>
-{
-    public ValidateOptionsResult Validate(string? name, PostgresOptions options) =>
-        PostgresOptions.Problem(options.ConnectionString) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }

@@ -7,18 +7,11 @@ using NpgsqlTypes;
 
 namespace AstraPbx.Routing.CallRecords;
 
-/// <summary>The outcome of claiming one Stasis entry of a call.</summary>
-/// <param name="Claimed">False when this entry was claimed before (a redelivered <see cref="CallEnteredStasis"/>).</param>
-/// <param name="Entries">How many times the channel has entered Stasis, this entry included.</param>
-/// <param name="QueuesTimedOut">Queues the call timed out of in earlier entries.</param>
-/// <param name="FallbacksTaken">How many earlier entries of the call were sent to the fallback.</param>
-public sealed record StasisClaim(bool Claimed, int Entries, IReadOnlyList<int> QueuesTimedOut, int FallbacksTaken = 0);
-
 /// <summary>Writes <c>routing_decisions</c> (the per-entry claim) and <c>call_records</c> (one row per call). Every
 /// write is an upsert that gives the same row whatever order the events come in and however often: first-seen
 /// times keep the earliest value, facts about the latest decision keep the one routed last, and counters are
 /// taken from the session that was connected.</summary>
-public sealed class CallRecordStore(NpgsqlDataSource dataSource)
+public sealed class CallRecordStore(NpgsqlDataSource dataSource, ILogger<CallRecordStore> logger)
 {
     /// <summary>Claims the Stasis entry (call id + entry time) and records the call's entry. One round trip.</summary>
     public async Task<StasisClaim> ClaimAsync(CallEnteredStasis message, string? traceId, CancellationToken token)
@@ -138,7 +131,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             message.CallId, message.AsteriskId, message.SessionId, message.EndedAt, EndedByName(message.EndedBy), message.Reason,
             message.Duration.TotalMilliseconds, message.FramesToGateway, message.FramesToCaller, message.BytesToGateway, message.BytesToCaller,
             message.Underruns, message.LateTicks, message.MaxLatenessMs, message.RelayInstance);
-        await command.ExecuteNonQueryAsync(token);
+        await UpdateAsync(command, message.CallId, nameof(AiSessionEnded), token);
     }
 
     /// <summary>Records the real hangup. A duplicate keeps the first hangup seen.</summary>
@@ -153,7 +146,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
                 updated_at = now()
             """,
             message.CallId, message.AsteriskId, message.EndedAt, message.Cause, message.CauseText);
-        await command.ExecuteNonQueryAsync(token);
+        await UpdateAsync(command, message.CallId, nameof(CallEnded), token);
     }
 
     /// <summary>The text stored for an outcome (<c>call_records.outcome</c>).</summary>
@@ -172,6 +165,13 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
         SessionEndedBy.Relay => "relay",
         _ => "not_claimed",
     };
+
+    /// <summary>Writes what <paramref name="event"/> says about the call.</summary>
+    private async Task UpdateAsync(NpgsqlCommand command, string callId, string @event, CancellationToken token)
+    {
+        await command.ExecuteNonQueryAsync(token);
+        RoutingLog.RecordUpdated(logger, callId, @event);
+    }
 
     private NpgsqlCommand Command(string sql, params object[] values)
     {

@@ -1,5 +1,6 @@
 using AstraPbx.Routing.Data;
 using AstraPbx.Routing.Dialplan;
+using AstraPbx.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -9,13 +10,13 @@ namespace AstraPbx.Routing.Cli;
 /// <c>migrate</c> (apply the schema), <c>seed [--gateway-url URL]</c> (migrate, then write the seed data),
 /// <c>dialplan --out DIR</c> (write extensions.conf and queues.conf). They read the service's own settings
 /// (appsettings.json, environment, command line), so <c>ConnectionStrings:postgres</c> is found the same way.</summary>
-public static class RoutingCommand
+public sealed class RoutingCommand : ICliCommand
 {
     public static readonly IReadOnlySet<string> Verbs = new HashSet<string>(StringComparer.Ordinal) { "migrate", "seed", "dialplan" };
 
-    public static bool IsRequested(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
+    public bool IsRequested(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
-    public static async Task<int> RunAsync(string[] args)
+    public async Task<int> RunAsync(string[] args)
     {
         var configuration = new ConfigurationBuilder()
             .SetBasePath(AppContext.BaseDirectory)

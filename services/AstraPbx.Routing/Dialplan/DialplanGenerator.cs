@@ -4,20 +4,6 @@ using AstraPbx.Routing.Data;
 
 namespace AstraPbx.Routing.Dialplan;
 
-/// <summary>The generated Asterisk configuration: the text of <c>extensions.conf</c> and <c>queues.conf</c>.</summary>
-public sealed record GeneratedDialplan(string ExtensionsConf, string QueuesConf);
-
-/// <summary>A value that would reach the generated files and could change their meaning.</summary>
-public sealed class DialplanValueException(string table, int id, string field, string problem)
-    : Exception($"{table} row {id.ToString(CultureInfo.InvariantCulture)}: field '{field}' {problem}; refusing to generate the dialplan")
-{
-    public string Table { get; } = table;
-
-    public int RowId { get; } = id;
-
-    public string Field { get; } = field;
-}
-
 /// <summary>Writes <c>extensions.conf</c> and <c>queues.conf</c> from the routing tables. Per organisation:
 /// <c>[&lt;prefix&gt;-internal]</c> (SIP users <c>Dial()</c> their endpoint; AI agents enter
 /// <c>Stasis(app,ai_agent,&lt;userId&gt;)</c>, with no gateway URL or key in the file; phone users go to the outbound

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
@@ -30,7 +28,7 @@ public sealed class CallRouter(
         var message = context.Message;
         var token = context.CancellationToken;
         var started = time.GetTimestamp();
-        var claim = await records.ClaimAsync(message, TraceIdOf(context), token);
+        var claim = await records.ClaimAsync(message, MessageTrace.TraceIdOf(context), token);
         metrics.Stage("claim", time.GetElapsedTime(started));
         if (!claim.Claimed)
         {
@@ -76,11 +74,11 @@ public sealed class CallRouter(
             {
                 CallId = message.CallId,
                 AsteriskId = message.AsteriskId,
+                RoutedAt = routedAt,
                 Outcome = decision.Outcome,
                 Path = decision.Path,
                 Reason = decision.Reason,
                 Destination = decision.Destination,
-                RoutedAt = routedAt,
             }, token);
             await records.RecordRoutedAsync(message, decision, routedAt, attempts, ready, token);
         }
@@ -176,19 +174,6 @@ public sealed class CallRouter(
         }
     }
 
-    /// <summary>The call's trace id: the consume span's, or, where nothing records spans, the one the message's
-    /// W3C <c>traceparent</c> header carries.</summary>
-    private static string? TraceIdOf(ConsumeContext context)
-    {
-        if (Activity.Current is { } current)
-        {
-            return current.TraceId.ToHexString();
-        }
-
-        var header = context.Headers.Get<string>("traceparent") ?? context.Headers.Get<string>("MT-Activity-Id");
-        return header is { Length: >= 55 } && header[2] == '-' && header[35] == '-' ? header[3..35] : null;
-    }
-
     /// <summary>The kebab-case name of a relay failure, as it appears in reasons (<c>ai-session-failed:over-capacity</c>).</summary>
     public static string FailureName(AiSessionFailure failure) => failure switch
     {
@@ -202,32 +187,4 @@ public sealed class CallRouter(
         AiSessionFailure.InvalidUrl => "invalid-url",
         _ => "other",
     };
-}
-
-/// <summary>Routing's metrics (meter <c>AstraPbx.Routing</c>).</summary>
-public sealed class RoutingMetrics : IDisposable
-{
-    public const string MeterName = "AstraPbx.Routing";
-
-    private readonly Meter _meter = new(MeterName);
-    private readonly Histogram<double> _decision;
-    private readonly Histogram<double> _stages;
-
-    public RoutingMetrics()
-    {
-        _decision = _meter.CreateHistogram<double>("astrapbx.routing.decision.duration", "ms",
-            "From CallEnteredStasis consumed to the command sent, relay time excluded");
-        _stages = _meter.CreateHistogram<double>("astrapbx.routing.stage.duration", "ms", "Where a routing decision spends its time");
-    }
-
-    /// <summary>Time from consume to the end of a stage (<c>claim</c>, <c>resolve</c>), or the stage's own time (<c>send</c>).</summary>
-    public void Stage(string stage, TimeSpan duration) =>
-        _stages.Record(duration.TotalMilliseconds, new KeyValuePair<string, object?>("stage", stage));
-
-    public void Decided(RouteDecision decision, TimeSpan duration) =>
-        _decision.Record(duration.TotalMilliseconds,
-            new KeyValuePair<string, object?>("outcome", CallRecordStore.OutcomeName(decision.Outcome)),
-            new KeyValuePair<string, object?>("reason", decision.Reason));
-
-    public void Dispose() => _meter.Dispose();
 }

@@ -44,28 +44,3 @@ public sealed record RouteDecision
         _ => "hangup",
     };
 }
-
-/// <summary>The reasons a decision names (<c>CallRouted.Reason</c>).</summary>
-public static class Reasons
-{
-    public const string Ok = "ok";
-    public const string Loop = "loop";
-    public const string DeadEnd = "dead-end";
-    public const string TooDeep = "too-deep";
-    public const string UserNotFound = "user-not-found";
-    public const string ExtensionNotFound = "extension-not-found";
-    public const string QueueNotFound = "queue-not-found";
-    public const string UserInactive = "user-inactive";
-    public const string InvalidGatewayUrl = "invalid-gateway-url";
-    public const string InvalidPhoneNumber = "invalid-phone-number";
-    public const string InvalidEndpoint = "invalid-endpoint";
-    public const string InvalidExtension = "invalid-extension";
-    public const string UnknownRoutingType = "unknown-routing-type";
-    public const string UnknownStasisArgs = "unknown-stasis-args";
-    public const string BadStasisArgument = "bad-stasis-argument";
-    public const string NoTimeoutDestination = "no-timeout-destination";
-    public const string RelayFailed = "relay-failed";
-    public const string TooManyStasisEntries = "too-many-stasis-entries";
-    public const string AiSessionFailedPrefix = "ai-session-failed:";
-    public const string FallbackAlreadyTaken = "fallback-already-taken:";
-}

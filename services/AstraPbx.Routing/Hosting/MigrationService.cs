@@ -1,7 +1,7 @@
-using AstraPbx.Routing.Health;
+using AstraPbx.Routing.Data;
 using Microsoft.Extensions.Options;
 
-namespace AstraPbx.Routing.Data;
+namespace AstraPbx.Routing.Hosting;
 
 /// <summary>Applies the migrations at start when <c>Routing:ApplyMigrationsAtStart</c> is true. The first attempt runs
 /// before the bus starts consuming (this service is registered ahead of it); when the database is down the service

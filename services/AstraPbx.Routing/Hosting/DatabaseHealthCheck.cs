@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
-namespace AstraPbx.Routing.Health;
+namespace AstraPbx.Routing.Hosting;
 
 /// <summary>Healthy while PostgreSQL answers and the schema is in place; Unhealthy (NOT_SERVING) otherwise.</summary>
 internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource, SchemaState schema) : IHealthCheck
@@ -28,14 +28,4 @@ internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource, SchemaSta
             return HealthCheckResult.Unhealthy("database: unreachable (" + e.GetType().Name + ")");
         }
     }
-}
-
-/// <summary>Whether the schema migrations have been applied (or were not asked for at start).</summary>
-public sealed class SchemaState
-{
-    private volatile bool _ready;
-
-    public bool Ready => _ready;
-
-    public void MarkReady() => _ready = true;
 }

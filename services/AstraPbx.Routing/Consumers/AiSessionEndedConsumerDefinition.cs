@@ -1,0 +1,3 @@
+namespace AstraPbx.Routing.Consumers;
+
+public sealed class AiSessionEndedConsumerDefinition : CallRecordConsumerDefinition<AiSessionEndedConsumer>;

@@ -1,0 +1,3 @@
+namespace AstraPbx.Routing.Consumers;
+
+public sealed class CallEndedConsumerDefinition : CallRecordConsumerDefinition<CallEndedConsumer>;

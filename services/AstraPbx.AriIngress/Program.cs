@@ -1,17 +1,4 @@
 using AstraPbx.AriIngress;
 using AstraPbx.ServiceDefaults;
-using AstraPbx.ServiceDefaults.Health;
 
-if (HealthCommand.IsRequested(args))
-{
-    return await HealthCommand.RunAsync(args);
-}
-
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddApplicationServices();
-
-var app = builder.Build();
-app.MapDefaultEndpoints();
-await app.RunAsync();
-return 0;
+return await ServiceHost.RunAsync(args, builder => builder.AddApplicationServices());

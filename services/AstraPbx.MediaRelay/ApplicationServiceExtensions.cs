@@ -1,5 +1,6 @@
 using System.Net;
 using AstraPbx.MediaRelay.Admin;
+using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;

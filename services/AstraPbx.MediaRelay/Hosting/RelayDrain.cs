@@ -50,8 +50,8 @@ public sealed class RelayDrain(
         {
             MediaRelayLog.DrainTimedOut(logger, left.Length);
             await Task.WhenAll(left.Select(s => s.IsPending
-                ? s.EndAsync(SessionEndedBy.NotClaimed, "drain-timeout")
-                : s.EndAsync(SessionEndedBy.Relay, "drain-timeout"))).ConfigureAwait(false);
+                ? s.EndAsync(SessionEndedBy.NotClaimed, EndReason.DrainTimeout)
+                : s.EndAsync(SessionEndedBy.Relay, EndReason.DrainTimeout))).ConfigureAwait(false);
             await WhenAllEnded().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
     }

@@ -3,24 +3,19 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Audio.Codecs;
-using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Gateway;
-using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
 
 namespace AstraPbx.MediaRelay.Caller;
 
 /// <summary>The Asterisk side of a session, once Asterisk claimed it: the AudioSocket read loop (caller audio to the
 /// gateway as it arrives, DTMF, hangup, bad input) and the <see cref="CallerPlayout"/> the shared clock ticks.</summary>
-internal sealed class CallerLeg
+internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISessionControl session, ILogger logger)
 {
     /// <summary>The largest payload accepted from Asterisk: 20 ms at 96 kHz is 3840 bytes; anything bigger is refused
     /// before its payload is awaited.</summary>
     public const int MaxPayloadFromCaller = 8192;
 
-    private readonly GatewayLeg _gateway;
-    private readonly ISessionControl _session;
-    private readonly ILogger _logger;
     private readonly CancellationTokenSource _read = new();
 
     // Hot-path buffers, one set per session: nothing is allocated per frame.
@@ -31,16 +26,8 @@ internal sealed class CallerLeg
     private long _framesToGateway;
     private long _bytesToGateway;
 
-    public CallerLeg(JitterBuffer jitter, GatewayLeg gateway, ISessionControl session, ILogger logger)
-    {
-        _gateway = gateway;
-        _session = session;
-        _logger = logger;
-        Playout = new CallerPlayout(jitter, gateway, session, logger);
-    }
-
     /// <summary>The paced writer toward Asterisk.</summary>
-    public CallerPlayout Playout { get; }
+    public CallerPlayout Playout { get; } = playout;
 
     public TimeSpan Idle => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastInput));
 
@@ -72,12 +59,12 @@ internal sealed class CallerLeg
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
             {
-                await _session.EndAsync(SessionEndedBy.Caller, EndReason.CallerReset).ConfigureAwait(false);
+                await session.EndAsync(EndReason.CallerReset).ConfigureAwait(false);
                 return;
             }
 
             var buffer = result.Buffer;
-            if (_session.IsEnded)
+            if (session.IsEnded)
             {
                 // After our 0x00, Asterisk closes; read what it still sends so the close is not a reset.
                 input.AdvanceTo(buffer.End);
@@ -95,7 +82,7 @@ internal sealed class CallerLeg
             }
 
             EndReason? bad = null;
-            while (bad is null && !_session.IsEnded)
+            while (bad is null && !session.IsEnded)
             {
                 if (AudioSocketFrameReader.PeekLength(buffer) > MaxPayloadFromCaller)
                 {
@@ -115,14 +102,14 @@ internal sealed class CallerLeg
             input.AdvanceTo(buffer.Start, buffer.End);
             if (bad is { } reason)
             {
-                MediaRelayLog.MalformedInput(_logger, _session.CallId, _session.SessionId, reason.ToWire());
-                await _session.EndAsync(SessionEndedBy.Relay, reason).ConfigureAwait(false);
+                MediaRelayLog.MalformedInput(logger, session.CallId, session.SessionId, reason.ToWire());
+                await session.EndAsync(reason).ConfigureAwait(false);
                 continue;
             }
 
-            if (result.IsCompleted && !_session.IsEnded)
+            if (result.IsCompleted && !session.IsEnded)
             {
-                await _session.EndAsync(SessionEndedBy.Caller, buffer.IsEmpty ? EndReason.CallerClosed : EndReason.TruncatedFrame).ConfigureAwait(false);
+                await session.EndAsync(buffer.IsEmpty ? EndReason.CallerClosed : EndReason.TruncatedFrame).ConfigureAwait(false);
                 return;
             }
 
@@ -136,9 +123,9 @@ internal sealed class CallerLeg
     /// <summary>One frame from Asterisk; returns the reason when it is bad input.</summary>
     private async ValueTask<EndReason?> HandleFrameAsync(AudioSocketFrame frame)
     {
-        if (_logger.IsEnabled(LogLevel.Trace))
+        if (logger.IsEnabled(LogLevel.Trace))
         {
-            MediaRelayLog.FrameFromCaller(_logger, _session.CallId, _session.SessionId, (byte)frame.Kind, frame.Length);
+            MediaRelayLog.FrameFromCaller(logger, session.CallId, session.SessionId, (byte)frame.Kind, frame.Length);
         }
 
         switch (frame.Kind)
@@ -168,7 +155,7 @@ internal sealed class CallerLeg
                 Interlocked.Increment(ref _framesToGateway);
                 Interlocked.Add(ref _bytesToGateway, frame.Length);
                 RelayTelemetry.FramesToGateway.Add(1);
-                await _gateway.SendAudioAsync(_inFrame.AsMemory(0, length)).ConfigureAwait(false);
+                await gateway.SendAudioAsync(_inFrame.AsMemory(0, length)).ConfigureAwait(false);
                 return null;
 
             case AudioSocketKind.Dtmf:
@@ -183,15 +170,15 @@ internal sealed class CallerLeg
                     return EndReason.BadDtmf;
                 }
 
-                await _gateway.SendDtmfAsync(digit).ConfigureAwait(false);
+                await gateway.SendDtmfAsync(digit).ConfigureAwait(false);
                 return null;
 
             case AudioSocketKind.Error:
-                await _session.EndAsync(SessionEndedBy.Caller, EndReason.CallerError).ConfigureAwait(false);
+                await session.EndAsync(EndReason.CallerError).ConfigureAwait(false);
                 return null;
 
             case AudioSocketKind.Hangup:
-                await _session.EndAsync(SessionEndedBy.Caller, EndReason.CallerHangup).ConfigureAwait(false);
+                await session.EndAsync(EndReason.CallerHangup).ConfigureAwait(false);
                 return null;
 
             case AudioSocketKind.Uuid:

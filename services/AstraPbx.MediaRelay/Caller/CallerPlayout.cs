@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Audio.Codecs;
-using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
@@ -103,7 +102,7 @@ internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISe
                         }
                         else if (Stopwatch.GetElapsedTime(_blockedSince) > BlockedLimit)
                         {
-                            _ = session.EndAsync(SessionEndedBy.Relay, EndReason.CallerNotReading);
+                            _ = session.EndAsync(EndReason.CallerNotReading);
                         }
 
                         return;
@@ -141,7 +140,7 @@ internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISe
         catch (Exception e)
         {
             MediaRelayLog.TickFailed(logger, e, session.CallId, session.SessionId);
-            _ = session.EndAsync(SessionEndedBy.Relay, EndReason.RelayError);
+            _ = session.EndAsync(EndReason.RelayError);
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
 
@@ -88,7 +87,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
             if (!session.IsEnded)
             {
                 MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                _ = session.EndAsync(SessionEndedBy.Gateway, EndReason.GatewayFailed);
+                _ = session.EndAsync(EndReason.GatewayFailed);
             }
         }
         finally
@@ -109,7 +108,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                 switch (result.MessageType)
                 {
                     case WebSocketMessageType.Close:
-                        await session.EndAsync(SessionEndedBy.Gateway, EndReason.GatewayClosed).ConfigureAwait(false);
+                        await session.EndAsync(EndReason.GatewayClosed).ConfigureAwait(false);
                         return;
                     case WebSocketMessageType.Binary:
                         Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
@@ -117,7 +116,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                     case WebSocketMessageType.Text:
                         if (text.WrittenCount + result.Count > MaxTextMessage)
                         {
-                            await session.EndAsync(SessionEndedBy.Gateway, EndReason.GatewayMessageTooLarge).ConfigureAwait(false);
+                            await session.EndAsync(EndReason.GatewayMessageTooLarge).ConfigureAwait(false);
                             return;
                         }
 
@@ -128,7 +127,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                             text.ResetWrittenCount();
                             if (kind == GatewayEventKind.Stop)
                             {
-                                await session.EndAsync(SessionEndedBy.Gateway, EndReason.GatewayStop).ConfigureAwait(false);
+                                await session.EndAsync(EndReason.GatewayStop).ConfigureAwait(false);
                             }
                         }
 
@@ -141,7 +140,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
             if (!session.IsEnded)
             {
                 MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                await session.EndAsync(SessionEndedBy.Gateway, EndReason.GatewayFailed).ConfigureAwait(false);
+                await session.EndAsync(EndReason.GatewayFailed).ConfigureAwait(false);
             }
         }
         finally

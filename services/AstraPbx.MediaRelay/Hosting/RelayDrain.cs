@@ -49,9 +49,7 @@ public sealed class RelayDrain(
         if (left.Length > 0)
         {
             MediaRelayLog.DrainTimedOut(logger, left.Length);
-            await Task.WhenAll(left.Select(s => s.IsPending
-                ? s.EndAsync(SessionEndedBy.NotClaimed, EndReason.DrainTimeout)
-                : s.EndAsync(SessionEndedBy.Relay, EndReason.DrainTimeout))).ConfigureAwait(false);
+            await Task.WhenAll(left.Select(s => s.EndAsync(EndReason.DrainTimeout))).ConfigureAwait(false);
             await WhenAllEnded().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
     }

@@ -1,7 +1,9 @@
+using AstraPbx.Contracts.Media;
+
 namespace AstraPbx.MediaRelay.Sessions;
 
-/// <summary>The wire names of <see cref="EndReason"/>: Routing, the call records and the dashboards read them, so they
-/// never change.</summary>
+/// <summary>What <see cref="EndReason"/> means on the wire: who ended the call, and the reason's name (Routing, the call
+/// records and the dashboards read them, so they never change).</summary>
 internal static class EndReasonExtensions
 {
     /// <summary>The name carried by <c>AiSessionEnded.Reason</c>, the logs and the span tag.</summary>
@@ -28,5 +30,18 @@ internal static class EndReasonExtensions
         EndReason.NotClaimed => "not-claimed",
         EndReason.DrainTimeout => "drain-timeout",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+
+    /// <summary>The side <c>AiSessionEnded.EndedBy</c> names. A drain ends a live call itself but reports a session
+    /// Asterisk never claimed as <see cref="SessionEndedBy.NotClaimed"/>.</summary>
+    public static SessionEndedBy EndedBy(this EndReason reason, bool wasLive) => reason switch
+    {
+        EndReason.CallerClosed or EndReason.CallerReset or EndReason.CallerHangup or EndReason.CallerError
+            or EndReason.TruncatedFrame => SessionEndedBy.Caller,
+        EndReason.GatewayClosed or EndReason.GatewayStop or EndReason.GatewayFailed
+            or EndReason.GatewayMessageTooLarge => SessionEndedBy.Gateway,
+        EndReason.NotClaimed => SessionEndedBy.NotClaimed,
+        EndReason.DrainTimeout => wasLive ? SessionEndedBy.Relay : SessionEndedBy.NotClaimed,
+        _ => SessionEndedBy.Relay,
     };
 }

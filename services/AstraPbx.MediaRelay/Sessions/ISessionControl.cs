@@ -1,5 +1,3 @@
-using AstraPbx.Contracts.Media;
-
 namespace AstraPbx.MediaRelay.Sessions;
 
 /// <summary>What a leg sees of the session it belongs to: whose call it is (for the logs), whether the session is
@@ -14,5 +12,5 @@ internal interface ISessionControl
     bool IsEnded { get; }
 
     /// <summary>Ends the session (once; later calls return at once).</summary>
-    Task EndAsync(SessionEndedBy endedBy, EndReason reason);
+    Task EndAsync(EndReason reason);
 }

@@ -46,7 +46,7 @@ internal sealed class RelaySession : ISessionControl
         _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs);
         var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPayloadFromCaller);
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Logger);
-        _caller = new CallerLeg(_jitter, _gateway, this, services.Logger);
+        _caller = new CallerLeg(new CallerPlayout(_jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
     }
 
     public Guid SessionId { get; }
@@ -131,16 +131,16 @@ internal sealed class RelaySession : ISessionControl
         {
             if (!IsEnded)
             {
-                await EndAsync(SessionEndedBy.Relay, EndReason.RelayError).ConfigureAwait(false);
+                await EndAsync(EndReason.RelayError).ConfigureAwait(false);
             }
 
             await _ended.Task.ConfigureAwait(false);
         }
     }
 
-    /// <summary>Ends the session once, from whichever side: 0x00 to Asterisk unless Asterisk ended it, <c>stop</c> and
-    /// close 1000 to the gateway unless the gateway ended it, then <c>AiSessionEnded</c>.</summary>
-    public async Task EndAsync(SessionEndedBy endedBy, EndReason reason)
+    /// <summary>Ends the session once, from whichever side (the reason names it): 0x00 to Asterisk unless Asterisk ended
+    /// it, <c>stop</c> and close 1000 to the gateway unless the gateway ended it, then <c>AiSessionEnded</c>.</summary>
+    public async Task EndAsync(EndReason reason)
     {
         if (Interlocked.Exchange(ref _endStarted, 1) != 0)
         {
@@ -148,6 +148,7 @@ internal sealed class RelaySession : ISessionControl
         }
 
         var wasLive = Interlocked.Exchange(ref _state, Ended) == Live;
+        var endedBy = reason.EndedBy(wasLive);
         _ending.Cancel();
         if (wasLive)
         {

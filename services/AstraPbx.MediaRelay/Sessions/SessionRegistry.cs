@@ -123,11 +123,11 @@ public sealed class SessionRegistry
         {
             if (session.IsPending && session.Age > _options.PendingSessionExpiry)
             {
-                _ = session.EndAsync(SessionEndedBy.NotClaimed, EndReason.NotClaimed);
+                _ = session.EndAsync(EndReason.NotClaimed);
             }
             else if (session.IsLive && session.CallerIdle > _options.CallerIdleTimeout)
             {
-                _ = session.EndAsync(SessionEndedBy.Relay, EndReason.CallerIdle);
+                _ = session.EndAsync(EndReason.CallerIdle);
             }
         }
 

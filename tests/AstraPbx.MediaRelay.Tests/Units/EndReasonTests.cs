@@ -1,3 +1,4 @@
+using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Sessions;
 using Xunit;
 
@@ -49,4 +50,37 @@ public sealed class EndReasonTests
     [Fact]
     public void An_undefined_end_reason_has_no_wire_name() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => ((EndReason)999).ToWire());
+
+    [Theory]
+    [InlineData(nameof(EndReason.CallerClosed), SessionEndedBy.Caller)]
+    [InlineData(nameof(EndReason.CallerReset), SessionEndedBy.Caller)]
+    [InlineData(nameof(EndReason.CallerHangup), SessionEndedBy.Caller)]
+    [InlineData(nameof(EndReason.CallerError), SessionEndedBy.Caller)]
+    [InlineData(nameof(EndReason.TruncatedFrame), SessionEndedBy.Caller)]
+    [InlineData(nameof(EndReason.OversizedFrame), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.UnsupportedAudioKind), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.BadAudioLength), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.BadDtmf), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.UnexpectedUuid), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.UnknownKind), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.CallerNotReading), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.CallerIdle), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.RelayError), SessionEndedBy.Relay)]
+    [InlineData(nameof(EndReason.GatewayClosed), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewayStop), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewayFailed), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewayMessageTooLarge), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.NotClaimed), SessionEndedBy.NotClaimed)]
+    public void End_reason_names_the_side_that_ended_the_call(string reason, SessionEndedBy endedBy)
+    {
+        Assert.Equal(endedBy, Enum.Parse<EndReason>(reason).EndedBy(wasLive: true));
+        Assert.Equal(endedBy, Enum.Parse<EndReason>(reason).EndedBy(wasLive: false));
+    }
+
+    [Fact]
+    public void A_drain_ends_a_live_call_itself_and_reports_an_unclaimed_one_as_not_claimed()
+    {
+        Assert.Equal(SessionEndedBy.Relay, EndReason.DrainTimeout.EndedBy(wasLive: true));
+        Assert.Equal(SessionEndedBy.NotClaimed, EndReason.DrainTimeout.EndedBy(wasLive: false));
+    }
 }

@@ -12,13 +12,9 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// audio goes out in the mode's form (<see cref="TwilioMediaCodec"/>, <see cref="BinaryMediaCodec"/>); the control
 /// events are Twilio Media Streams JSON in both modes (<c>dtmf</c>, <c>mark</c>, <c>stop</c> out; <c>media</c>,
 /// <c>clear</c>, <c>mark</c>, <c>stop</c> in; the seed's gateways send <c>stop</c> in binary mode too).</summary>
-internal abstract class GatewayMediaCodec
+/// <param name="streamSid">The <c>streamSid</c> every JSON message of the session carries.</param>
+internal abstract class GatewayMediaCodec(string streamSid)
 {
-    protected GatewayMediaCodec(string streamSid) => StreamSid = streamSid;
-
-    /// <summary>The <c>streamSid</c> every JSON message of the session carries.</summary>
-    public string StreamSid { get; }
-
     /// <summary>How caller audio goes out: binary PCM or text JSON.</summary>
     public abstract WebSocketMessageType AudioMessageType { get; }
 
@@ -135,7 +131,7 @@ internal abstract class GatewayMediaCodec
         {
             json.WriteStartObject();
             json.WriteString("event", name);
-            json.WriteString("streamSid", StreamSid);
+            json.WriteString("streamSid", streamSid);
             if (section is not null)
             {
                 json.WriteStartObject(section);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;

@@ -1,4 +1,3 @@
-using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Sessions;
 using Microsoft.Extensions.Options;
 

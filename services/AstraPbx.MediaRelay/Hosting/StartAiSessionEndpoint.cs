@@ -1,4 +1,3 @@
-using AstraPbx.Contracts;
 using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults.Messaging;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using AstraPbx.Contracts.Media;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Sessions;

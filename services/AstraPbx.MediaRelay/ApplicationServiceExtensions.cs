@@ -1,5 +1,6 @@
 using System.Net;
 using AstraPbx.MediaRelay.Admin;
+using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
@@ -7,7 +8,6 @@ using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

@@ -8,13 +8,6 @@ using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Gateway;
 
-/// <summary>Why a gateway connection could not be made; the message never carries the URL's query string.</summary>
-public sealed class GatewayConnectException(AiSessionFailure reason, string detail, Exception? inner = null)
-    : Exception(detail, inner)
-{
-    public AiSessionFailure Reason { get; } = reason;
-}
-
 /// <summary>Opens the gateway WebSocket: host names resolved once and cached (the seed lost 6 s per lookup to a slow
 /// resolver), the whole connect bounded by <see cref="RelayOptions.GatewayConnectTimeout"/>, and each failure
 /// classified (dns, refused, tls, timeout, handshake rejected).</summary>

@@ -1,5 +1,5 @@
-using System.Buffers;
 using AstraPbx.Audio.AudioSocket;
+using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
@@ -8,9 +8,11 @@ namespace AstraPbx.MediaRelay.Hosting;
 
 /// <summary>The AudioSocket TCP listener (Kestrel, on its own endpoint). Admission: the first frame must be a UUID
 /// within <see cref="RelayOptions.UuidWait"/>, naming a pending session, once (AudioSocket has no authentication,
-/// PROTOCOLS.md 1). Anything else closes only this connection, with a logged reason.</summary>
+/// PROTOCOLS.md 1). Anything else closes only this connection, with a logged reason. A claimed session is ticked by
+/// the shared playout clock from here until its end starts.</summary>
 public sealed class AudioSocketConnectionHandler(
     SessionRegistry registry,
+    PlayoutClock clock,
     IOptions<RelayOptions> options,
     ILogger<AudioSocketConnectionHandler> logger) : ConnectionHandler
 {
@@ -53,7 +55,11 @@ public sealed class AudioSocketConnectionHandler(
         }
 
         MediaRelayLog.SessionClaimed(logger, session.CallId, sessionId, connection.ConnectionId, remote);
-        await session.RunCallerAsync(input, connection.Transport.Output).ConfigureAwait(false);
+        clock.Add(session.Playout);
+        using (session.Ending.Register(() => clock.Remove(session.Playout)))
+        {
+            await session.RunCallerAsync(input, connection.Transport.Output).ConfigureAwait(false);
+        }
     }
 
     private void Refuse(string connectionId, string? remote, string reason, Guid sessionId)

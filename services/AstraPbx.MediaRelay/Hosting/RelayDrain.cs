@@ -1,4 +1,3 @@
-using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Sessions;
 using Microsoft.Extensions.Options;
 
@@ -49,9 +48,7 @@ public sealed class RelayDrain(
         if (left.Length > 0)
         {
             MediaRelayLog.DrainTimedOut(logger, left.Length);
-            await Task.WhenAll(left.Select(s => s.IsPending
-                ? s.EndAsync(SessionEndedBy.NotClaimed, "drain-timeout")
-                : s.EndAsync(SessionEndedBy.Relay, "drain-timeout"))).ConfigureAwait(false);
+            await Task.WhenAll(left.Select(s => s.EndAsync(EndReason.DrainTimeout))).ConfigureAwait(false);
             await WhenAllEnded().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
     }

@@ -1,4 +1,4 @@
-using AstraPbx.Contracts;
+using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;

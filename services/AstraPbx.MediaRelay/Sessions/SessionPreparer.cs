@@ -3,15 +3,11 @@ using System.Net.WebSockets;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
-using AstraPbx.MediaRelay.Media;
 using AstraPbx.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Sessions;
-
-/// <summary>The outcome of preparing a session: exactly one of the two replies.</summary>
-public sealed record PrepareResult(AiSessionReady? Ready, AiSessionFailed? Failed);
 
 /// <summary>Prepares an AI session for <c>StartAiSession</c>: checks capacity and the URL, connects the gateway,
 /// sends the handshake, registers the one-shot pending session and starts reading the gateway.</summary>
@@ -19,7 +15,6 @@ public sealed class SessionPreparer(
     SessionRegistry registry,
     GatewayConnector connector,
     RelayEndpoints endpoints,
-    PlayoutClock clock,
     IBus bus,
     IOptions<RelayOptions> options,
     ILogger<SessionPreparer> logger)
@@ -91,7 +86,7 @@ public sealed class SessionPreparer(
         activity?.SetTag("astrapbx.gateway", gateway);
         activity?.SetTag("astrapbx.relay_instance", _options.Instance);
 
-        var session = new RelaySession(request, socket, activity, new SessionServices(clock, registry, bus, _options, logger));
+        var session = new RelaySession(request, socket, activity, new SessionServices(bus, _options, logger));
         if (!registry.TryAdd(session))
         {
             // A concurrent duplicate won the race; this connection is not needed.

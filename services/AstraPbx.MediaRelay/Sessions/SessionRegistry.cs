@@ -1,17 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using AstraPbx.Contracts.Media;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Sessions;
-
-/// <summary>How an AudioSocket UUID fared at admission.</summary>
-internal enum ClaimOutcome
-{
-    Claimed,
-    Unknown,
-    AlreadyClaimed,
-}
 
 /// <summary>Every pending and live session of this relay, the capacity limit, and the draining flag. A UUID is
 /// claimable once: claimed and ended ids are remembered for a while so a reuse is told apart from a guess.</summary>
@@ -86,7 +77,8 @@ public sealed class SessionRegistry
 
     internal void CountFailed() => Interlocked.Increment(ref _failed);
 
-    /// <summary>Registers a prepared session (holding a reserved slot); false if its id is already known.</summary>
+    /// <summary>Registers a prepared session (holding a reserved slot); false if its id is already known. The session
+    /// is dropped, and its slot released, once its legs are closed (<see cref="RelaySession.Closed"/>).</summary>
     internal bool TryAdd(RelaySession session)
     {
         if (_used.ContainsKey(session.SessionId) || !_sessions.TryAdd(session.SessionId, session))
@@ -95,6 +87,7 @@ public sealed class SessionRegistry
         }
 
         Interlocked.Increment(ref _started);
+        session.Closed.Register(() => Remove(session));
         return true;
     }
 
@@ -109,7 +102,7 @@ public sealed class SessionRegistry
         return _used.ContainsKey(sessionId) || (session is not null && !session.IsPending) ? ClaimOutcome.AlreadyClaimed : ClaimOutcome.Unknown;
     }
 
-    internal void Remove(RelaySession session)
+    private void Remove(RelaySession session)
     {
         if (_sessions.TryRemove(new KeyValuePair<Guid, RelaySession>(session.SessionId, session)))
         {
@@ -129,11 +122,11 @@ public sealed class SessionRegistry
         {
             if (session.IsPending && session.Age > _options.PendingSessionExpiry)
             {
-                _ = session.EndAsync(SessionEndedBy.NotClaimed, "not-claimed");
+                _ = session.EndAsync(EndReason.NotClaimed);
             }
             else if (session.IsLive && session.CallerIdle > _options.CallerIdleTimeout)
             {
-                _ = session.EndAsync(SessionEndedBy.Relay, "caller-idle");
+                _ = session.EndAsync(EndReason.CallerIdle);
             }
         }
 
@@ -143,26 +136,6 @@ public sealed class SessionRegistry
             {
                 _used.TryRemove(id, out _);
             }
-        }
-    }
-}
-
-/// <summary>One loop for every session's timeouts (not a timer per call): runs <see cref="SessionRegistry.Sweep"/>
-/// four times a second.</summary>
-internal sealed class SessionWatchdog(SessionRegistry registry) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                registry.Sweep();
-            }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using AstraPbx.Contracts;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay;
+using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;

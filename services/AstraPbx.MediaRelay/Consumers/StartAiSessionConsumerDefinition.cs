@@ -1,29 +1,8 @@
 using AstraPbx.Contracts;
-using AstraPbx.Contracts.Media;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
-namespace AstraPbx.MediaRelay.Sessions;
-
-/// <summary>Thin: prepares the session and replies <see cref="AiSessionReady"/> or <see cref="AiSessionFailed"/>.
-/// Its endpoint is connected by <see cref="Hosting.StartAiSessionEndpoint"/> (not ConfigureEndpoints) so a drain can
-/// stop it.</summary>
-[ExcludeFromConfigureEndpoints]
-public sealed class StartAiSessionConsumer(SessionPreparer preparer) : IConsumer<StartAiSession>
-{
-    public async Task Consume(ConsumeContext<StartAiSession> context)
-    {
-        var result = await preparer.PrepareAsync(context.Message, context.CancellationToken).ConfigureAwait(false);
-        if (result.Ready is not null)
-        {
-            await context.RespondAsync(result.Ready).ConfigureAwait(false);
-        }
-        else
-        {
-            await context.RespondAsync(result.Failed!).ConfigureAwait(false);
-        }
-    }
-}
+namespace AstraPbx.MediaRelay.Consumers;
 
 /// <summary>All relays compete on one queue, <c>start-ai-session</c>; each prepares at most
 /// <see cref="RelayOptions.PrepareConcurrency"/> at once. No retry: a failed preparation is answered, not redelivered

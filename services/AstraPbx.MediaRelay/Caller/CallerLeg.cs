@@ -1,0 +1,191 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Audio.Codecs;
+using AstraPbx.MediaRelay.Gateway;
+using AstraPbx.MediaRelay.Sessions;
+
+namespace AstraPbx.MediaRelay.Caller;
+
+/// <summary>The Asterisk side of a session, once Asterisk claimed it: the AudioSocket read loop (caller audio to the
+/// gateway as it arrives, DTMF, hangup, bad input) and the <see cref="CallerPlayout"/> the shared clock ticks.</summary>
+internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISessionControl session, ILogger logger)
+{
+    /// <summary>The largest payload accepted from Asterisk: 20 ms at 96 kHz is 3840 bytes; anything bigger is refused
+    /// before its payload is awaited.</summary>
+    public const int MaxPayloadFromCaller = 8192;
+
+    private readonly CancellationTokenSource _read = new();
+
+    // Hot-path buffers, one set per session: nothing is allocated per frame.
+    private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
+    private readonly byte[] _in8k = new byte[MaxPayloadFromCaller];
+
+    private long _lastInput;
+    private long _framesToGateway;
+    private long _bytesToGateway;
+
+    /// <summary>The paced writer toward Asterisk.</summary>
+    public CallerPlayout Playout { get; } = playout;
+
+    public TimeSpan Idle => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastInput));
+
+    public long FramesToGateway => Interlocked.Read(ref _framesToGateway);
+
+    public long BytesToGateway => Interlocked.Read(ref _bytesToGateway);
+
+    /// <summary>Idle time counts from the claim: the watchdog may look at a live session before the read loop starts.</summary>
+    public void NoteClaimed() => Interlocked.Exchange(ref _lastInput, Stopwatch.GetTimestamp());
+
+    /// <summary>Stops reading what Asterisk still sends after <paramref name="delay"/>, whoever ended the call.</summary>
+    public void StopReadingAfter(TimeSpan delay) => _read.CancelAfter(delay);
+
+    /// <summary>Reads the claimed connection (its UUID frame already consumed) until Asterisk closes it or, after the
+    /// end, the read is stopped.</summary>
+    public async Task RunAsync(PipeReader input, PipeWriter output)
+    {
+        Playout.Attach(output);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(_read.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                await session.EndAsync(EndReason.CallerReset).ConfigureAwait(false);
+                return;
+            }
+
+            var buffer = result.Buffer;
+            if (session.IsEnded)
+            {
+                // After our 0x00, Asterisk closes; read what it still sends so the close is not a reset.
+                input.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (!buffer.IsEmpty)
+            {
+                Interlocked.Exchange(ref _lastInput, Stopwatch.GetTimestamp());
+            }
+
+            EndReason? bad = null;
+            while (bad is null && !session.IsEnded)
+            {
+                if (AudioSocketFrameReader.PeekLength(buffer) > MaxPayloadFromCaller)
+                {
+                    bad = EndReason.OversizedFrame;
+                    break;
+                }
+
+                if (!AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
+                {
+                    break;
+                }
+
+                bad = await HandleFrameAsync(frame).ConfigureAwait(false);
+                buffer = buffer.Slice(consumed);
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (bad is { } reason)
+            {
+                MediaRelayLog.MalformedInput(logger, session.CallId, session.SessionId, reason.ToWire());
+                await session.EndAsync(reason).ConfigureAwait(false);
+                continue;
+            }
+
+            if (result.IsCompleted && !session.IsEnded)
+            {
+                await session.EndAsync(buffer.IsEmpty ? EndReason.CallerClosed : EndReason.TruncatedFrame).ConfigureAwait(false);
+                return;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One frame from Asterisk; returns the reason when it is bad input.</summary>
+    private async ValueTask<EndReason?> HandleFrameAsync(AudioSocketFrame frame)
+    {
+        if (logger.IsEnabled(LogLevel.Trace))
+        {
+            MediaRelayLog.FrameFromCaller(logger, session.CallId, session.SessionId, (byte)frame.Kind, frame.Length);
+        }
+
+        switch (frame.Kind)
+        {
+            case var kind when AudioSocketFormat.IsAudio(kind):
+                var rate = AudioSocketFormat.SampleRate(kind);
+                if (rate is not (8000 or 16000))
+                {
+                    return EndReason.UnsupportedAudioKind;
+                }
+
+                if (frame.Length == 0 || (frame.Length & 1) != 0)
+                {
+                    return EndReason.BadAudioLength;
+                }
+
+                frame.Payload.CopyTo(_inFrame);
+                Playout.NoteCallerKind(kind);
+                var length = frame.Length;
+                if (rate != 8000)
+                {
+                    // The gateway side is always 8 kHz (PROTOCOLS.md 2): resample, never pass a rate through.
+                    length = Resampler.Resample(_inFrame.AsSpan(0, length), rate, _in8k, 8000);
+                    Buffer.BlockCopy(_in8k, 0, _inFrame, 0, length);
+                }
+
+                Interlocked.Increment(ref _framesToGateway);
+                Interlocked.Add(ref _bytesToGateway, frame.Length);
+                RelayTelemetry.FramesToGateway.Add(1);
+                await gateway.SendAudioAsync(_inFrame.AsMemory(0, length)).ConfigureAwait(false);
+                return null;
+
+            case AudioSocketKind.Dtmf:
+                if (frame.Length != 1)
+                {
+                    return EndReason.BadDtmf;
+                }
+
+                var digit = (char)frame.Payload.FirstSpan[0];
+                if (!(char.IsAsciiDigit(digit) || digit is '*' or '#' or (>= 'A' and <= 'D')))
+                {
+                    return EndReason.BadDtmf;
+                }
+
+                await gateway.SendDtmfAsync(digit).ConfigureAwait(false);
+                return null;
+
+            case AudioSocketKind.Error:
+                await session.EndAsync(EndReason.CallerError).ConfigureAwait(false);
+                return null;
+
+            case AudioSocketKind.Hangup:
+                await session.EndAsync(EndReason.CallerHangup).ConfigureAwait(false);
+                return null;
+
+            case AudioSocketKind.Uuid:
+                return EndReason.UnexpectedUuid;
+
+            default:
+                return EndReason.UnknownKind;
+        }
+    }
+}

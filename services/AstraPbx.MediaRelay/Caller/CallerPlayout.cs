@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Audio.Codecs;
+using AstraPbx.MediaRelay.Gateway;
+using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Sessions;
+
+namespace AstraPbx.MediaRelay.Caller;
+
+/// <summary>The paced writer toward Asterisk: the shared clock ticks it, and each tick writes exactly one 20 ms frame (bot
+/// audio from the jitter buffer, or silence) and echoes the marks that became due. Only the clock writes audio, so the
+/// frame writer has a single writer; the end path takes the same gate to write the final 0x00. A peer that stops
+/// reading gets skipped ticks, never an unbounded queue.</summary>
+internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISessionControl session, ILogger logger) : IPlayoutTarget
+{
+    /// <summary>How long the output to Asterisk may stay blocked (Asterisk not reading) before the session ends. Real
+    /// time, not ticks: it is about the peer's socket, not the playout schedule.</summary>
+    private static readonly TimeSpan BlockedLimit = TimeSpan.FromSeconds(2);
+
+    private readonly object _writeGate = new();
+
+    // Hot-path buffers, one set per session: nothing is allocated per frame.
+    private readonly byte[] _frame8k = new byte[JitterBuffer.FrameBytes];
+    private readonly byte[] _frameOut = new byte[JitterBuffer.FrameBytes * 2];
+
+    private PipeWriter? _output;
+    private Task? _pendingFlush;
+    private long _blockedSince;
+    private long _skippedTicks;
+    private bool _outputClosed;
+    private volatile int _kind;
+    private long _framesToCaller;
+    private long _bytesToCaller;
+    private long _lateTicks;
+    private double _maxLatenessMs;
+    private long _reportedUnderruns;
+    private long _reportedTrimmed;
+
+    public long FramesToCaller => Interlocked.Read(ref _framesToCaller);
+
+    public long BytesToCaller => Interlocked.Read(ref _bytesToCaller);
+
+    public long LateTicks => Interlocked.Read(ref _lateTicks);
+
+    public double MaxLatenessMs => Volatile.Read(ref _maxLatenessMs);
+
+    /// <summary>Ticks whose frame was skipped because Asterisk's socket was full.</summary>
+    public long SkippedTicks => _skippedTicks;
+
+    /// <summary>True once Asterisk's first audio frame told the rate to play out at.</summary>
+    public bool RateKnown => _kind != 0;
+
+    /// <summary>The connection's output; nothing is written before Asterisk's first audio frame.</summary>
+    public void Attach(PipeWriter output) => _output = output;
+
+    /// <summary>Asterisk's audio kind, which is the rate it expects back (0x10 for AudioSocket(), 0x12 for slin16).</summary>
+    public void NoteCallerKind(AudioSocketKind kind) => _kind = (int)kind;
+
+    /// <summary>The shared clock's tick: exactly one frame to Asterisk (bot audio or silence), then due marks.</summary>
+    public void OnTick(long tick, double latenessMs, int skippedTicks)
+    {
+        try
+        {
+            if (latenessMs > PlayoutClock.LateThresholdMs)
+            {
+                Interlocked.Increment(ref _lateTicks);
+            }
+
+            if (latenessMs > _maxLatenessMs)
+            {
+                Volatile.Write(ref _maxLatenessMs, latenessMs);
+            }
+
+            // The clock stalled and skipped these ticks rather than burst them: their audio is now late.
+            jitter.NoteSkippedTicks(skippedTicks);
+
+            var kind = (AudioSocketKind)_kind;
+            if (kind == 0)
+            {
+                // Asterisk's first audio frame tells the rate it expects back.
+                return;
+            }
+
+            lock (_writeGate)
+            {
+                if (_outputClosed)
+                {
+                    return;
+                }
+
+                if (_pendingFlush is not null)
+                {
+                    if (!_pendingFlush.IsCompleted)
+                    {
+                        // Never queue unbounded audio behind a peer that is not reading: skip this tick's frame.
+                        _skippedTicks++;
+                        jitter.NoteSkippedTicks(1);
+                        if (_blockedSince == 0)
+                        {
+                            _blockedSince = Stopwatch.GetTimestamp();
+                        }
+                        else if (Stopwatch.GetElapsedTime(_blockedSince) > BlockedLimit)
+                        {
+                            _ = session.EndAsync(EndReason.CallerNotReading);
+                        }
+
+                        return;
+                    }
+
+                    _pendingFlush = null;
+                    _blockedSince = 0;
+                }
+
+                jitter.ReadFrame(_frame8k);
+                ReadOnlySpan<byte> payload = _frame8k;
+                if (kind != AudioSocketKind.Slin)
+                {
+                    var written = Resampler.Resample(_frame8k, 8000, _frameOut, AudioSocketFormat.SampleRate(kind));
+                    payload = _frameOut.AsSpan(0, written);
+                }
+
+                AudioSocketFrameWriter.Write(_output!, kind, payload);
+                Interlocked.Increment(ref _framesToCaller);
+                Interlocked.Add(ref _bytesToCaller, payload.Length);
+                var flush = _output!.FlushAsync();
+                if (!flush.IsCompletedSuccessfully)
+                {
+                    _pendingFlush = flush.AsTask();
+                }
+            }
+
+            RelayTelemetry.FramesToCaller.Add(1);
+            ReportJitterCounters();
+            while (jitter.TryTakeDueMark(out var name))
+            {
+                _ = gateway.SendMarkAsync(name);
+            }
+        }
+        catch (Exception e)
+        {
+            MediaRelayLog.TickFailed(logger, e, session.CallId, session.SessionId);
+            _ = session.EndAsync(EndReason.RelayError);
+        }
+    }
+
+    /// <summary>Writes the final 0x00 (the dialplan continues) once any blocked flush has gone out, and writes nothing
+    /// after it.</summary>
+    public async Task HangUpAsync()
+    {
+        Task? pending;
+        PipeWriter? output;
+        lock (_writeGate)
+        {
+            output = _output;
+            if (_outputClosed || output is null)
+            {
+                return;
+            }
+
+            _outputClosed = true;
+            pending = _pendingFlush;
+        }
+
+        try
+        {
+            if (pending is not null)
+            {
+                await pending.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
+
+            AudioSocketFrameWriter.WriteHangup(output);
+            await output.FlushAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+
+            // The output is not completed here: that closes the socket at once, and a socket closed with caller audio
+            // still unread is reset, and a reset can destroy the 0x00 before Asterisk has read it (the channel is then
+            // hung up instead of the dialplan going on). The connection closes once Asterisk has closed its side (it
+            // does on 0x00) or the read loop gives up 2 s later (RelaySession.EndAsync).
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            // Asterisk is not reading or already gone; the connection is torn down when the handler returns.
+        }
+    }
+
+    private void ReportJitterCounters()
+    {
+        var underruns = jitter.Underruns;
+        if (underruns != _reportedUnderruns)
+        {
+            RelayTelemetry.Underruns.Add(underruns - _reportedUnderruns);
+            _reportedUnderruns = underruns;
+        }
+
+        var trimmed = jitter.TrimmedFrames;
+        if (trimmed != _reportedTrimmed)
+        {
+            RelayTelemetry.TrimmedFrames.Add(trimmed - _reportedTrimmed);
+            _reportedTrimmed = trimmed;
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Sessions;
+
+namespace AstraPbx.MediaRelay.Gateway;
+
+/// <summary>The AI gateway side of a session: its WebSocket (open from preparation on), the send lock every message to
+/// the gateway takes, the receive loop that feeds bot audio into the jitter buffer, and the close.</summary>
+internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session, ILogger logger)
+{
+    /// <summary>A text message from the gateway may not grow past this (it is buffered whole before parsing).</summary>
+    private const int MaxTextMessage = 1024 * 1024;
+
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
+    public void Start() => _ = Task.Run(ReceiveAsync);
+
+    /// <summary>Caller audio (PCM, 8 kHz) to the gateway, in the session's media mode.</summary>
+    public ValueTask SendAudioAsync(ReadOnlyMemory<byte> pcm) => SendAsync(codec.EncodeAudio(pcm), codec.AudioMessageType);
+
+    public ValueTask SendDtmfAsync(char digit) => SendAsync(codec.EncodeDtmf(digit), WebSocketMessageType.Text);
+
+    /// <summary>Echoes a mark whose audio has played; never throws (the playout clock calls it).</summary>
+    public async Task SendMarkAsync(string name)
+    {
+        try
+        {
+            await SendAsync(codec.EncodeMark(name), WebSocketMessageType.Text).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The gateway is gone: its receive loop ends the session.
+        }
+    }
+
+    /// <summary>A failed gateway is aborted; otherwise <c>stop</c> (unless the gateway ended the call) and close 1000,
+    /// within 2 s, or the socket is aborted.</summary>
+    public async Task CloseAsync(bool failed, bool sendStop)
+    {
+        try
+        {
+            if (failed)
+            {
+                socket.Abort();
+                return;
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            if (socket.State == WebSocketState.Open && sendStop)
+            {
+                await SendAsync(codec.EncodeStop(), WebSocketMessageType.Text).AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _sendLock.WaitAsync(timeout.Token).ConfigureAwait(false);
+                try
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            socket.Abort();
+        }
+    }
+
+    private async ValueTask SendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    {
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (socket.State == WebSocketState.Open)
+            {
+                await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+        {
+            if (!session.IsEnded)
+            {
+                MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
+                _ = session.EndAsync(EndReason.GatewayFailed);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var text = new ArrayBufferWriter<byte>(1024);
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+                switch (result.MessageType)
+                {
+                    case WebSocketMessageType.Close:
+                        await session.EndAsync(EndReason.GatewayClosed).ConfigureAwait(false);
+                        return;
+                    case WebSocketMessageType.Binary:
+                        Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
+                        break;
+                    case WebSocketMessageType.Text:
+                        if (text.WrittenCount + result.Count > MaxTextMessage)
+                        {
+                            await session.EndAsync(EndReason.GatewayMessageTooLarge).ConfigureAwait(false);
+                            return;
+                        }
+
+                        text.Write(buffer.AsSpan(0, result.Count));
+                        if (result.EndOfMessage)
+                        {
+                            var kind = ApplyText(text.WrittenSpan);
+                            text.ResetWrittenCount();
+                            if (kind == GatewayEventKind.Stop)
+                            {
+                                await session.EndAsync(EndReason.GatewayStop).ConfigureAwait(false);
+                            }
+                        }
+
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            if (!session.IsEnded)
+            {
+                MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
+                await session.EndAsync(EndReason.GatewayFailed).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>A JSON message from the gateway (accepted in both modes); returns its kind for the caller to act on
+    /// <c>stop</c> outside the rented buffer's lifetime.</summary>
+    private GatewayEventKind ApplyText(ReadOnlySpan<byte> json)
+    {
+        var pcm = ArrayPool<byte>.Shared.Rent(GatewayMediaCodec.MaxPcmLength(json.Length));
+        try
+        {
+            var message = codec.DecodeText(json, pcm);
+            if (message.Kind == GatewayEventKind.Unparseable)
+            {
+                MediaRelayLog.GatewayControl(logger, session.CallId, session.SessionId, "unparseable");
+            }
+            else if (message.Kind != GatewayEventKind.Media && logger.IsEnabled(LogLevel.Debug))
+            {
+                MediaRelayLog.GatewayControl(logger, session.CallId, session.SessionId, message.Kind.ToString());
+            }
+
+            Apply(message);
+            return message.Kind;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pcm);
+        }
+    }
+
+    private void Apply(GatewayMessage message)
+    {
+        switch (message.Kind)
+        {
+            case GatewayEventKind.Media:
+                jitter.Write(message.Pcm);
+                break;
+            case GatewayEventKind.Clear:
+                jitter.RequestClear();
+                break;
+            case GatewayEventKind.Mark when message.MarkName is not null:
+                jitter.AddMark(message.MarkName);
+                break;
+        }
+    }
+}

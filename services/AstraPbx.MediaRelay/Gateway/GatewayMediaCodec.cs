@@ -1,0 +1,147 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using AstraPbx.Audio.Codecs;
+using AstraPbx.Contracts.Media;
+
+namespace AstraPbx.MediaRelay.Gateway;
+
+/// <summary>The gateway's media protocol for one session (PROTOCOLS.md 2), pure: no socket, only bytes in and out. Caller
+/// audio goes out in the mode's form (<see cref="TwilioMediaCodec"/>, <see cref="BinaryMediaCodec"/>); the control
+/// events are Twilio Media Streams JSON in both modes (<c>dtmf</c>, <c>mark</c>, <c>stop</c> out; <c>media</c>,
+/// <c>clear</c>, <c>mark</c>, <c>stop</c> in; the seed's gateways send <c>stop</c> in binary mode too).</summary>
+/// <param name="streamSid">The <c>streamSid</c> every JSON message of the session carries.</param>
+internal abstract class GatewayMediaCodec(string streamSid)
+{
+    /// <summary>How caller audio goes out: binary PCM or text JSON.</summary>
+    public abstract WebSocketMessageType AudioMessageType { get; }
+
+    /// <summary>The codec for a session's media mode; <paramref name="maxPcmLength"/> is the largest caller frame it is
+    /// given (its buffers are sized once, here).</summary>
+    public static GatewayMediaCodec Create(MediaMode mode, string streamSid, int maxPcmLength) =>
+        mode == MediaMode.AstraPbxBinary ? new BinaryMediaCodec(streamSid) : new TwilioMediaCodec(streamSid, maxPcmLength);
+
+    /// <summary>The size of the PCM buffer <see cref="DecodeText"/> needs for a message of this many bytes: a base64
+    /// mu-law payload can be no longer than the message, and each mu-law byte becomes two PCM bytes.</summary>
+    public static int MaxPcmLength(int messageLength) => Base64.GetMaxDecodedFromUtf8Length(messageLength) * 2;
+
+    /// <summary>Caller audio (16-bit little-endian PCM, 8 kHz) as the message to send. The result is the input or the
+    /// codec's own buffer, valid until the next call: the caller leg sends one frame at a time.</summary>
+    public abstract ReadOnlyMemory<byte> EncodeAudio(ReadOnlyMemory<byte> pcm);
+
+    /// <summary>A binary message (or a part of one) from the gateway.</summary>
+    public abstract GatewayMessage DecodeBinary(ReadOnlySpan<byte> message);
+
+    /// <summary><c>{"event":"dtmf","streamSid":"...","dtmf":{"digit":"7"}}</c>.</summary>
+    public byte[] EncodeDtmf(char digit) => Event("dtmf", "dtmf", "digit", digit.ToString());
+
+    /// <summary><c>{"event":"mark","streamSid":"...","mark":{"name":"..."}}</c>: the mark's audio has played.</summary>
+    public byte[] EncodeMark(string name) => Event("mark", "mark", "name", name);
+
+    /// <summary><c>{"event":"stop","streamSid":"..."}</c>: the call ended on the relay's side.</summary>
+    public byte[] EncodeStop() => Event("stop");
+
+    /// <summary>A whole text message from the gateway. A <c>media</c> payload (base64 mu-law) is decoded into
+    /// <paramref name="pcm"/>, which must hold <see cref="MaxPcmLength"/> of the message's length.</summary>
+    public GatewayMessage DecodeText(ReadOnlySpan<byte> message, Span<byte> pcm)
+    {
+        try
+        {
+            return ParseText(message, pcm);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            return GatewayMessage.Of(GatewayEventKind.Unparseable);
+        }
+    }
+
+    private static GatewayMessage ParseText(ReadOnlySpan<byte> message, Span<byte> pcm)
+    {
+        var reader = new Utf8JsonReader(message);
+        var kind = GatewayEventKind.Other;
+        string? mark = null;
+        ReadOnlySpan<byte> payload = default;
+        var section = 0; // 1 = inside "media", 2 = inside "mark"
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                continue;
+            }
+
+            if (reader.CurrentDepth == 1)
+            {
+                section = reader.ValueTextEquals("media"u8) ? 1 : reader.ValueTextEquals("mark"u8) ? 2 : 0;
+                if (reader.ValueTextEquals("event"u8))
+                {
+                    reader.Read();
+                    kind = reader.ValueTextEquals("media"u8) ? GatewayEventKind.Media
+                        : reader.ValueTextEquals("clear"u8) ? GatewayEventKind.Clear
+                        : reader.ValueTextEquals("mark"u8) ? GatewayEventKind.Mark
+                        : reader.ValueTextEquals("stop"u8) ? GatewayEventKind.Stop
+                        : GatewayEventKind.Other;
+                }
+            }
+            else if (reader.CurrentDepth == 2 && section == 1 && reader.ValueTextEquals("payload"u8))
+            {
+                reader.Read();
+                payload = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString() ?? "") : reader.ValueSpan;
+            }
+            else if (reader.CurrentDepth == 2 && section == 2 && reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                mark = reader.GetString();
+            }
+        }
+
+        return kind switch
+        {
+            GatewayEventKind.Media => GatewayMessage.Media(payload.IsEmpty ? default : DecodeMedia(payload, pcm)),
+            GatewayEventKind.Mark => GatewayMessage.Mark(mark),
+            _ => GatewayMessage.Of(kind),
+        };
+    }
+
+    /// <summary>base64 mu-law -> mu-law -> PCM16 8 kHz.</summary>
+    private static ReadOnlySpan<byte> DecodeMedia(ReadOnlySpan<byte> payload, Span<byte> pcm)
+    {
+        var ulaw = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(payload.Length));
+        try
+        {
+            if (Base64.DecodeFromUtf8(payload, ulaw, out _, out var samples) != OperationStatus.Done)
+            {
+                throw new FormatException("media payload is not base64");
+            }
+
+            MuLaw.DecodeToPcm16(ulaw.AsSpan(0, samples), pcm[..(samples * 2)]);
+            return pcm[..(samples * 2)];
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(ulaw);
+        }
+    }
+
+    private byte[] Event(string name, string? section = null, string? key = null, string? value = null)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("event", name);
+            json.WriteString("streamSid", streamSid);
+            if (section is not null)
+            {
+                json.WriteStartObject(section);
+                json.WriteString(key!, value);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,66 @@
+namespace AstraPbx.MediaRelay.Sessions;
+
+/// <summary>Why a session ended. Control flow branches on these values; the wire name (<see cref="EndReasonExtensions.ToWire"/>)
+/// is what <c>AiSessionEnded.Reason</c>, the logs and the span tag carry.</summary>
+internal enum EndReason
+{
+    /// <summary><c>relay-error</c>: the relay failed (a tick threw, the read loop stopped unexpectedly).</summary>
+    RelayError,
+
+    /// <summary><c>caller-closed</c>: Asterisk closed the connection between frames.</summary>
+    CallerClosed,
+
+    /// <summary><c>caller-reset</c>: Asterisk's connection failed (reset).</summary>
+    CallerReset,
+
+    /// <summary><c>caller-hangup</c>: the caller side sent a hangup frame (0x00).</summary>
+    CallerHangup,
+
+    /// <summary><c>caller-error</c>: Asterisk sent an error frame (0xff).</summary>
+    CallerError,
+
+    /// <summary><c>truncated-frame</c>: Asterisk closed in the middle of a frame.</summary>
+    TruncatedFrame,
+
+    /// <summary><c>oversized-frame</c>: a frame longer than <see cref="Caller.CallerLeg.MaxPayloadFromCaller"/>, refused from its header.</summary>
+    OversizedFrame,
+
+    /// <summary><c>unsupported-audio-kind</c>: audio at a rate other than 8 or 16 kHz.</summary>
+    UnsupportedAudioKind,
+
+    /// <summary><c>bad-audio-length</c>: an empty or odd-length audio frame.</summary>
+    BadAudioLength,
+
+    /// <summary><c>bad-dtmf</c>: a DTMF frame that is not one digit 0-9, *, #, A-D.</summary>
+    BadDtmf,
+
+    /// <summary><c>unexpected-uuid</c>: a UUID frame after admission.</summary>
+    UnexpectedUuid,
+
+    /// <summary><c>unknown-kind</c>: a frame kind AudioSocket does not define.</summary>
+    UnknownKind,
+
+    /// <summary><c>caller-not-reading</c>: Asterisk's socket stayed full too long.</summary>
+    CallerNotReading,
+
+    /// <summary><c>caller-idle</c>: Asterisk sent nothing for <see cref="RelayOptions.CallerIdleTimeout"/>.</summary>
+    CallerIdle,
+
+    /// <summary><c>gateway-closed</c>: the gateway closed its WebSocket.</summary>
+    GatewayClosed,
+
+    /// <summary><c>gateway-stop</c>: the gateway sent a <c>stop</c> event.</summary>
+    GatewayStop,
+
+    /// <summary><c>gateway-failed</c>: the gateway's WebSocket failed mid-call (the socket is aborted, not closed).</summary>
+    GatewayFailed,
+
+    /// <summary><c>gateway-message-too-large</c>: a text message from the gateway over 1 MiB.</summary>
+    GatewayMessageTooLarge,
+
+    /// <summary><c>not-claimed</c>: Asterisk never claimed the prepared session.</summary>
+    NotClaimed,
+
+    /// <summary><c>drain-timeout</c>: the relay drained and the call outlived the drain timeout.</summary>
+    DrainTimeout,
+}

@@ -1,0 +1,47 @@
+using AstraPbx.Contracts.Media;
+
+namespace AstraPbx.MediaRelay.Sessions;
+
+/// <summary>What <see cref="EndReason"/> means on the wire: who ended the call, and the reason's name (Routing, the call
+/// records and the dashboards read them, so they never change).</summary>
+internal static class EndReasonExtensions
+{
+    /// <summary>The name carried by <c>AiSessionEnded.Reason</c>, the logs and the span tag.</summary>
+    public static string ToWire(this EndReason reason) => reason switch
+    {
+        EndReason.RelayError => "relay-error",
+        EndReason.CallerClosed => "caller-closed",
+        EndReason.CallerReset => "caller-reset",
+        EndReason.CallerHangup => "caller-hangup",
+        EndReason.CallerError => "caller-error",
+        EndReason.TruncatedFrame => "truncated-frame",
+        EndReason.OversizedFrame => "oversized-frame",
+        EndReason.UnsupportedAudioKind => "unsupported-audio-kind",
+        EndReason.BadAudioLength => "bad-audio-length",
+        EndReason.BadDtmf => "bad-dtmf",
+        EndReason.UnexpectedUuid => "unexpected-uuid",
+        EndReason.UnknownKind => "unknown-kind",
+        EndReason.CallerNotReading => "caller-not-reading",
+        EndReason.CallerIdle => "caller-idle",
+        EndReason.GatewayClosed => "gateway-closed",
+        EndReason.GatewayStop => "gateway-stop",
+        EndReason.GatewayFailed => "gateway-failed",
+        EndReason.GatewayMessageTooLarge => "gateway-message-too-large",
+        EndReason.NotClaimed => "not-claimed",
+        EndReason.DrainTimeout => "drain-timeout",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+
+    /// <summary>The side <c>AiSessionEnded.EndedBy</c> names. A drain ends a live call itself but reports a session
+    /// Asterisk never claimed as <see cref="SessionEndedBy.NotClaimed"/>.</summary>
+    public static SessionEndedBy EndedBy(this EndReason reason, bool wasLive) => reason switch
+    {
+        EndReason.CallerClosed or EndReason.CallerReset or EndReason.CallerHangup or EndReason.CallerError
+            or EndReason.TruncatedFrame => SessionEndedBy.Caller,
+        EndReason.GatewayClosed or EndReason.GatewayStop or EndReason.GatewayFailed
+            or EndReason.GatewayMessageTooLarge => SessionEndedBy.Gateway,
+        EndReason.NotClaimed => SessionEndedBy.NotClaimed,
+        EndReason.DrainTimeout => wasLive ? SessionEndedBy.Relay : SessionEndedBy.NotClaimed,
+        _ => SessionEndedBy.Relay,
+    };
+}

@@ -1,20 +1,7 @@
-using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay;
+using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.ServiceDefaults;
-using AstraPbx.ServiceDefaults.Health;
 
-if (HealthCommand.IsRequested(args))
-{
-    return await HealthCommand.RunAsync(args);
-}
-
+// Before any socket exists: the runtime reads this setting once (Hosting/InlineIo.cs).
 InlineIo.EnableSocketCompletions();
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddApplicationServices();
-
-var app = builder.Build();
-app.MapDefaultEndpoints();
-app.MapApplicationEndpoints();
-await app.RunAsync();
-return 0;
+return await ServiceHost.RunAsync(args, builder => builder.AddApplicationServices(), app => app.MapApplicationEndpoints());

@@ -19,7 +19,7 @@ public sealed record AiSessionEnded
     public required SessionEndedBy EndedBy { get; init; }
 
     /// <summary>The specific reason, e.g. <c>caller-closed</c>, <c>gateway-stop</c>, <c>gateway-closed</c>,
-    /// <c>malformed-frame</c>, <c>drain-timeout</c>, <c>not-claimed</c>.</summary>
+    /// <c>oversized-frame</c>, <c>drain-timeout</c>, <c>not-claimed</c>.</summary>
     public string Reason { get; init; } = "";
 
     /// <summary>From Asterisk's connection (or from preparation, for a session never claimed) to the end.</summary>

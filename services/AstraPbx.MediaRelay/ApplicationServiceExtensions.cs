@@ -4,6 +4,7 @@ using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Media.Playout;
 using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
@@ -26,7 +27,7 @@ public static class ApplicationServiceExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.Services.TryAddKeyedSingleton(PlayoutClock.TimeProviderKey, TimeProvider.System);
+        builder.Services.TryAddSingleton<IPlayoutDriver, ThreadPlayoutDriver>();
         builder.Services.AddSingleton<PlayoutClock>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PlayoutClock>());
         builder.Services.AddSingleton<SessionRegistry>();

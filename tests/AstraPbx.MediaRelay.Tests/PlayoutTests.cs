@@ -154,7 +154,7 @@ public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
             relay.Time!.Advance(steps[i % 2]);
             elapsed += steps[i % 2];
             var due = startTicks + (long)(elapsed / TimeSpan.FromMilliseconds(20));
-            await relay.Clock.WhenTicked(due).Within(Long, $"tick {due}");
+            await relay.Playout!.WhenTicked(due).Within(Long, $"tick {due}");
             if (i % 100 == 99)
             {
                 // Fake time runs far faster than real time: let the caller's socket drain now and then, as a real

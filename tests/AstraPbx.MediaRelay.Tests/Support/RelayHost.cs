@@ -5,6 +5,7 @@ using AstraPbx.MediaRelay;
 using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Media.Playout;
 using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults;
 using AstraPbx.ServiceDefaults.Messaging;
@@ -30,16 +31,20 @@ public sealed class RelayHost : IAsyncDisposable
     private readonly TestBus _bus;
     private readonly EndedCollector _ended;
 
-    private RelayHost(WebApplication app, TestBus bus, EndedCollector ended, FakeTimeProvider? time)
+    private RelayHost(WebApplication app, TestBus bus, EndedCollector ended, FakeTimeProvider? time, TestPlayoutDriver? playout)
     {
         _app = app;
         _bus = bus;
         _ended = ended;
         Time = time;
+        Playout = playout;
     }
 
     /// <summary>The fake playout clock's time, when the relay runs on one.</summary>
     public FakeTimeProvider? Time { get; }
+
+    /// <summary>What drives the playout clock from <see cref="Time"/>, when the relay runs on a fake clock.</summary>
+    public TestPlayoutDriver? Playout { get; }
 
     public IServiceProvider Services => _app.Services;
 
@@ -85,10 +90,12 @@ public sealed class RelayHost : IAsyncDisposable
         }
 
         FakeTimeProvider? time = null;
+        TestPlayoutDriver? playout = null;
         if (fakeClock)
         {
             time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T00:00:00Z"));
-            builder.Services.AddKeyedSingleton<TimeProvider>(PlayoutClock.TimeProviderKey, time);
+            playout = new TestPlayoutDriver(time);
+            builder.Services.AddSingleton<IPlayoutDriver>(playout);
         }
 
         builder.AddServiceDefaults();
@@ -101,7 +108,7 @@ public sealed class RelayHost : IAsyncDisposable
 
         var ended = new EndedCollector();
         var bus = await TestBus.StartAsync(connectionString, x => x.AddConsumer<EndedConsumer>(), s => s.AddSingleton(ended));
-        return new RelayHost(app, bus, ended, time);
+        return new RelayHost(app, bus, ended, time, playout);
     }
 
     /// <summary>Asks the relays (over the broker) to prepare a session, as Routing does.</summary>
@@ -148,7 +155,7 @@ public sealed class RelayHost : IAsyncDisposable
         {
             var next = Clock.Ticks + 1;
             Time!.Advance(PlayoutClock.Period);
-            await Clock.WhenTicked(next).Within(Long, $"playout tick {next}");
+            await Playout!.WhenTicked(next).Within(Long, $"playout tick {next}");
         }
     }
 

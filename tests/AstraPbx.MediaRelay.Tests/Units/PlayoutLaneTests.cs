@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Media.Playout;
+using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -16,7 +19,7 @@ public sealed class PlayoutLaneTests
     [Fact]
     public void Sessions_join_the_lane_with_the_fewest()
     {
-        var clock = Clock(new FakeTimeProvider(), lanes: 3);
+        var clock = Clock(new TestPlayoutDriver(new FakeTimeProvider()), lanes: 3);
         var targets = Enumerable.Range(0, 7).Select(_ => new RecordingTarget()).ToArray();
         foreach (var target in targets)
         {
@@ -41,7 +44,8 @@ public sealed class PlayoutLaneTests
     public async Task Under_a_test_clock_every_lane_ticks_every_session_once_per_period()
     {
         var time = new FakeTimeProvider();
-        var clock = Clock(time, lanes: 2);
+        var driver = new TestPlayoutDriver(time);
+        var clock = Clock(driver, lanes: 2);
         var targets = Enumerable.Range(0, 5).Select(_ => new RecordingTarget()).ToArray();
         foreach (var target in targets)
         {
@@ -54,7 +58,7 @@ public sealed class PlayoutLaneTests
             for (var tick = 1; tick <= 10; tick++)
             {
                 time.Advance(PlayoutClock.Period);
-                await clock.WhenTicked(tick).Within(Long, $"tick {tick}");
+                await driver.WhenTicked(tick).Within(Long, $"tick {tick}");
             }
         }
         finally
@@ -71,7 +75,7 @@ public sealed class PlayoutLaneTests
     [Fact]
     public async Task Under_the_real_clock_each_lane_runs_on_its_own_thread()
     {
-        var clock = Clock(TimeProvider.System, lanes: 2);
+        var clock = Clock(new ThreadPlayoutDriver(), lanes: 2);
         var targets = Enumerable.Range(0, 4).Select(_ => new RecordingTarget()).ToArray();
         foreach (var target in targets)
         {
@@ -81,7 +85,7 @@ public sealed class PlayoutLaneTests
         await clock.StartAsync(CancellationToken.None);
         try
         {
-            await clock.WhenTicked(25).Within(Long, "25 ticks on every lane");
+            await Wait.Until(() => clock.Ticks >= 25, "25 ticks on every lane", (int)Long.TotalSeconds);
         }
         finally
         {
@@ -99,8 +103,22 @@ public sealed class PlayoutLaneTests
         }
     }
 
-    private static PlayoutClock Clock(TimeProvider time, int lanes) =>
-        new(time, Options.Create(new RelayOptions { PlayoutThreads = lanes }), NullLogger<PlayoutClock>.Instance);
+    [Fact]
+    public void On_linux_the_real_clock_sleeps_to_the_absolute_due_time_with_clock_nanosleep()
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+        {
+            return;
+        }
+
+        Assert.True(PreciseSleep.Available, "clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) through libc");
+        var due = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 100;
+        PreciseSleep.Until(due);
+        Assert.True(Stopwatch.GetTimestamp() >= due, "woke before the due time");
+    }
+
+    private static PlayoutClock Clock(IPlayoutDriver driver, int lanes) =>
+        new(driver, Options.Create(new RelayOptions { PlayoutThreads = lanes }), NullLogger<PlayoutClock>.Instance);
 
     private sealed class RecordingTarget : IPlayoutTarget
     {

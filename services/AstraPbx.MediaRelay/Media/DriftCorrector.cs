@@ -1,0 +1,173 @@
+using System.Runtime.InteropServices;
+
+namespace AstraPbx.MediaRelay.Media;
+
+/// <summary>The jitter buffer's drift correction: a gap in a steady stream (the buffer ran dry because audio came late,
+/// or ticks were missed) is played as silence, and the late audio then sits in the buffer, adding the gap's length to
+/// every later frame for the rest of the call. The corrector remembers that delay (its <em>debt</em>) and gives it
+/// back: once a whole correction window has held at least one frame above the target while audio kept arriving, the
+/// oldest excess frames (up to the debt) are dropped. Audio the bot queued ahead on purpose (a TTS burst) is never
+/// dropped: only delay the buffer itself inserted is given back, and only while the stream runs at about real time.
+/// <para>It only decides: <see cref="JitterBuffer"/> tells it what happened on each tick and drops what it says. Not
+/// thread-safe: the buffer holds the lock.</para></summary>
+internal sealed class DriftCorrector(int primedBytes)
+{
+    /// <summary>Ticks over which the buffer level is watched before excess is given back (200 ms).</summary>
+    public const int CorrectionWindowTicks = 10;
+
+    /// <summary>A silence longer than this (2 s) after the buffer ran dry adds no debt: whatever the cause, what comes
+    /// next is treated as new audio.</summary>
+    public const int MaxGapTicks = 100;
+
+    /// <summary>Mean absolute sample value above which a frame is speech, not the quiet end of an utterance (about
+    /// -40 dBFS). The buffer running dry right after such a frame means the stream was cut off mid-word (audio came
+    /// late): that gap is owed back. Running dry after a quiet frame is the bot pausing between utterances: not owed,
+    /// so a next utterance the bot sends ahead of time is never trimmed.</summary>
+    public const int SpeechLevel = 320;
+
+    /// <summary>Most delay remembered for giving back (10 s).</summary>
+    public const int MaxDebtTicks = 500;
+
+    private const int FrameBytes = JitterBuffer.FrameBytes;
+
+    private bool _inGap;
+    private int _gapTicks;
+    private int _windowTicks;
+    private int _windowMin;
+    private int _windowMax;
+    private long _windowWritten;
+    private int _windowsWithoutExcess;
+    private bool _lastLoud;
+
+    /// <summary>Ticks of delay inserted and not yet given back.</summary>
+    public int DebtTicks { get; private set; }
+
+    /// <summary>Frames given back (dropped) so far.</summary>
+    public long TrimmedFrames { get; private set; }
+
+    /// <summary>Bytes of audio arrived.</summary>
+    public void Written(int bytes) => _windowWritten += bytes;
+
+    /// <summary>The buffer was cleared (barge-in): nothing is owed any more.</summary>
+    public void Clear()
+    {
+        _inGap = false;
+        DebtTicks = 0;
+    }
+
+    /// <summary>Ticks skipped (the clock stalled, or the output was blocked): while the stream is on (playing, buffered,
+    /// or in a gap), the audio they should have played is now late, so it is owed back.</summary>
+    public void SkippedTicks(int ticks, bool streaming)
+    {
+        if (streaming || _inGap)
+        {
+            Owe(ticks);
+        }
+    }
+
+    /// <summary>A tick played silence while not playing (empty, or priming).</summary>
+    public void SilentTick()
+    {
+        if (_inGap && ++_gapTicks > MaxGapTicks)
+        {
+            // A pause between utterances: nothing played late because of it.
+            _inGap = false;
+            DebtTicks = 0;
+        }
+    }
+
+    /// <summary>Playout (re)starts after <paramref name="primingTicks"/> ticks of priming, with
+    /// <paramref name="buffered"/> bytes buffered.</summary>
+    public void PlayoutStarted(int primingTicks, int buffered)
+    {
+        if (_inGap)
+        {
+            // The stream resumed after a short gap: the silence played meanwhile is now delay on every frame.
+            Owe(_gapTicks);
+            _inGap = false;
+        }
+        else if (primingTicks > 1 && buffered > primedBytes)
+        {
+            // Audio started, then stalled short of the target, then arrived together: the ticks waited
+            // beyond the first are late audio too (audio sent ahead on purpose arrives at once: one tick).
+            Owe(primingTicks - 1);
+        }
+
+        StartWindow();
+    }
+
+    /// <summary>A tick while playing, with <paramref name="buffered"/> bytes buffered. At the end of each window of
+    /// steady playout: returns how many of the oldest frames to drop (the excess over the target the debt accounts
+    /// for), else 0.</summary>
+    public int PlayingTick(int buffered)
+    {
+        _windowMin = Math.Min(_windowMin, buffered);
+        _windowMax = Math.Max(_windowMax, buffered);
+        if (++_windowTicks < CorrectionWindowTicks)
+        {
+            return 0;
+        }
+
+        var trim = 0;
+        var excessFrames = (_windowMin - primedBytes) / FrameBytes;
+        // About one frame arrived per tick (within 30%): a stream running at real time, not a burst queued ahead
+        // (nothing arrives while it drains) nor audio coming faster than real time.
+        var steady = Math.Abs(_windowWritten - (long)CorrectionWindowTicks * FrameBytes) <= CorrectionWindowTicks * FrameBytes * 3 / 10;
+        if (DebtTicks > 0 && excessFrames > 0 && steady)
+        {
+            trim = Math.Min(DebtTicks, excessFrames);
+            TrimmedFrames += trim;
+            DebtTicks -= trim;
+        }
+        else if (_windowMax <= primedBytes && ++_windowsWithoutExcess >= 2)
+        {
+            // Never above the target for two whole windows: the late audio is not coming (or was absorbed), so
+            // nothing is owed any more.
+            DebtTicks = 0;
+        }
+
+        if (_windowMax > primedBytes)
+        {
+            _windowsWithoutExcess = 0;
+        }
+
+        StartWindow();
+        return trim;
+    }
+
+    /// <summary>A frame of bot audio was played.</summary>
+    public void Played(ReadOnlySpan<byte> frame) => _lastLoud = IsSpeech(frame);
+
+    /// <summary>The buffer ran dry while playing: if it was cut off mid-word, the gap that starts now is owed.</summary>
+    public void RanDry()
+    {
+        _inGap = _lastLoud;
+        _gapTicks = 1;
+    }
+
+    private void Owe(int ticks)
+    {
+        DebtTicks = Math.Min(MaxDebtTicks, DebtTicks + ticks);
+        _windowsWithoutExcess = 0;
+    }
+
+    private void StartWindow()
+    {
+        _windowTicks = 0;
+        _windowMin = int.MaxValue;
+        _windowMax = 0;
+        _windowWritten = 0;
+    }
+
+    private static bool IsSpeech(ReadOnlySpan<byte> frame)
+    {
+        var samples = MemoryMarshal.Cast<byte, short>(frame);
+        long sum = 0;
+        foreach (var sample in samples)
+        {
+            sum += Math.Abs((int)sample);
+        }
+
+        return sum > (long)SpeechLevel * samples.Length;
+    }
+}

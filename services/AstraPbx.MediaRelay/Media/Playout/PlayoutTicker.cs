@@ -1,0 +1,104 @@
+namespace AstraPbx.MediaRelay.Media.Playout;
+
+/// <summary>The work of the clock's ticks, whichever driver waits for them: delivers a tick to every target of a lane,
+/// counts lateness and resyncs, and publishes the tick every lane has completed.</summary>
+public sealed class PlayoutTicker
+{
+    private static readonly TimeSpan ResyncLogInterval = TimeSpan.FromSeconds(10);
+
+    private readonly PlayoutLane[] _lanes;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _ticks;
+    private long _lateTicks;
+    private long _resyncs;
+    private double _maxLatenessMs;
+    private long _lastResyncLog;
+
+    internal PlayoutTicker(PlayoutLane[] lanes, TimeProvider time, ILogger logger)
+    {
+        _lanes = lanes;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Playout lanes.</summary>
+    public int LaneCount => _lanes.Length;
+
+    /// <summary>Ticks completed by every lane since start.</summary>
+    public long Ticks => Interlocked.Read(ref _ticks);
+
+    /// <summary>Lane ticks that fired more than <see cref="PlayoutClock.LateThresholdMs"/> late.</summary>
+    public long LateTicks => Interlocked.Read(ref _lateTicks);
+
+    /// <summary>Times a lane's schedule was rebased after a stall.</summary>
+    public long Resyncs => Interlocked.Read(ref _resyncs);
+
+    /// <summary>The worst lateness seen, in milliseconds.</summary>
+    public double MaxLatenessMs => Volatile.Read(ref _maxLatenessMs);
+
+    /// <summary>Lane <paramref name="lane"/> alone on the schedule that began at <paramref name="start"/>, offset by
+    /// lane/lanes of a period, so the lanes' work is spread over the period rather than stacked at its start.</summary>
+    public PlayoutLoop LoopForLane(int lane, long start) =>
+        new(this, _time, [_lanes[lane]], start, offsetTicks: lane * PlayoutClock.Period.Ticks / _lanes.Length);
+
+    /// <summary>Every lane from one loop at the period's start: one tick reaches every session at the same time.</summary>
+    public PlayoutLoop LoopForAllLanes(long start) => new(this, _time, _lanes, start, offsetTicks: 0);
+
+    internal void CountResync(int lane, TimeSpan lateness)
+    {
+        var resyncs = Interlocked.Increment(ref _resyncs);
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastResyncLog);
+        if (last == 0 || _time.GetElapsedTime(last, now) > ResyncLogInterval)
+        {
+            Interlocked.Exchange(ref _lastResyncLog, now);
+            MediaRelayLog.ClockResync(_logger, lane, lateness.TotalMilliseconds, resyncs);
+        }
+    }
+
+    internal void TickLane(PlayoutLane lane, long n, double latenessMs, int skippedTicks)
+    {
+        RelayTelemetry.TickLateness.Record(latenessMs);
+        if (latenessMs > PlayoutClock.LateThresholdMs)
+        {
+            Interlocked.Increment(ref _lateTicks);
+        }
+
+        if (latenessMs > Volatile.Read(ref _maxLatenessMs))
+        {
+            Volatile.Write(ref _maxLatenessMs, latenessMs);
+        }
+
+        var targets = lane.Targets;
+        for (var i = 0; i < targets.Length; i++)
+        {
+            targets[i].OnTick(n, latenessMs, skippedTicks);
+        }
+
+        Volatile.Write(ref lane.Completed, n);
+        Completed();
+    }
+
+    /// <summary>Publishes the tick every lane has completed (only ever forward, whichever lane gets here first).</summary>
+    private void Completed()
+    {
+        var all = long.MaxValue;
+        foreach (var lane in _lanes)
+        {
+            all = Math.Min(all, Volatile.Read(ref lane.Completed));
+        }
+
+        var published = Interlocked.Read(ref _ticks);
+        while (all > published)
+        {
+            var seen = Interlocked.CompareExchange(ref _ticks, all, published);
+            if (seen == published)
+            {
+                return;
+            }
+
+            published = seen;
+        }
+    }
+}

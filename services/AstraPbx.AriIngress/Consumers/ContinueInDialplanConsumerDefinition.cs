@@ -1,3 +1,0 @@
-namespace AstraPbx.AriIngress.Consumers;
-
-internal sealed class ContinueInDialplanConsumerDefinition : AriCommandDefinition<ContinueInDialplanConsumer>;

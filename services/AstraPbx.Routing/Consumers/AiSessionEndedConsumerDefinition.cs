@@ -1,3 +1,0 @@
-namespace AstraPbx.Routing.Consumers;
-
-public sealed class AiSessionEndedConsumerDefinition : CallRecordConsumerDefinition<AiSessionEndedConsumer>;

@@ -1,3 +1,0 @@
-namespace AstraPbx.Routing.Consumers;
-
-public sealed class CallEndedConsumerDefinition : CallRecordConsumerDefinition<CallEndedConsumer>;

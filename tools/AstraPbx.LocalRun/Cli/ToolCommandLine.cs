@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace AstraPbx.LocalRun.Cli;
+
+/// <summary>The tools' command lines (System.CommandLine): how they run, and the option shapes they share.</summary>
+public static class ToolCommandLine
+{
+    /// <summary>Parses <paramref name="args"/> and runs the command they name. Bad arguments print what is wrong and
+    /// the help, and return 2. The tool keeps its own Ctrl-C handling and its exceptions (System.CommandLine neither
+    /// cancels nor catches), so whatever it started is still stopped on its way out.</summary>
+    public static async Task<int> InvokeAsync(this RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args);
+        if (parsed.Action is ParseErrorAction error)
+        {
+            error.Invoke(parsed);
+            return 2;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null })
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>An option with a default value and its line in the help.</summary>
+    public static Option<T> NewOption<T>(string name, T defaultValue, string description) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    /// <summary>Rejects a value for which <paramref name="valid"/> is false, with <paramref name="message"/>.</summary>
+    public static Option<T> Require<T>(this Option<T> option, Func<T, bool> valid, string message)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<T>() is { } value && !valid(value))
+            {
+                result.AddError(message);
+            }
+        });
+        return option;
+    }
+
+    /// <summary>A comma-separated list of call rates (<c>--rates 50,200</c>), each from 1 to <paramref name="max"/>.</summary>
+    public static Option<int[]> Rates(string name, int[] defaultValue, int max, string description) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseRates(r, max), Arity = ArgumentArity.ExactlyOne };
+
+    /// <summary>The positional form of <see cref="Rates"/>.</summary>
+    public static Argument<int[]> RatesArgument(string name, int[] defaultValue, int max, string description) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseRates(r, max), Arity = ArgumentArity.ZeroOrOne };
+
+    private static int[] ParseRates(ArgumentResult result, int max)
+    {
+        var parts = result.Tokens.Count == 0 ? [] : result.Tokens[0].Value.Split(',');
+        var rates = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out rates[i]) || rates[i] < 1 || rates[i] > max)
+            {
+                result.AddError($"{result.Argument.Name}: each rate must be a whole number of calls/s from 1 to {max} (got '{parts[i]}')");
+                return [];
+            }
+        }
+
+        return rates;
+    }
+}

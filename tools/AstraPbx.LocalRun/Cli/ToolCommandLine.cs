@@ -24,30 +24,53 @@ public static class ToolCommandLine
             .ConfigureAwait(false);
     }
 
-    /// <summary>An option with a default value and its line in the help.</summary>
-    public static Option<T> NewOption<T>(string name, T defaultValue, string description) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+    /// <summary>An option with a default value and its line in the help (<paramref name="helpName"/>: the value's
+    /// placeholder there, e.g. <c>N</c>).</summary>
+    public static Option<T> NewOption<T>(string name, T defaultValue, string description, string? helpName = null) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = helpName };
 
     /// <summary>Rejects a value for which <paramref name="valid"/> is false, with <paramref name="message"/>.</summary>
     public static Option<T> Require<T>(this Option<T> option, Func<T, bool> valid, string message)
     {
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<T>() is { } value && !valid(value))
-            {
-                result.AddError(message);
-            }
-        });
+        option.Validators.Add(result => Check(result, result.GetValueOrDefault<T>(), valid, message));
         return option;
+    }
+
+    /// <summary>Rejects a value for which <paramref name="valid"/> is false, with <paramref name="message"/>.</summary>
+    public static Argument<T> Require<T>(this Argument<T> argument, Func<T, bool> valid, string message)
+    {
+        argument.Validators.Add(result => Check(result, result.GetValueOrDefault<T>(), valid, message));
+        return argument;
+    }
+
+    private static void Check<T>(SymbolResult result, T value, Func<T, bool> valid, string message)
+    {
+        if (value is { } given && !valid(given))
+        {
+            result.AddError(message);
+        }
     }
 
     /// <summary>A comma-separated list of call rates (<c>--rates 50,200</c>), each from 1 to <paramref name="max"/>.</summary>
     public static Option<int[]> Rates(string name, int[] defaultValue, int max, string description) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseRates(r, max), Arity = ArgumentArity.ExactlyOne };
+        new(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = r => ParseRates(r, max),
+            Arity = ArgumentArity.ExactlyOne,
+            HelpName = "R1,R2",
+        };
 
     /// <summary>The positional form of <see cref="Rates"/>.</summary>
     public static Argument<int[]> RatesArgument(string name, int[] defaultValue, int max, string description) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseRates(r, max), Arity = ArgumentArity.ZeroOrOne };
+        new(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = r => ParseRates(r, max),
+            Arity = ArgumentArity.ZeroOrOne,
+        };
 
     private static int[] ParseRates(ArgumentResult result, int max)
     {

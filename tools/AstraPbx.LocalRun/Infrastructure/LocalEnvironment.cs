@@ -1,7 +1,7 @@
 namespace AstraPbx.LocalRun.Infrastructure;
 
 /// <summary>Where the local broker and database are: environment variables first, then the <c>.infra/env</c> file
-/// that <c>scripts/infra up</c> writes at the repository root.</summary>
+/// that <c>scripts/infra up</c> writes at the repository root (the first one above the running binaries).</summary>
 public static class LocalEnvironment
 {
     public const string RabbitMqVariable = "ASTRAPBX_RABBITMQ";
@@ -23,8 +23,8 @@ public static class LocalEnvironment
     private static IReadOnlyDictionary<string, string> ReadEnvFile()
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var path = Path.Combine(RepoPaths.Root, ".infra", "env");
-        if (!File.Exists(path))
+        var path = FindEnvFile();
+        if (path is null)
         {
             return values;
         }
@@ -41,5 +41,19 @@ public static class LocalEnvironment
         }
 
         return values;
+    }
+
+    private static string? FindEnvFile()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var path = Path.Combine(dir.FullName, ".infra", "env");
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        return null;
     }
 }

@@ -12,7 +12,7 @@ Console.CancelKeyPress += (_, e) =>
 
 var talkSeconds = new Argument<int>("seconds") { Description = "how long the caller and the bot talk", DefaultValueFactory = _ => 5, Arity = ArgumentArity.ZeroOrOne };
 var rates = ToolCommandLine.RatesArgument("rates", [1, 20, 100], 200, "new calls per second, comma-separated, each run in turn (1-200)");
-var benchSeconds = new Argument<int>("seconds") { Description = "seconds per rate (1-60)", DefaultValueFactory = _ => 5, Arity = ArgumentArity.ZeroOrOne }
+var benchSeconds = new Argument<int>("seconds-per-rate") { Description = "seconds per rate (1-60)", DefaultValueFactory = _ => 5, Arity = ArgumentArity.ZeroOrOne }
     .Require(s => s is >= 1 and <= 60, "bench-setup takes 1-60 seconds");
 var benchSetup = new Command("bench-setup", "call setup time through the whole product at rates of new calls (docs/benchmarks.md)")
 {

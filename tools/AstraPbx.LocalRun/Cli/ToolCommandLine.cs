@@ -53,24 +53,22 @@ public static class ToolCommandLine
 
     /// <summary>A comma-separated list of call rates (<c>--rates 50,200</c>), each from 1 to <paramref name="max"/>.</summary>
     public static Option<int[]> Rates(string name, int[] defaultValue, int max, string description) =>
-        new(name)
-        {
-            Description = description,
-            DefaultValueFactory = _ => defaultValue,
-            CustomParser = r => ParseRates(r, max),
-            Arity = ArgumentArity.ExactlyOne,
-            HelpName = "R1,R2",
-        };
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseRates(r, max), HelpName = "R1,R2" };
 
     /// <summary>The positional form of <see cref="Rates"/>.</summary>
     public static Argument<int[]> RatesArgument(string name, int[] defaultValue, int max, string description) =>
-        new(name)
-        {
-            Description = description,
-            DefaultValueFactory = _ => defaultValue,
-            CustomParser = r => ParseRates(r, max),
-            Arity = ArgumentArity.ZeroOrOne,
-        };
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseRates(r, max), Arity = ArgumentArity.ZeroOrOne };
+
+    /// <summary>A benchmark's command line: <c>--rates</c> (calls per second, each 1-1000, default 50,200) and
+    /// <c>--seconds</c> per rate (1-60, default 10), running <paramref name="run"/> with them.</summary>
+    public static RootCommand RateBenchmark(string description, Func<int[], int, Task<int>> run)
+    {
+        var rates = Rates("--rates", [50, 200], 1000, "calls per second, comma-separated, each run in turn (1-1000)");
+        var seconds = NewOption("--seconds", 10, "seconds per rate (1-60)", "S").Require(s => s is >= 1 and <= 60, "--seconds must be 1-60");
+        var root = new RootCommand(description) { rates, seconds };
+        root.SetAction(parsed => run(parsed.GetValue(rates)!, parsed.GetValue(seconds)));
+        return root;
+    }
 
     private static int[] ParseRates(ArgumentResult result, int max)
     {

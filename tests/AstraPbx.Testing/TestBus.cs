@@ -1,6 +1,7 @@
 using AstraPbx.LocalRun.Infrastructure;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace AstraPbx.Testing;
 
@@ -8,7 +9,7 @@ namespace AstraPbx.Testing;
 /// name the tests use.</summary>
 public sealed class TestBus : LocalBus
 {
-    private TestBus(Microsoft.Extensions.Hosting.IHost host)
+    private TestBus(IHost host)
         : base(host)
     {
     }

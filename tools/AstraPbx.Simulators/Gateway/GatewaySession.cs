@@ -23,10 +23,7 @@ public sealed class GatewaySession
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource _firstAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<string> _texts = [];
-    private readonly HashSet<int> _textsTaken = [];
-    private readonly Lock _textsLock = new();
-    private TaskCompletionSource _textArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TextInbox _texts = new();
     private long _audioBytes;
     private long _audioFrames;
     private volatile bool _echoing;
@@ -88,32 +85,7 @@ public sealed class GatewaySession
     /// <summary>The first text frame matching <paramref name="match"/> that no earlier call returned, received before
     /// or after this call.</summary>
     /// <exception cref="TimeoutException">None arrived within <paramref name="timeout"/>.</exception>
-    public async Task<string> NextText(Func<string, bool> match, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            Task arrived;
-            lock (_textsLock)
-            {
-                arrived = _textArrived.Task;
-                for (var i = 0; i < _texts.Count; i++)
-                {
-                    if (!_textsTaken.Contains(i) && match(_texts[i]))
-                    {
-                        _textsTaken.Add(i);
-                        return _texts[i];
-                    }
-                }
-            }
-
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || await Task.WhenAny(arrived, Task.Delay(left)).ConfigureAwait(false) != arrived)
-            {
-                throw new TimeoutException($"No matching text frame from the relay within {timeout.TotalSeconds:0.#} s.");
-            }
-        }
-    }
+    public Task<string> NextText(Func<string, bool> match, TimeSpan timeout) => _texts.NextAsync(match, timeout);
 
     /// <summary>Sends bot audio (PCM 16-bit LE, 8 kHz): one binary frame in binary mode, one Twilio <c>media</c>
     /// event with base64 mu-law in Twilio mode.</summary>
@@ -328,13 +300,7 @@ public sealed class GatewaySession
 
             var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
             TextReceived.Enqueue(text);
-            lock (_textsLock)
-            {
-                _texts.Add(text);
-                var arrived = _textArrived;
-                _textArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                arrived.TrySetResult();
-            }
+            _texts.Add(text);
         }
     }
 

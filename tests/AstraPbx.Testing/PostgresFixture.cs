@@ -1,4 +1,4 @@
-using Npgsql;
+using AstraPbx.LocalRun.Infrastructure;
 using Testcontainers.PostgreSql;
 using Xunit;
 
@@ -8,11 +8,11 @@ namespace AstraPbx.Testing;
 /// engine is reachable. Each test gets its own database from <see cref="CreateDatabaseAsync"/>.</summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
-    private readonly List<string> _databases = [];
     private PostgreSqlContainer? _container;
+    private PostgresServer _server = null!;
 
     /// <summary>The server's connection string (database <c>postgres</c>).</summary>
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _server.ConnectionString;
 
     public async Task InitializeAsync()
     {
@@ -29,42 +29,18 @@ public sealed class PostgresFixture : IAsyncLifetime
             connectionString = _container.GetConnectionString();
         }
 
-        ConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false }.ConnectionString;
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync();
+        _server = new PostgresServer(connectionString);
+        await _server.CheckAsync();
     }
 
     /// <summary>A new, empty database; returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(string? prefix = null)
-    {
-        var name = $"{prefix ?? "test"}_{Guid.NewGuid():N}";
-        await using (var connection = new NpgsqlConnection(ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        lock (_databases)
-        {
-            _databases.Add(name);
-        }
-
-        return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name, Pooling = true }.ConnectionString;
-    }
+    public Task<string> CreateDatabaseAsync(string? prefix = null) => _server.CreateDatabaseAsync(prefix);
 
     public async Task DisposeAsync()
     {
-        NpgsqlConnection.ClearAllPools();
-        if (_databases.Count > 0)
+        if (_server is not null)
         {
-            await using var connection = new NpgsqlConnection(ConnectionString);
-            await connection.OpenAsync();
-            foreach (var name in _databases)
-            {
-                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
-                await drop.ExecuteNonQueryAsync();
-            }
+            await _server.DisposeAsync();
         }
 
         if (_container is not null)

@@ -1,5 +1,4 @@
-using System.Net.Http.Headers;
-using System.Text;
+using AstraPbx.LocalRun.Infrastructure;
 using AstraPbx.ServiceDefaults.Messaging;
 using Testcontainers.RabbitMq;
 using Xunit;
@@ -11,13 +10,14 @@ namespace AstraPbx.Testing;
 /// tests never see each other's exchanges and can run in parallel.</summary>
 public sealed class RabbitMqFixture : IAsyncLifetime
 {
-    private readonly List<string> _virtualHosts = [];
     private RabbitMqContainer? _container;
-    private HttpClient? _management;
-    private RabbitMqAddress _address = null!;
+    private RabbitMqBroker _broker = null!;
 
     /// <summary>The broker's root connection string (virtual host <c>/</c>).</summary>
-    public string ConnectionString { get; private set; } = "";
+    public string ConnectionString => _broker.ConnectionString;
+
+    /// <summary>The broker's address, for tests that put a proxy in front of it.</summary>
+    public RabbitMqAddress Address => _broker.Address;
 
     public async Task InitializeAsync()
     {
@@ -37,50 +37,18 @@ public sealed class RabbitMqFixture : IAsyncLifetime
             management = $"http://astrapbx:astrapbx@{host}:{_container.GetMappedPublicPort(15672)}/";
         }
 
-        ConnectionString = amqp;
-        _address = RabbitMqAddress.Parse(amqp);
-        var managementUri = new Uri(management);
-        _management = new HttpClient { BaseAddress = new Uri(managementUri.GetLeftPart(UriPartial.Authority) + "/") };
-        var credentials = Uri.UnescapeDataString(managementUri.UserInfo);
-        _management.DefaultRequestHeaders.Authorization =
-            new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
-        using var overview = await _management.GetAsync("api/overview");
-        if (!overview.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"RabbitMQ management API answered {(int)overview.StatusCode}. " + TestEnvironment.HowToStart);
-        }
+        _broker = new RabbitMqBroker(amqp, management);
+        await _broker.CheckManagementAsync();
     }
 
     /// <summary>A new, empty virtual host with full rights for the broker's user; returns its connection string.</summary>
-    public async Task<string> CreateVirtualHostAsync(string? prefix = null)
-    {
-        var name = $"{prefix ?? "test"}-{Guid.NewGuid():N}";
-        var escaped = Uri.EscapeDataString(name);
-        (await _management!.PutAsync($"api/vhosts/{escaped}", null)).EnsureSuccessStatusCode();
-        using var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
-        (await _management.PutAsync($"api/permissions/{escaped}/{Uri.EscapeDataString(_address.Username)}", permissions)).EnsureSuccessStatusCode();
-        lock (_virtualHosts)
-        {
-            _virtualHosts.Add(name);
-        }
-
-        var scheme = _address.UseTls ? "amqps" : "amqp";
-        return $"{scheme}://{Uri.EscapeDataString(_address.Username)}:{Uri.EscapeDataString(_address.Password)}@{_address.Host}:{_address.Port}/{escaped}";
-    }
-
-    /// <summary>The broker's address, for tests that put a proxy in front of it.</summary>
-    public RabbitMqAddress Address => _address;
+    public Task<string> CreateVirtualHostAsync(string? prefix = null) => _broker.CreateVirtualHostAsync(prefix);
 
     public async Task DisposeAsync()
     {
-        if (_management is not null)
+        if (_broker is not null)
         {
-            foreach (var vhost in _virtualHosts)
-            {
-                using var _ = await _management.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(vhost)}");
-            }
-
-            _management.Dispose();
+            await _broker.DisposeAsync();
         }
 
         if (_container is not null)

@@ -1,43 +1,19 @@
-using AstraPbx.ServiceDefaults.Messaging;
+using AstraPbx.LocalRun.Infrastructure;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AstraPbx.Testing;
 
-/// <summary>A bus wired exactly as the services wire theirs (<see cref="MessageBusExtensions.AddMessageBus"/>),
-/// started and connected, for tests that publish or consume over the real broker.</summary>
-public sealed class TestBus : IAsyncDisposable
+/// <summary>A <see cref="LocalBus"/> (wired exactly as the services wire theirs, started and connected) under the
+/// name the tests use.</summary>
+public sealed class TestBus : LocalBus
 {
-    private readonly IHost _host;
-
-    private TestBus(IHost host) => _host = host;
-
-    public IServiceProvider Services => _host.Services;
-
-    public IBus Bus => _host.Services.GetRequiredService<IBus>();
-
-    public static async Task<TestBus> StartAsync(string connectionString, Action<IBusRegistrationConfigurator>? configure = null, Action<IServiceCollection>? services = null)
+    private TestBus(IHost host)
+        : base(host)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration[RabbitMqOptions.ConnectionStringKey] = connectionString;
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddMessageBus(configure);
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
-        {
-            o.WaitUntilStarted = true;
-            o.StartTimeout = TimeSpan.FromSeconds(60);
-        });
-        services?.Invoke(builder.Services);
-        var host = builder.Build();
-        await host.StartAsync();
-        return new TestBus(host);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _host.StopAsync(TimeSpan.FromSeconds(15));
-        _host.Dispose();
-    }
+    public static new async Task<TestBus> StartAsync(string connectionString, Action<IBusRegistrationConfigurator>? configure = null, Action<IServiceCollection>? services = null) =>
+        new(await StartHostAsync(connectionString, configure, services));
 }

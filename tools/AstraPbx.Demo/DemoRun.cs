@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AstraPbx.LocalRun;
+using AstraPbx.LocalRun.Infrastructure;
 using AstraPbx.Simulators.Ari;
 using AstraPbx.Simulators.Gateway;
 
@@ -12,35 +13,30 @@ internal static class DemoRun
 
     private static void Say(string line) => Console.WriteLine($"[{Clock.Elapsed.TotalSeconds,7:0.000}s] {line}");
 
-    public static async Task<int> RunAsync(string[] args, CancellationToken stop)
+    /// <summary>Places the seed's call and lets it talk <paramref name="talkSeconds"/>; or, with
+    /// <paramref name="benchRates"/>, measures call setup at each rate for <paramref name="benchSeconds"/>.</summary>
+    public static async Task<int> RunAsync(int talkSeconds, int[]? benchRates, int benchSeconds, CancellationToken stop)
     {
-        var rabbit = Environment.GetEnvironmentVariable("ASTRAPBX_RABBITMQ");
-        var postgres = Environment.GetEnvironmentVariable("ASTRAPBX_POSTGRES");
-        if (string.IsNullOrEmpty(rabbit) || string.IsNullOrEmpty(postgres))
+        var rabbit = LocalEnvironment.Get(LocalEnvironment.RabbitMqVariable);
+        var postgres = LocalEnvironment.Get(LocalEnvironment.PostgresVariable);
+        if (rabbit is null || postgres is null)
         {
             Console.Error.WriteLine("demo: ASTRAPBX_RABBITMQ and ASTRAPBX_POSTGRES are not set; run it as scripts/demo");
             return 2;
         }
 
-        var bench = args.Length > 0 && args[0] == "bench-setup";
-        var rates = bench && args.Length > 1 ? args[1].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1, 20, 100];
-        var benchSeconds = bench && args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
-        if (rates.Any(r => r is < 1 or > 200) || benchSeconds is < 1 or > 60)
-        {
-            Console.Error.WriteLine("demo: bench-setup takes rates of 1-200 calls/s and 1-60 seconds");
-            return 2;
-        }
-
-        var talkSeconds = !bench && args.Length > 0 && int.TryParse(args[0], out var seconds) ? seconds : 5;
+        var bench = benchRates is not null;
         var otlp = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
-        var database = await DemoDatabase.CreateAsync(postgres).ConfigureAwait(false);
+        // A fresh database for this run, dropped at the end, so the demo never touches other data.
+        await using var server = new PostgresServer(postgres);
+        var database = await server.CreateDatabaseAsync("astrapbx_demo").ConfigureAwait(false);
         try
         {
             Say("starting AstraPbx: Routing, AriIngress, MediaRelay, the Asterisk simulator and the demo bot");
             await using var deployment = await LocalDeployment.StartAsync(new LocalDeploymentOptions
             {
                 RabbitMq = rabbit,
-                Postgres = database.ConnectionString,
+                Postgres = database,
                 Gateway = new FakeGatewayOptions { Behavior = bench ? GatewayBehavior.Echo : GatewayBehavior.DemoBot },
                 OtlpEndpoint = string.IsNullOrEmpty(otlp) ? null : otlp,
                 Log = Say,
@@ -50,7 +46,7 @@ internal static class DemoRun
             {
                 if (bench)
                 {
-                    await SetupBenchmark.RunAsync(deployment, rates, benchSeconds, Say, stop).ConfigureAwait(false);
+                    await SetupBenchmark.RunAsync(deployment, benchRates!, benchSeconds, Say, stop).ConfigureAwait(false);
                     return 0;
                 }
 
@@ -75,10 +71,6 @@ internal static class DemoRun
         {
             Say("demo failed: " + e.Message);
             return 1;
-        }
-        finally
-        {
-            await database.DropAsync().ConfigureAwait(false);
         }
     }
 

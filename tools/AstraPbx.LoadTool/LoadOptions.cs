@@ -1,79 +1,86 @@
-using System.Globalization;
+using System.CommandLine;
+using AstraPbx.LocalRun.Cli;
 
 namespace AstraPbx.LoadTool;
 
 /// <summary>Command line of the load tool.</summary>
 internal sealed class LoadOptions
 {
-    public int Calls { get; private set; } = 100;
+    public int Calls { get; private init; } = 100;
 
-    public double DurationSeconds { get; private set; } = 30;
+    public double DurationSeconds { get; private init; } = 30;
 
-    public double WarmupSeconds { get; private set; } = 2;
+    public double WarmupSeconds { get; private init; } = 2;
 
-    public bool StartRelay { get; private set; }
+    public bool StartRelay { get; private init; }
 
-    public string? RelayDll { get; private set; }
+    public string? RelayDll { get; private init; }
 
-    public int? RelayPid { get; private set; }
+    public int? RelayPid { get; private init; }
 
-    public string? RabbitMq { get; private set; }
+    public string? RabbitMq { get; private init; }
 
-    public int PrepareConcurrency { get; private set; } = 32;
+    public int PrepareConcurrency { get; private init; } = 32;
 
-    public int JitterTargetMs { get; private set; } = 40;
+    public int JitterTargetMs { get; private init; } = 40;
 
-    public double RampRate { get; private set; }
+    public double RampRate { get; private init; }
 
-    public List<string> RelaySettings { get; } = [];
+    public IReadOnlyList<string> RelaySettings { get; private init; } = [];
 
-    public static string Usage => """
-        AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
-        running MediaRelay to an echo gateway; reports frames lost, arrival spacing, added round trip, relay CPU and memory.
-
-          --calls N                 concurrent calls (default 100, at most 2000)
-          --duration S              measured seconds once every call is up (default 30, at most 600)
-          --warmup S                seconds after the last call is up before measuring (default 2)
-          --start-relay             start the relay from its Release build on free loopback ports and a private vhost
-          --relay-dll PATH          relay dll for --start-relay (default services/AstraPbx.MediaRelay/bin/Release/net10.0)
-          --relay-pid PID           an already running relay's pid, for CPU and memory figures
-          --relay-setting K=V       extra relay setting for --start-relay (e.g. Relay:PrepareConcurrency=64), repeatable
-          --jitter-target-ms MS     the relay's Relay:JitterTargetMs (set with --start-relay; default 40)
-          --rabbitmq AMQP_URL       broker (default ASTRAPBX_RABBITMQ, then .infra/env)
-          --prepare-concurrency N   StartAiSession requests in flight at once (default 32)
-          --ramp-rate R             start calls at R per second (default: as fast as --prepare-concurrency allows)
-        """;
-
-    public static LoadOptions Parse(string[] args)
+    /// <summary>The command: every option with its default and bounds, running <paramref name="run"/> with the values.
+    /// Bounded by design: the tool must stop by itself and stay a local benchmark.</summary>
+    public static RootCommand Command(Func<LoadOptions, Task<int>> run)
     {
-        var options = new LoadOptions();
-        for (var i = 0; i < args.Length; i++)
+        var defaults = new LoadOptions();
+        var calls = ToolCommandLine.NewOption("--calls", defaults.Calls, "concurrent calls (at most 2000)", "N")
+            .Require(v => v is >= 1 and <= 2000, "--calls must be 1-2000");
+        var duration = ToolCommandLine.NewOption("--duration", defaults.DurationSeconds, "measured seconds once every call is up (at most 600)", "S")
+            .Require(v => v is > 0 and <= 600, "--duration must be 0-600 s");
+        var warmup = ToolCommandLine.NewOption("--warmup", defaults.WarmupSeconds, "seconds after the last call is up before measuring", "S")
+            .Require(v => v is >= 0 and <= 60, "--warmup must be 0-60 s");
+        var startRelay = new Option<bool>("--start-relay")
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--calls": options.Calls = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--duration": options.DurationSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--warmup": options.WarmupSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--start-relay": options.StartRelay = true; break;
-                case "--relay-dll": options.RelayDll = Next(); break;
-                case "--relay-pid": options.RelayPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--relay-setting": options.RelaySettings.Add(Next()); break;
-                case "--jitter-target-ms": options.JitterTargetMs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--rabbitmq": options.RabbitMq = Next(); break;
-                case "--prepare-concurrency": options.PrepareConcurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--ramp-rate": options.RampRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
-                default: throw new ArgumentException($"unknown argument {args[i]}");
-            }
-        }
-
-        // Bounded by design: the tool must stop by itself and stay a local benchmark.
-        if (options.Calls is < 1 or > 2000 || options.DurationSeconds is <= 0 or > 600 || options.WarmupSeconds is < 0 or > 60
-            || options.RampRate is < 0 or > 1000)
+            Description = "start the relay from its Release build on free loopback ports and a private vhost",
+        };
+        var relayDll = new Option<string?>("--relay-dll")
         {
-            throw new ArgumentException("--calls must be 1-2000, --duration 0-600 s, --warmup 0-60 s, --ramp-rate 0-1000");
-        }
+            Description = "relay dll for --start-relay (default services/AstraPbx.MediaRelay/bin/Release/net10.0)",
+            HelpName = "PATH",
+        };
+        var relayPid = new Option<int?>("--relay-pid") { Description = "an already running relay's pid, for CPU and memory figures", HelpName = "PID" };
+        var relaySettings = new Option<string[]>("--relay-setting")
+        {
+            Description = "extra relay setting for --start-relay (e.g. Relay:PrepareConcurrency=64), repeatable",
+            HelpName = "K=V",
+        }.Require(v => Array.TrueForAll(v, s => s.IndexOf('=', StringComparison.Ordinal) > 0), "--relay-setting takes KEY=VALUE");
+        var jitterTarget = ToolCommandLine.NewOption("--jitter-target-ms", defaults.JitterTargetMs, "the relay's Relay:JitterTargetMs (set with --start-relay)", "MS");
+        var rabbitMq = new Option<string?>("--rabbitmq") { Description = "broker (default ASTRAPBX_RABBITMQ, then .infra/env)", HelpName = "AMQP_URL" };
+        var prepareConcurrency = ToolCommandLine.NewOption("--prepare-concurrency", defaults.PrepareConcurrency, "StartAiSession requests in flight at once", "N");
+        var rampRate = ToolCommandLine.NewOption("--ramp-rate", defaults.RampRate, "start calls at R per second (0: as fast as --prepare-concurrency allows)", "R")
+            .Require(v => v is >= 0 and <= 1000, "--ramp-rate must be 0-1000");
 
-        return options;
+        var root = new RootCommand("""
+            AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
+            running MediaRelay to an echo gateway; reports frames lost, arrival spacing, added round trip, relay CPU and memory.
+            """)
+        {
+            calls, duration, warmup, startRelay, relayDll, relayPid, relaySettings, jitterTarget, rabbitMq, prepareConcurrency, rampRate,
+        };
+        root.SetAction(parsed => run(new LoadOptions
+        {
+            Calls = parsed.GetValue(calls),
+            DurationSeconds = parsed.GetValue(duration),
+            WarmupSeconds = parsed.GetValue(warmup),
+            StartRelay = parsed.GetValue(startRelay),
+            RelayDll = parsed.GetValue(relayDll),
+            RelayPid = parsed.GetValue(relayPid),
+            RelaySettings = parsed.GetValue(relaySettings) ?? [],
+            JitterTargetMs = parsed.GetValue(jitterTarget),
+            RabbitMq = parsed.GetValue(rabbitMq),
+            PrepareConcurrency = parsed.GetValue(prepareConcurrency),
+            RampRate = parsed.GetValue(rampRate),
+        }));
+        return root;
     }
 }

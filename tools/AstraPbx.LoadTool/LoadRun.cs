@@ -3,6 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using AstraPbx.Contracts;
 using AstraPbx.Contracts.Media;
+using AstraPbx.LocalRun;
+using AstraPbx.LocalRun.Infrastructure;
+using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
 using MassTransit;
@@ -26,14 +29,19 @@ internal sealed class LoadRun(LoadOptions options)
 
     public async Task<int> RunAsync()
     {
-        var broker = Broker.Find(options.RabbitMq);
+        // A relay the tool starts itself gets a private virtual host, so the run never meets another relay's queue.
+        await using var broker = RabbitMqBroker.FromEnvironment(options.RabbitMq)
+            ?? throw new InvalidOperationException("No broker: pass --rabbitmq, set ASTRAPBX_RABBITMQ, or run scripts/infra up (.infra/env).");
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo }).ConfigureAwait(false);
         var connectionString = broker.ConnectionString;
-        Func<Task> deleteVhost = () => Task.CompletedTask;
         RelayProcess? relay = null;
         if (options.StartRelay)
         {
-            (connectionString, deleteVhost) = await broker.CreateVirtualHostAsync().ConfigureAwait(false);
+            if (broker.CanCreateVirtualHosts)
+            {
+                connectionString = await broker.CreateVirtualHostAsync("loadtool").ConfigureAwait(false);
+            }
+
             var dll = options.RelayDll ?? DefaultRelayDll();
             relay = RelayProcess.Start(dll, connectionString, Math.Max(1000, options.Calls + 100), options.JitterTargetMs, options.RelaySettings);
             Console.WriteLine($"relay started: pid {relay.Pid}, AudioSocket 127.0.0.1:{relay.AudioSocketPort}, log {relay.LogPath}");
@@ -42,13 +50,11 @@ internal sealed class LoadRun(LoadOptions options)
         var relayPid = relay?.Pid ?? options.RelayPid;
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
-            var amqp = new Uri(connectionString);
-            var vhost = Uri.UnescapeDataString(amqp.AbsolutePath.TrimStart('/'));
-            cfg.Host(amqp.Host, (ushort)amqp.Port, vhost.Length == 0 ? "/" : vhost, h =>
+            var amqp = RabbitMqAddress.Parse(connectionString);
+            cfg.Host(amqp.Host, (ushort)amqp.Port, amqp.VirtualHost, h =>
             {
-                var user = amqp.UserInfo.Split(':');
-                h.Username(Uri.UnescapeDataString(user[0]));
-                h.Password(user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "");
+                h.Username(amqp.Username);
+                h.Password(amqp.Password);
             });
             // The relay's own account of each session (late ticks, underruns), published when it ends.
             cfg.ReceiveEndpoint("loadtool-" + Guid.NewGuid().ToString("N"), e =>
@@ -148,8 +154,10 @@ internal sealed class LoadRun(LoadOptions options)
             }
 
             await bus.StopAsync().ConfigureAwait(false);
-            relay?.Dispose();
-            await deleteVhost().ConfigureAwait(false);
+            if (relay is not null)
+            {
+                await relay.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -292,15 +300,7 @@ internal sealed class LoadRun(LoadOptions options)
 
     private static string DefaultRelayDll()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var path = Path.Combine(dir.FullName, "services", "AstraPbx.MediaRelay", "bin", "Release", "net10.0", "AstraPbx.MediaRelay.dll");
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-
-        throw new FileNotFoundException("AstraPbx.MediaRelay.dll (Release) not found; build it or pass --relay-dll");
+        var path = Path.Combine(RepoPaths.Root, "services", "AstraPbx.MediaRelay", "bin", "Release", "net10.0", "AstraPbx.MediaRelay.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("AstraPbx.MediaRelay.dll (Release) not found; build it or pass --relay-dll");
     }
 }

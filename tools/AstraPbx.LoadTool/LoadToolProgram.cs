@@ -1,21 +1,8 @@
+using AstraPbx.LocalRun.Cli;
+
 namespace AstraPbx.LoadTool;
 
 internal static class LoadToolProgram
 {
-    public static async Task<int> Main(string[] args)
-    {
-        LoadOptions options;
-        try
-        {
-            options = LoadOptions.Parse(args);
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(LoadOptions.Usage);
-            return 2;
-        }
-
-        return await new LoadRun(options).RunAsync().ConfigureAwait(false);
-    }
+    public static Task<int> Main(string[] args) => LoadOptions.Command(options => new LoadRun(options).RunAsync()).InvokeAsync(args);
 }

@@ -6,22 +6,32 @@ using System.Net.Sockets;
 namespace AstraPbx.LocalRun;
 
 /// <summary>One AstraPbx service (or tool) run as its own process from its build output, as a user deploys it.
-/// Captures every output line; killed on dispose.</summary>
+/// Captures every output line, in memory or in a log file; killed on dispose.</summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly StreamWriter? _log;
+    private readonly Lock _logLock = new();
+    private bool _logClosed;
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServiceProcess(Process process)
+    private ServiceProcess(Process process, string? logPath)
     {
         _process = process;
+        LogPath = logPath;
+        _log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
     }
 
-    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    /// <summary>Everything the process wrote to stdout and stderr so far (empty when it goes to <see cref="LogPath"/>).</summary>
     public IReadOnlyCollection<string> Output => _output;
 
     public string OutputText => string.Join('\n', _output);
+
+    /// <summary>The file the output goes to instead of memory, if one was given.</summary>
+    public string? LogPath { get; }
+
+    public int Pid => _process.Id;
 
     public Task<int> Exited => _exited.Task;
 
@@ -46,16 +56,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new FileNotFoundException($"{project}.dll not built; build AstraPbx.sln in {configuration} first");
     }
 
-    public static ServiceProcess Start(string project, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment)
+    public static ServiceProcess Start(string project, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment) =>
+        StartAssembly(AssemblyPath(project), args, environment);
+
+    /// <summary>Starts a built assembly with <c>dotnet</c>, in its own folder, with <paramref name="environment"/> over a
+    /// clean production environment. <paramref name="logPath"/>: write the output there instead of keeping it in
+    /// memory (a long run prints more than memory should hold).</summary>
+    public static ServiceProcess StartAssembly(string assemblyPath, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, string? logPath = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(AssemblyPath(project))!,
+            WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
         };
-        info.ArgumentList.Add(AssemblyPath(project));
+        info.ArgumentList.Add(assemblyPath);
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -71,9 +87,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var service = new ServiceProcess(process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) service._output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) service._output.Enqueue(e.Data); };
+        var service = new ServiceProcess(process, logPath);
+        process.OutputDataReceived += (_, e) => service.Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => service.Capture(e.Data);
         process.Exited += (_, _) =>
         {
             // Exited fires before the last output lines are read; WaitForExit() drains them.
@@ -84,6 +100,28 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return service;
+    }
+
+    private void Capture(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        if (_log is null)
+        {
+            _output.Enqueue(line);
+            return;
+        }
+
+        lock (_logLock)
+        {
+            if (!_logClosed)
+            {
+                _log.WriteLine(line);
+            }
+        }
     }
 
     /// <summary>Runs a process to its end and returns its exit code and output.</summary>
@@ -127,5 +165,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_log is not null)
+        {
+            lock (_logLock)
+            {
+                _logClosed = true;
+                _log.Dispose();
+            }
+        }
     }
 }

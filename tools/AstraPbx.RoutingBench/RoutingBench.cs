@@ -5,11 +5,11 @@ using System.Globalization;
 using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
+using AstraPbx.LocalRun.Infrastructure;
 using AstraPbx.Routing;
 using AstraPbx.Routing.Data;
 using AstraPbx.Routing.Orchestration;
 using AstraPbx.ServiceDefaults.Messaging;
-using AstraPbx.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,65 +27,47 @@ public static class RoutingBench
 {
     private const string AsteriskId = "bench-asterisk";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(int[] rates, int seconds)
     {
-        var rates = Arg(args, "--rates", "50,200").Split(',').Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToArray();
-        var seconds = Math.Clamp(int.Parse(Arg(args, "--seconds", "10"), CultureInfo.InvariantCulture), 1, 60);
-        if (rates.Any(r => r is < 1 or > 1000))
+        await using var postgres = PostgresServer.FromEnvironment() ?? throw new InvalidOperationException("No PostgreSQL. " + LocalEnvironment.HowToStart);
+        await using var rabbit = RabbitMqBroker.FromEnvironment() ?? throw new InvalidOperationException("No RabbitMQ. " + LocalEnvironment.HowToStart);
+        var connectionString = await postgres.CreateDatabaseAsync("bench");
+        await DatabaseMigrator.MigrateAsync(connectionString, NullLogger.Instance, CancellationToken.None);
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString))
         {
-            await Console.Error.WriteLineAsync("--rates: each between 1 and 1000 calls/s");
-            return 2;
+            await Seeder.SeedAsync(dataSource);
+            // A second queue whose timeout ends at a SIP user: the dialplan decision.
+            await using var command = dataSource.CreateCommand(
+                "INSERT INTO queues (id, organization_id, number, name, timeout_destination, timeout_destination_type) VALUES (2, 1, '5002', 'sales', '1001', 'extension')");
+            await command.ExecuteNonQueryAsync();
         }
 
-        var postgres = new PostgresFixture();
-        var rabbit = new RabbitMqFixture();
-        await postgres.InitializeAsync();
-        await rabbit.InitializeAsync();
-        try
-        {
-            var connectionString = await postgres.CreateDatabaseAsync("bench");
-            await DatabaseMigrator.MigrateAsync(connectionString, NullLogger.Instance, CancellationToken.None);
-            await using (var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString))
+        var state = new BenchState();
+        var options = new RoutingOptions { FallbackContext = "org1-internal", FallbackExtension = "5001" };
+        await using var bus = await LocalBus.StartAsync(
+            await rabbit.CreateVirtualHostAsync("bench"),
+            x =>
             {
-                await Seeder.SeedAsync(dataSource);
-                // A second queue whose timeout ends at a SIP user: the dialplan decision.
-                await using var command = dataSource.CreateCommand(
-                    "INSERT INTO queues (id, organization_id, number, name, timeout_destination, timeout_destination_type) VALUES (2, 1, '5002', 'sales', '1001', 'extension')");
-                await command.ExecuteNonQueryAsync();
-            }
-
-            var state = new BenchState();
-            var options = new RoutingOptions { FallbackContext = "org1-internal", FallbackExtension = "5001" };
-            await using var bus = await TestBus.StartAsync(
-                await rabbit.CreateVirtualHostAsync("bench"),
-                x =>
-                {
-                    x.AddRoutingConsumers();
-                    x.AddConsumer<ImmediateRelay>().Endpoint(e => e.Name = Endpoints.StartAiSessionQueue);
-                    x.AddConsumer<RecordingIngress>().Endpoint(e => e.Name = Endpoints.AriIngressQueue(AsteriskId));
-                },
-                services =>
-                {
-                    services.Configure<PostgresOptions>(o => o.ConnectionString = connectionString);
-                    services.AddSingleton<IOptionsMonitor<RoutingOptions>>(new StaticOptions(options));
-                    services.AddRoutingServices();
-                    services.AddSingleton(state);
-                });
-
-            Console.WriteLine($"routing bench: {Environment.ProcessorCount} cores, {seconds} s per rate, mix 1/3 ai_agent,3 + 1/3 queue_timeout,1 (-> AI) + 1/3 queue_timeout,2 (-> SIP)");
-            await RunRateAsync(bus.Bus, state, 20, 2, print: false);
-            foreach (var rate in rates)
+                x.AddRoutingConsumers();
+                x.AddConsumer<ImmediateRelay>().Endpoint(e => e.Name = Endpoints.StartAiSessionQueue);
+                x.AddConsumer<RecordingIngress>().Endpoint(e => e.Name = Endpoints.AriIngressQueue(AsteriskId));
+            },
+            services =>
             {
-                await RunRateAsync(bus.Bus, state, rate, seconds, print: true);
-            }
+                services.Configure<PostgresOptions>(o => o.ConnectionString = connectionString);
+                services.AddSingleton<IOptionsMonitor<RoutingOptions>>(new StaticOptions(options));
+                services.AddRoutingServices();
+                services.AddSingleton(state);
+            });
 
-            return 0;
-        }
-        finally
+        Console.WriteLine($"routing bench: {Environment.ProcessorCount} cores, {seconds} s per rate, mix 1/3 ai_agent,3 + 1/3 queue_timeout,1 (-> AI) + 1/3 queue_timeout,2 (-> SIP)");
+        await RunRateAsync(bus.Bus, state, 20, 2, print: false);
+        foreach (var rate in rates)
         {
-            await rabbit.DisposeAsync();
-            await postgres.DisposeAsync();
+            await RunRateAsync(bus.Bus, state, rate, seconds, print: true);
         }
+
+        return 0;
     }
 
     private static async Task RunRateAsync(IBus bus, BenchState state, int rate, int seconds, bool print)
@@ -193,12 +175,6 @@ public static class RoutingBench
     }
 
     private static double Max(List<double> values) => values.Count == 0 ? double.NaN : values.Max();
-
-    private static string Arg(string[] args, string name, string fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-    }
 
     private sealed class StaticOptions(RoutingOptions value) : IOptionsMonitor<RoutingOptions>
     {

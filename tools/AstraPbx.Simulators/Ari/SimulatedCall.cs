@@ -22,7 +22,7 @@ public sealed class SimulatedCall
         ChannelId = channelId;
         Options = options;
         Name = options.ChannelName ?? $"PJSIP/{options.CallerNumber}-{channelId.Replace(".", "", StringComparison.Ordinal)[^8..]}";
-        CreationTime = AsteriskSimulator.Timestamp(DateTimeOffset.UtcNow);
+        CreationTime = AriJson.Timestamp(DateTimeOffset.UtcNow);
         foreach (var (key, value) in options.Variables)
         {
             Variables[key] = value;

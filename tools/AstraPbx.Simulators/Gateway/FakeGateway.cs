@@ -1,12 +1,7 @@
-using System.Net;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using AstraPbx.Simulators.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace AstraPbx.Simulators.Gateway;
 
@@ -62,24 +57,13 @@ public sealed class FakeGateway : IAsyncDisposable
     public static async Task<FakeGateway> StartAsync(FakeGatewayOptions? options = null)
     {
         options ??= new FakeGatewayOptions();
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        // Whatever appsettings/environment the host process has (Urls, Kestrel endpoints) must not move this server.
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
+        FakeGateway? gateway = null;
+        var (_, port) = await LoopbackServer.StartAsync(0, TimeSpan.Zero, app =>
         {
-            k.Listen(IPAddress.Loopback, 0);
-            k.Limits.MaxConcurrentConnections = null;
-            k.Limits.MaxConcurrentUpgradedConnections = null;
-        });
-        var app = builder.Build();
-        var gateway = new FakeGateway(app, options);
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
-        app.Run(gateway.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
-            .Addresses.First();
-        gateway.BaseUrl = new Uri("ws://127.0.0.1:" + new Uri(address).Port);
+            gateway = new FakeGateway(app, options);
+            app.Run(gateway.HandleAsync);
+        }).ConfigureAwait(false);
+        gateway!.BaseUrl = new Uri("ws://127.0.0.1:" + port);
         return gateway;
     }
 

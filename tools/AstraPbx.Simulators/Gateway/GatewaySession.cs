@@ -19,23 +19,18 @@ public sealed class GatewaySession
     private readonly WebSocket _socket;
     private readonly HttpContext _context;
     private readonly FakeGatewayOptions _options;
+    private readonly StartFrame _start = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly TaskCompletionSource _firstAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<string> _texts = [];
-    private readonly HashSet<int> _textsTaken = [];
-    private readonly Lock _textsLock = new();
-    private TaskCompletionSource _textArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TextInbox _texts = new();
     private long _audioBytes;
     private long _audioFrames;
     private volatile bool _echoing;
 
     internal GatewaySession(WebSocket socket, HttpContext context, string path, FakeGatewayOptions options)
     {
-        _socket = socket;
-        _context = context;
-        _options = options;
-        Path = path;
+        (_socket, _context, _options, Path) = (socket, context, options, path);
     }
 
     /// <summary>The request path the relay connected to (no query string: that is the secret).</summary>
@@ -52,16 +47,16 @@ public sealed class GatewaySession
 
     /// <summary><see cref="MediaMode.AstraPbxBinary"/> when <c>start.customParameters.provider</c> is <c>astrapbx</c>,
     /// else <see cref="MediaMode.Twilio"/>.</summary>
-    public MediaMode Mode { get; private set; } = MediaMode.Twilio;
+    public MediaMode Mode => _start.Mode;
 
     /// <summary><c>start.streamSid</c> (<c>asterisk_&lt;channelId&gt;</c>).</summary>
-    public string? StreamSid { get; private set; }
+    public string? StreamSid => _start.StreamSid;
 
     /// <summary><c>start.callSid</c> (the Asterisk channel id).</summary>
-    public string? CallSid { get; private set; }
+    public string? CallSid => _start.CallSid;
 
     /// <summary><c>start.customParameters</c> as strings.</summary>
-    public IReadOnlyDictionary<string, string> CustomParameters { get; private set; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> CustomParameters => _start.CustomParameters;
 
     /// <summary>PCM bytes of caller audio received (decoded from mu-law in Twilio mode: two per mu-law byte).</summary>
     public long AudioBytesReceived => Interlocked.Read(ref _audioBytes);
@@ -90,32 +85,7 @@ public sealed class GatewaySession
     /// <summary>The first text frame matching <paramref name="match"/> that no earlier call returned, received before
     /// or after this call.</summary>
     /// <exception cref="TimeoutException">None arrived within <paramref name="timeout"/>.</exception>
-    public async Task<string> NextText(Func<string, bool> match, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            Task arrived;
-            lock (_textsLock)
-            {
-                arrived = _textArrived.Task;
-                for (var i = 0; i < _texts.Count; i++)
-                {
-                    if (!_textsTaken.Contains(i) && match(_texts[i]))
-                    {
-                        _textsTaken.Add(i);
-                        return _texts[i];
-                    }
-                }
-            }
-
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || await Task.WhenAny(arrived, Task.Delay(left)).ConfigureAwait(false) != arrived)
-            {
-                throw new TimeoutException($"No matching text frame from the relay within {timeout.TotalSeconds:0.#} s.");
-            }
-        }
-    }
+    public Task<string> NextText(Func<string, bool> match, TimeSpan timeout) => _texts.NextAsync(match, timeout);
 
     /// <summary>Sends bot audio (PCM 16-bit LE, 8 kHz): one binary frame in binary mode, one Twilio <c>media</c>
     /// event with base64 mu-law in Twilio mode.</summary>
@@ -129,14 +99,14 @@ public sealed class GatewaySession
 
         var ulaw = new byte[pcm8k.Length / 2];
         MuLaw.EncodePcm16(pcm8k.Span[..(ulaw.Length * 2)], ulaw);
-        await SendTextAsync(MediaJson(StreamSid, Convert.ToBase64String(ulaw))).ConfigureAwait(false);
+        await SendTextAsync(GatewayJson.MediaJson(StreamSid, Convert.ToBase64String(ulaw))).ConfigureAwait(false);
     }
 
     /// <summary>Sends <c>{"event":"clear"}</c> (barge-in: the relay drops queued bot audio).</summary>
-    public Task SendClearAsync() => SendTextAsync(Control("clear"));
+    public Task SendClearAsync() => SendTextAsync(GatewayJson.Control("clear", StreamSid));
 
     /// <summary>Sends <c>{"event":"mark","mark":{"name":...}}</c>; the relay echoes it once the audio before it has played.</summary>
-    public Task SendMarkAsync(string name) => SendTextAsync(Control("mark", w =>
+    public Task SendMarkAsync(string name) => SendTextAsync(GatewayJson.Control("mark", StreamSid, w =>
     {
         w.WriteStartObject("mark");
         w.WriteString("name", name);
@@ -144,7 +114,7 @@ public sealed class GatewaySession
     }));
 
     /// <summary>Sends <c>{"event":"stop"}</c> (the bot ends the call).</summary>
-    public Task SendStopAsync() => SendTextAsync(Control("stop"));
+    public Task SendStopAsync() => SendTextAsync(GatewayJson.Control("stop", StreamSid));
 
     /// <summary>Sends any text frame.</summary>
     public Task SendTextAsync(string json) => SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text);
@@ -249,139 +219,40 @@ public sealed class GatewaySession
     /// <summary>Reads and checks the two handshake text frames (PROTOCOLS.md 2); returns the error, or null when valid.</summary>
     private async Task<string?> ReadHandshakeAsync(ArrayBufferWriter<byte> buffer, CancellationToken stopping)
     {
-        var first = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
-        if (first is null)
+        var (connected, error) = await ReadJsonFrameAsync(buffer, "first", "connected", "closed before the handshake", stopping).ConfigureAwait(false);
+        Connected = connected;
+        if (error is not null)
         {
-            return "closed before the handshake";
+            return error;
         }
 
-        if (first != WebSocketMessageType.Text)
+        error = GatewayHandshake.ValidateConnected(connected!.RootElement);
+        if (error is not null)
         {
-            return "first frame is not a text frame";
+            return error;
         }
 
-        Connected = TryParse(buffer.WrittenMemory);
-        if (Connected is null)
-        {
-            return "connected: not JSON";
-        }
-
-        var root = Connected.RootElement;
-        if (Str(root, "event") != "connected")
-        {
-            return $"first frame event is '{Str(root, "event")}', expected 'connected'";
-        }
-
-        if (Str(root, "protocol") != "Call" || Str(root, "version") != "1.0.0")
-        {
-            return "connected: protocol must be 'Call' and version '1.0.0'";
-        }
-
-        var second = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
-        if (second is null)
-        {
-            return "closed after 'connected', before 'start'";
-        }
-
-        if (second != WebSocketMessageType.Text)
-        {
-            return "second frame is not a text frame";
-        }
-
-        Start = TryParse(buffer.WrittenMemory);
-        if (Start is null)
-        {
-            return "start: not JSON";
-        }
-
-        return ValidateStart(Start.RootElement);
+        (Start, error) = await ReadJsonFrameAsync(buffer, "second", "start", "closed after 'connected', before 'start'", stopping).ConfigureAwait(false);
+        return error ?? GatewayHandshake.ValidateStart(Start!.RootElement, _start);
     }
 
-    private string? ValidateStart(JsonElement root)
+    /// <summary>One handshake frame, which must be a JSON text frame; else why not.</summary>
+    private async Task<(JsonDocument? Json, string? Error)> ReadJsonFrameAsync(
+        ArrayBufferWriter<byte> buffer, string ordinal, string name, string whenClosed, CancellationToken stopping)
     {
-        if (Str(root, "event") != "start")
+        var type = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
+        if (type is null)
         {
-            return $"second frame event is '{Str(root, "event")}', expected 'start'";
+            return (null, whenClosed);
         }
 
-        if (!root.TryGetProperty("start", out var start) || start.ValueKind != JsonValueKind.Object)
+        if (type != WebSocketMessageType.Text)
         {
-            return "start: missing 'start' object";
+            return (null, $"{ordinal} frame is not a text frame");
         }
 
-        CallSid = Str(start, "callSid");
-        StreamSid = Str(start, "streamSid");
-        if (string.IsNullOrEmpty(CallSid))
-        {
-            return "start.callSid missing";
-        }
-
-        if (StreamSid != "asterisk_" + CallSid)
-        {
-            return "start.streamSid must be 'asterisk_<callSid>'";
-        }
-
-        var accountSid = Str(start, "accountSid");
-        if (string.IsNullOrEmpty(accountSid))
-        {
-            return "start.accountSid missing";
-        }
-
-        if (Str(start, "from") is null || Str(start, "to") is null)
-        {
-            return "start.from/start.to missing";
-        }
-
-        if (Str(start, "direction") != "inbound")
-        {
-            return "start.direction must be 'inbound'";
-        }
-
-        if (!start.TryGetProperty("mediaFormat", out var format) || Str(format, "encoding") != "audio/x-mulaw"
-            || !IntIs(format, "sampleRate", 8000) || !IntIs(format, "channels", 1))
-        {
-            return "start.mediaFormat must be audio/x-mulaw, 8000 Hz, 1 channel";
-        }
-
-        if (!start.TryGetProperty("customParameters", out var custom) || custom.ValueKind != JsonValueKind.Object)
-        {
-            return "start.customParameters missing";
-        }
-
-        var parameters = new Dictionary<string, string>();
-        foreach (var property in custom.EnumerateObject())
-        {
-            if (property.Value.ValueKind != JsonValueKind.String)
-            {
-                return $"start.customParameters.{property.Name} is not a string";
-            }
-
-            parameters[property.Name] = property.Value.GetString()!;
-        }
-
-        CustomParameters = parameters;
-        if (!parameters.TryGetValue("provider", out var provider) || provider.Length == 0)
-        {
-            return "start.customParameters.provider missing";
-        }
-
-        if (!parameters.TryGetValue("org_id", out var orgId) || orgId != accountSid)
-        {
-            return "start.customParameters.org_id must equal start.accountSid";
-        }
-
-        if (!parameters.TryGetValue("channel_id", out var channelId) || channelId != CallSid)
-        {
-            return "start.customParameters.channel_id must equal start.callSid";
-        }
-
-        if (!parameters.ContainsKey("endpoint"))
-        {
-            return "start.customParameters.endpoint missing";
-        }
-
-        Mode = provider == "astrapbx" ? MediaMode.AstraPbxBinary : MediaMode.Twilio;
-        return null;
+        var json = GatewayJson.TryParse(buffer.WrittenMemory);
+        return (json, json is null ? $"{name}: not JSON" : null);
     }
 
     private async Task ReceiveMediaAsync(ArrayBufferWriter<byte> buffer, CancellationToken stopping)
@@ -416,12 +287,12 @@ public sealed class GatewaySession
                 continue;
             }
 
-            if (Mode == MediaMode.Twilio && TryReadMediaPayload(buffer.WrittenSpan, out var payload))
+            if (Mode == MediaMode.Twilio && GatewayJson.TryReadMediaPayload(buffer.WrittenSpan, out var payload))
             {
-                CountAudio(Base64DecodedLength(payload) * 2);
+                CountAudio(GatewayJson.Base64DecodedLength(payload) * 2);
                 if (_echoing)
                 {
-                    await SendTextAsync(MediaJson(StreamSid, payload)).ConfigureAwait(false);
+                    await SendTextAsync(GatewayJson.MediaJson(StreamSid, payload)).ConfigureAwait(false);
                 }
 
                 continue;
@@ -429,13 +300,7 @@ public sealed class GatewaySession
 
             var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
             TextReceived.Enqueue(text);
-            lock (_textsLock)
-            {
-                _texts.Add(text);
-                var arrived = _textArrived;
-                _textArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                arrived.TrySetResult();
-            }
+            _texts.Add(text);
         }
     }
 
@@ -501,82 +366,4 @@ public sealed class GatewaySession
             _sendLock.Release();
         }
     }
-
-    private static bool TryReadMediaPayload(ReadOnlySpan<byte> json, out string payload)
-    {
-        payload = "";
-        try
-        {
-            using var document = JsonDocument.Parse(json.ToArray());
-            var root = document.RootElement;
-            if (Str(root, "event") != "media" || !root.TryGetProperty("media", out var media))
-            {
-                return false;
-            }
-
-            payload = Str(media, "payload") ?? "";
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
-
-    private static int Base64DecodedLength(string base64)
-    {
-        var padding = base64.EndsWith("==", StringComparison.Ordinal) ? 2 : base64.EndsWith('=') ? 1 : 0;
-        return base64.Length / 4 * 3 - padding;
-    }
-
-    private static string MediaJson(string? streamSid, string payload) => Write(w =>
-    {
-        w.WriteString("event", "media");
-        w.WriteString("streamSid", streamSid);
-        w.WriteStartObject("media");
-        w.WriteString("payload", payload);
-        w.WriteEndObject();
-    });
-
-    /// <summary>A control event: <c>{"event":..., "streamSid":..., ...}</c>.</summary>
-    private string Control(string eventName, Action<Utf8JsonWriter>? body = null) => Write(w =>
-    {
-        w.WriteString("event", eventName);
-        w.WriteString("streamSid", StreamSid);
-        body?.Invoke(w);
-    });
-
-    private static string Write(Action<Utf8JsonWriter> body)
-    {
-        var output = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(output))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(output.WrittenSpan);
-    }
-
-    private static JsonDocument? TryParse(ReadOnlyMemory<byte> json)
-    {
-        try
-        {
-            return JsonDocument.Parse(json.ToArray());
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static string? Str(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
-
-    private static bool IntIs(JsonElement element, string name, int expected) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value)
-        && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var actual) && actual == expected;
 }

@@ -119,6 +119,10 @@ public sealed class AudioSocketCaller : IAsyncDisposable
     public async Task HangUpAsync()
     {
         await StopSendingAsync().ConfigureAwait(false);
+
+        // Recorded before the shutdown: the shutdown makes the receive loop read end-of-stream, and it must not take
+        // that for the relay closing (the simulated channel would then end with cause 16 instead of the caller's).
+        _ended.TrySetResult(CallerEnd.CallerHungUp);
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -129,7 +133,6 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         }
 
         _socket.Close();
-        _ended.TrySetResult(CallerEnd.CallerHungUp);
     }
 
     private async Task StopSendingAsync()

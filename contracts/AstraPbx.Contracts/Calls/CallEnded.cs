@@ -3,7 +3,7 @@ using MassTransit;
 namespace AstraPbx.Contracts.Calls;
 
 /// <summary>Event, published by AriIngress exactly once per call when the channel is really hung up
-/// (<c>ChannelHangupRequest</c> or <c>ChannelDestroyed</c>; never on <c>StasisEnd</c>), or when a command
+/// (<c>ChannelDestroyed</c>, whose cause is the call's; never on <c>StasisEnd</c>), or when a command or the resync
 /// found the channel already gone.</summary>
 [MessageUrn("astrapbx:calls:call-ended:v1")]
 public sealed record CallEnded

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AstraPbx.AriIngress.Ari;
 using Microsoft.Extensions.Options;
 
@@ -50,12 +51,28 @@ internal sealed class CallCoordinator(CallTable calls, StasisEntryHandler stasis
                 return;
 
             case "ChannelHangupRequest":
+                // Only marks who asked. Its cause is not the call's: after our own DELETE Asterisk sends
+                // {"cause":32,"soft":true}, and 32 there is its soft-hangup flag, not a Q.850 cause (PROTOCOLS.md).
+                if (Known(evt) is { } asked)
+                {
+                    var request = evt.Soft == true ? "soft" : "cause " + (evt.Cause ?? 0).ToString(CultureInfo.InvariantCulture);
+                    _ = CallTable.Enqueue(asked, () =>
+                    {
+                        asked.HangupRequest ??= request;
+                        return Task.CompletedTask;
+                    });
+                }
+
+                return;
+
             case "ChannelDestroyed":
+                // The call's Q.850 cause and its text.
                 if (Known(evt) is { } ended)
                 {
                     var cause = evt.Cause ?? 0;
                     var text = string.IsNullOrEmpty(evt.CauseTxt) ? HangupCause.Text(cause) : evt.CauseTxt;
-                    _ = CallTable.Enqueue(ended, () => ending.EndAsync(ended, cause, text, evt.Type, _stopping));
+                    _ = CallTable.Enqueue(ended, () => ending.EndAsync(ended, cause, text,
+                        ended.HangupRequest is { } by ? $"{evt.Type} (hangup requested: {by})" : evt.Type, _stopping));
                 }
 
                 return;

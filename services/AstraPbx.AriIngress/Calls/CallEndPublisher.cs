@@ -41,7 +41,7 @@ internal sealed class CallEndPublisher(CallTable calls, ICallEventPublisher publ
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Not marked ended: the next hangup event of this call (ChannelDestroyed follows the request) tries again.
+            // Not marked ended: the resync after the next (re)connect finds the channel gone and tries again.
             logger.PublishFailed(call.CallId, nameof(CallEnded), e);
             return;
         }

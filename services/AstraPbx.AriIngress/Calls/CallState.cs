@@ -29,6 +29,10 @@ internal sealed class CallState(string callId)
     /// <summary>The dialplan target the channel was continued to.</summary>
     public string? ContinuedTo { get; set; }
 
+    /// <summary>How the first <c>ChannelHangupRequest</c> asked (<c>soft</c>, or <c>cause N</c>), for the log; the
+    /// call's cause comes with <c>ChannelDestroyed</c>.</summary>
+    public string? HangupRequest { get; set; }
+
     /// <summary>CallEnded published (or the call vanished before anyone heard of it).</summary>
     public bool Ended { get; set; }
 

@@ -71,17 +71,38 @@ public sealed class CallCoordinatorTests
     }
 
     [Fact]
-    public async Task Hangup_events_end_a_published_call_once_with_the_first_cause()
+    public async Task The_cause_comes_from_ChannelDestroyed_not_from_the_soft_hangup_request_after_our_DELETE()
+    {
+        var rig = new CallRig();
+        rig.Published("c1");
+
+        // What Asterisk sends after the ingress's own DELETE (PROTOCOLS.md): 32 is the soft-hangup flag.
+        await rig.EventAsync(CallRig.Hangup("ChannelHangupRequest", "c1", 32, soft: true));
+        Assert.Empty(rig.Publisher.Ended);
+        await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "c1", 16, "Normal Clearing"));
+        await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "c1", 16, "Normal Clearing"));
+
+        var ended = Assert.Single(rig.Publisher.Ended);
+        Assert.Equal(("c1", CallRig.AsteriskId, 16, "Normal Clearing"), (ended.CallId, ended.AsteriskId, ended.Cause, ended.CauseText));
+        Assert.True(rig.Table.Find("c1")!.Ended);
+    }
+
+    [Fact]
+    public async Task A_hangup_request_only_marks_who_asked_and_does_not_end_the_call()
     {
         var rig = new CallRig();
         rig.Published("c1");
 
         await rig.EventAsync(CallRig.Hangup("ChannelHangupRequest", "c1", 17));
-        await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "c1", 16, "Normal Clearing"));
 
+        Assert.Empty(rig.Publisher.Ended);
+        var call = rig.Table.Find("c1")!;
+        Assert.False(call.Ended);
+        Assert.Equal("cause 17", call.HangupRequest);
+
+        await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "c1", 17));
         var ended = Assert.Single(rig.Publisher.Ended);
-        Assert.Equal(("c1", CallRig.AsteriskId, 17, "User busy"), (ended.CallId, ended.AsteriskId, ended.Cause, ended.CauseText));
-        Assert.True(rig.Table.Find("c1")!.Ended);
+        Assert.Equal((17, "User busy"), (ended.Cause, ended.CauseText));
     }
 
     [Fact]
@@ -112,7 +133,7 @@ public sealed class CallCoordinatorTests
         var rig = new CallRig();
         rig.Table.GetOrAdd("c1").InStasis = true;
 
-        await rig.EventAsync(CallRig.Hangup("ChannelHangupRequest", "c1", 16));
+        await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "c1", 16));
 
         Assert.Empty(rig.Publisher.Ended);
         Assert.True(rig.Table.Find("c1")!.Ended);

@@ -95,12 +95,13 @@ internal sealed class CallRig
         Channel = Channel(id),
     };
 
-    public static AriEvent Hangup(string type, string id, int cause, string? causeText = null) => new()
+    public static AriEvent Hangup(string type, string id, int cause, string? causeText = null, bool? soft = null) => new()
     {
         Type = type,
         Application = "astrapbx",
         Cause = cause,
         CauseTxt = causeText,
+        Soft = soft,
         Channel = new AriChannel { Id = id },
     };
 

@@ -8,8 +8,13 @@ namespace AstraPbx.Simulators.Ari;
 /// <summary>The simulator's events side: the channel events it emits, and the <c>/ari/events</c> sockets that carry them.</summary>
 public sealed partial class AsteriskSimulator
 {
-    /// <summary>Hangs the channel up once: <c>ChannelHangupRequest</c>, <c>StasisEnd</c> when in Stasis, <c>ChannelDestroyed</c>.</summary>
-    internal void EndCall(SimulatedCall call, int cause, SimulatedEndReason reason)
+    /// <summary>AST_SOFTHANGUP_EXPLICIT: what a soft <c>ChannelHangupRequest</c> carries in <c>cause</c>.</summary>
+    private const int SoftHangupFlag = 32;
+
+    /// <summary>Hangs the channel up once: <c>ChannelHangupRequest</c>, <c>StasisEnd</c> when in Stasis, <c>ChannelDestroyed</c>.
+    /// A <paramref name="softRequest"/> (our own <c>DELETE</c>) is announced as Asterisk does: <c>ChannelHangupRequest</c>
+    /// with <c>{"cause":32,"soft":true}</c>, 32 being its soft-hangup flag; the Q.850 cause is in <c>ChannelDestroyed</c>.</summary>
+    internal void EndCall(SimulatedCall call, int cause, SimulatedEndReason reason, bool softRequest = false)
     {
         var text = HangupCauses.Text(cause);
         lock (call)
@@ -20,7 +25,14 @@ public sealed partial class AsteriskSimulator
             }
 
             var wasInStasis = call.InStasis;
-            Emit(call, "ChannelHangupRequest", before: w => w.WriteNumber("cause", cause));
+            Emit(call, "ChannelHangupRequest", before: w =>
+            {
+                w.WriteNumber("cause", softRequest ? SoftHangupFlag : cause);
+                if (softRequest)
+                {
+                    w.WriteBoolean("soft", true);
+                }
+            });
             if (call.InStasis)
             {
                 Emit(call, "StasisEnd");

@@ -81,7 +81,7 @@ public sealed partial class AsteriskSimulator
                 await audio.HangUpAsync().ConfigureAwait(false);
             }
 
-            EndCall(call, HangupCauses.ForReason(reason), SimulatedEndReason.HungUpByAri);
+            EndCall(call, HangupCauses.ForReason(reason), SimulatedEndReason.HungUpByAri, softRequest: true);
             return Results.NoContent();
         });
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using AstraPbx.Contracts;
 using AstraPbx.AriIngress.Ari;
+using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.Simulators.Ari;

@@ -1,6 +1,6 @@
-using AstraPbx.Contracts;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.AriIngress.Consumers;
+using AstraPbx.Contracts;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
-using Microsoft.AspNetCore.Builder;
 using AstraPbx.Simulators.Hosting;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace AstraPbx.Simulators.Gateway;

@@ -46,4 +46,9 @@ public sealed record CallEnteredStasis
 
     /// <summary>When the ingress's answer request returned (UTC); null when the answer failed.</summary>
     public DateTimeOffset? AnsweredAt { get; init; }
+
+    /// <summary>The ingress's edge deadline (UTC): if no command for this entry has reached the ingress by then, it
+    /// continues the call to its own static fallback (or hangs up) and publishes <see cref="FallbackTaken"/>. Routing
+    /// starts no work it cannot finish by then. Null when the ingress has no edge fallback.</summary>
+    public DateTimeOffset? DecideBy { get; init; }
 }

@@ -21,4 +21,8 @@ public sealed record ConnectToRelay
 
     /// <summary>The dialplan context that runs AudioSocket; <c>audiosocket-ai</c> unless configured otherwise.</summary>
     public string Context { get; init; } = "audiosocket-ai";
+    /// <summary>The Stasis entry this command answers (<see cref="CallEnteredStasis.EnteredAt"/>). The ingress ignores,
+    /// and logs, a command for an entry that is not the channel's current one or that was already handled (for example
+    /// by the edge fallback). Null: no check.</summary>
+    public DateTimeOffset? EnteredAt { get; init; }
 }

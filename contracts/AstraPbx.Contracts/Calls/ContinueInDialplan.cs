@@ -24,4 +24,8 @@ public sealed record ContinueInDialplan
 
     /// <summary>Why, for logs and the call record (e.g. <c>queue-timeout</c>, <c>fallback:loop</c>).</summary>
     public string Reason { get; init; } = "";
+    /// <summary>The Stasis entry this command answers (<see cref="CallEnteredStasis.EnteredAt"/>). The ingress ignores,
+    /// and logs, a command for an entry that is not the channel's current one or that was already handled (for example
+    /// by the edge fallback). Null: no check.</summary>
+    public DateTimeOffset? EnteredAt { get; init; }
 }

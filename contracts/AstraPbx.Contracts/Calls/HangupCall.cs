@@ -14,4 +14,8 @@ public sealed record HangupCall
 
     /// <summary>The ARI hangup reason (<c>normal</c>, <c>busy</c>, <c>congestion</c>, ...).</summary>
     public string Reason { get; init; } = "normal";
+    /// <summary>The Stasis entry this command answers (<see cref="CallEnteredStasis.EnteredAt"/>). The ingress ignores,
+    /// and logs, a command for an entry that is not the channel's current one or that was already handled (for example
+    /// by the edge fallback). Null: no check.</summary>
+    public DateTimeOffset? EnteredAt { get; init; }
 }

@@ -24,6 +24,9 @@ public static class MessageBusExtensions
         builder.Services.AddSingleton<IValidateOptions<RabbitMqOptions>, RabbitMqOptionsValidator>();
 
         builder.Services.AddSingleton<BusStarted>();
+        builder.Services.AddSingleton<OutboundQueue>();
+        builder.Services.AddSingleton<IOutboundPublisher>(services => services.GetRequiredService<OutboundQueue>());
+        builder.Services.AddHostedService(services => services.GetRequiredService<OutboundQueue>());
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();

@@ -51,9 +51,9 @@ public static class ApplicationServiceExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AriConnection>();
-        builder.Services.AddSingleton<ICallEventPublisher, BusCallEventPublisher>();
         builder.Services.AddSingleton<CallTable>();
         builder.Services.AddSingleton<CallEndPublisher>();
+        builder.Services.AddSingleton<EdgeFallback>();
         builder.Services.AddSingleton<StasisEntryHandler>();
         builder.Services.AddSingleton<CallResync>();
         builder.Services.AddSingleton<CallCommands>();

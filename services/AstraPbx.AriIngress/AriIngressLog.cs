@@ -26,8 +26,8 @@ internal static partial class AriIngressLog
     [LoggerMessage(7, LogLevel.Warning, "ARI event larger than {MaxBytes} bytes: closing and reopening the events socket")]
     public static partial void EventOversized(this ILogger logger, int maxBytes);
 
-    [LoggerMessage(8, LogLevel.Information, "ARI resync: {Listed} channels listed, {Recovered} recovered, {Ended} found ended")]
-    public static partial void Resynced(this ILogger logger, int listed, int recovered, int ended);
+    [LoggerMessage(8, LogLevel.Information, "ARI resync: {Listed} channels listed, {Recovered} recovered in Stasis, {Adopted} adopted outside Stasis, {Ended} found ended")]
+    public static partial void Resynced(this ILogger logger, int listed, int recovered, int adopted, int ended);
 
     [LoggerMessage(9, LogLevel.Warning, "ARI resync failed: {Result}")]
     public static partial void ResyncFailed(this ILogger logger, AriResult result);
@@ -47,8 +47,8 @@ internal static partial class AriIngressLog
     [LoggerMessage(22, LogLevel.Information, "Call {CallId} left before it could be answered: {Result}")]
     public static partial void GoneBeforeAnswer(this ILogger logger, string callId, AriResult result);
 
-    [LoggerMessage(23, LogLevel.Error, "Call {CallId}: publishing {Message} failed")]
-    public static partial void PublishFailed(this ILogger logger, string callId, string message, Exception exception);
+    [LoggerMessage(23, LogLevel.Error, "Call {CallId}: {Message} dropped, the outbound queue is full; the edge fallback still covers the caller")]
+    public static partial void PublishRefused(this ILogger logger, string callId, string message);
 
     [LoggerMessage(24, LogLevel.Information, "Call {CallId} ended: cause {Cause} ({CauseText}) from {Source}")]
     public static partial void CallEnded(this ILogger logger, string callId, int cause, string causeText, string source);
@@ -79,4 +79,22 @@ internal static partial class AriIngressLog
 
     [LoggerMessage(36, LogLevel.Warning, "Call {CallId}: command addressed to Asterisk {Addressed} reached the ingress of {Own}")]
     public static partial void WrongAsterisk(this ILogger logger, string callId, string addressed, string own);
+
+    [LoggerMessage(37, LogLevel.Warning, "Late {Command} for call {CallId} ignored: its entry {EnteredAt:O} {Why}")]
+    public static partial void LateCommand(this ILogger logger, string command, string callId, DateTimeOffset enteredAt, string why);
+
+    [LoggerMessage(40, LogLevel.Warning, "Call {CallId}: no command {WaitedMs:0} ms after it entered Stasis; the edge fallback sent it to {Destination}")]
+    public static partial void EdgeFallbackTaken(this ILogger logger, string callId, double waitedMs, string destination);
+
+    [LoggerMessage(41, LogLevel.Warning, "Call {CallId}: no command {WaitedMs:0} ms after it entered Stasis, and the edge fallback already sent it to its target {Count} times (Ari:EdgeFallbackMaxPerCall): hung up ({Reason}) instead of looping")]
+    public static partial void EdgeFallbackLoop(this ILogger logger, string callId, double waitedMs, int count, string reason);
+
+    [LoggerMessage(42, LogLevel.Warning, "Call {CallId}: the edge fallback failed: {Problem}; trying again in {DelayMs:0} ms")]
+    public static partial void EdgeFallbackFailed(this ILogger logger, string callId, string problem, double delayMs);
+
+    [LoggerMessage(43, LogLevel.Information, "Call {CallId}: the edge fallback found the channel already out of Stasis; nothing to do")]
+    public static partial void EdgeFallbackNotNeeded(this ILogger logger, string callId);
+
+    [LoggerMessage(12, LogLevel.Information, "Call {CallId} adopted by the resync: alive outside Stasis at {Context},{Extension} ({App}); its hangup will end it")]
+    public static partial void CallAdopted(this ILogger logger, string callId, string context, string extension, string app);
 }

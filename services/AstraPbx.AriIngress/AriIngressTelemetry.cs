@@ -26,10 +26,19 @@ public static class AriIngressTelemetry
     public static readonly Histogram<double> Answered =
         Meter.CreateHistogram<double>("astrapbx.ari_ingress.answered", "ms", "StasisStart received to answer completed");
 
-    /// <summary>StasisStart received to CallEnteredStasis confirmed by the broker.</summary>
+    /// <summary>StasisStart received to CallEnteredStasis queued for the bus (the outbound queue publishes it).</summary>
     public static readonly Histogram<double> Published =
-        Meter.CreateHistogram<double>("astrapbx.ari_ingress.published", "ms", "StasisStart received to CallEnteredStasis confirmed");
+        Meter.CreateHistogram<double>("astrapbx.ari_ingress.published", "ms", "StasisStart received to CallEnteredStasis queued for the bus");
 
     public static readonly Counter<long> SkippedEvents =
         Meter.CreateCounter<long>("astrapbx.ari_ingress.skipped_events", description: "Malformed, unknown or oversized ARI events");
+
+    /// <summary>Stasis entries the ingress decided itself because no command came in time; tag <c>outcome</c>:
+    /// <c>fallback</c> (continued to Ari:EdgeFallbackContext) or <c>hangup</c>.</summary>
+    public static readonly Counter<long> EdgeFallbacks =
+        Meter.CreateCounter<long>("astrapbx.ari_ingress.edge_fallbacks", description: "Stasis entries decided by the ingress's edge fallback");
+
+    /// <summary>Commands not carried out because their entry was not the current one or was already decided; tag <c>command</c>.</summary>
+    public static readonly Counter<long> LateCommands =
+        Meter.CreateCounter<long>("astrapbx.ari_ingress.late_commands", description: "Commands ignored as late (wrong or already decided Stasis entry)");
 }

@@ -4,9 +4,18 @@ namespace AstraPbx.AriIngress.Ari;
 
 /// <summary>The Asterisk this ingress owns, from the <c>Ari</c> section. Validated at start: a bad value stops the
 /// process with a message naming the key (never the value, which may be the password).</summary>
-public sealed class AriOptions
+public sealed class AriOptions : IValidatableObject
 {
     public const string SectionName = "Ari";
+
+    /// <summary>The ARI hangup reason of the edge fallback when it has no target (or a call loops through it):
+    /// <c>congestion</c>, Q.850 cause 34 "Circuit/channel congestion". It says "the network could not serve this call
+    /// now, try again" rather than 16 (a normal end, which would hide the failure in the call records) or 17/21 (busy,
+    /// rejected: a statement about the callee). Carriers play their "network busy" tone or announcement for it, and it
+    /// is what Asterisk's own <c>Congestion()</c> signals.</summary>
+    public const string EdgeHangupReason = "congestion";
+
+    private const string DialplanToken = "^[A-Za-z0-9_+*#-]+$";
 
     /// <summary>Asterisk's HTTP server; REST lives under <c>{BaseUrl}/ari/</c>, events at <c>{BaseUrl}/ari/events</c>.</summary>
     [Required(ErrorMessage = "Setting 'Ari:BaseUrl' is missing.")]
@@ -70,6 +79,39 @@ public sealed class AriOptions
     [Range(100, 10_000_000, ErrorMessage = "Setting 'Ari:MaxTrackedCalls' must be between 100 and 10000000.")]
     public int MaxTrackedCalls { get; set; } = 100_000;
 
+    /// <summary>The edge fallback's deadline, counted from the moment a Stasis entry was received: when no command for
+    /// that entry has been carried out by then, the ingress continues the call to <see cref="EdgeFallbackContext"/>
+    /// itself (or hangs up with <see cref="EdgeHangupReason"/>), with the broker, Routing or PostgreSQL down or not. It
+    /// sits just above Routing's own worst case (its AI session attempts fit inside
+    /// <c>CallEnteredStasis.DecideBy</c> = entry + this).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Setting 'Ari:EdgeFallbackAfter' must be between 100 ms and 10 min.")]
+    public TimeSpan EdgeFallbackAfter { get; set; } = TimeSpan.FromMilliseconds(2500);
+
+    /// <summary>The dialplan context of the edge fallback (for example the reception queue's). Set together with
+    /// <see cref="EdgeFallbackExtension"/> or not at all; empty: the edge fallback hangs up.</summary>
+    [RegularExpression(DialplanToken, ErrorMessage = "Setting 'Ari:EdgeFallbackContext' may hold only letters, digits, '_', '-', '+', '*' and '#'.")]
+    public string EdgeFallbackContext { get; set; } = "";
+
+    /// <summary>The extension of the edge fallback in <see cref="EdgeFallbackContext"/>.</summary>
+    [RegularExpression(DialplanToken, ErrorMessage = "Setting 'Ari:EdgeFallbackExtension' may hold only letters, digits, '_', '-', '+', '*' and '#'.")]
+    public string EdgeFallbackExtension { get; set; } = "";
+
+    /// <summary>The priority of the edge fallback.</summary>
+    [Range(1, 100_000, ErrorMessage = "Setting 'Ari:EdgeFallbackPriority' must be between 1 and 100000.")]
+    public int EdgeFallbackPriority { get; set; } = 1;
+
+    /// <summary>How many times one call may be sent to the edge fallback target; the next time it comes back into
+    /// Stasis with no command it is hung up (<see cref="EdgeHangupReason"/>). The fallback (a queue that times out back
+    /// into Stasis) is sent again once, but a call must not circle between it and an ingress that gets no commands.</summary>
+    [Range(1, 100, ErrorMessage = "Setting 'Ari:EdgeFallbackMaxPerCall' must be between 1 and 100.")]
+    public int EdgeFallbackMaxPerCall { get; set; } = 2;
+
+    /// <summary>True when the edge fallback has a dialplan target; otherwise it hangs up.</summary>
+    public bool HasEdgeFallbackTarget => EdgeFallbackContext.Length > 0 && EdgeFallbackExtension.Length > 0;
+
+    /// <summary>The edge fallback target as <c>context,extension,priority</c>.</summary>
+    public string EdgeFallbackTarget => $"{EdgeFallbackContext},{EdgeFallbackExtension},{EdgeFallbackPriority}";
+
     /// <summary>The REST root, <c>{BaseUrl}/ari/</c>.</summary>
     public Uri RestRoot => new(BaseUrl.TrimEnd('/') + "/ari/");
 
@@ -83,6 +125,16 @@ public sealed class AriOptions
             builder.Path += "events";
             builder.Query = "app=" + Uri.EscapeDataString(Application) + "&subscribeAll=false";
             return builder.Uri;
+        }
+    }
+
+    /// <summary>The edge fallback's target is whole or absent: a context without an extension is a typo, not "hang up".</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if ((EdgeFallbackContext.Length == 0) != (EdgeFallbackExtension.Length == 0))
+        {
+            yield return new ValidationResult("Settings 'Ari:EdgeFallbackContext' and 'Ari:EdgeFallbackExtension' go together: set both or neither.",
+                [nameof(EdgeFallbackContext), nameof(EdgeFallbackExtension)]);
         }
     }
 }

@@ -5,8 +5,10 @@ using Microsoft.Extensions.Options;
 namespace AstraPbx.AriIngress.Calls;
 
 /// <summary>Routing's three commands, carried out on the channel in the call's queue of work. Each is idempotent (a
-/// redelivered command that already ran does nothing) and settles ARI's answers the same way
-/// (<see cref="SettleAsync"/>).</summary>
+/// redelivered command that already ran does nothing), answers one Stasis entry (a command for another entry, or for
+/// one already decided by the edge fallback or another command, is late: ignored and logged, see
+/// <see cref="IsLate"/>), decides that entry (the edge timer stops) and settles ARI's answers the same way
+/// (<see cref="Settle"/>).</summary>
 internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublisher ending, AriConnection connection, IOptions<AriOptions> options,
     ILogger<CallCommands> logger)
 {
@@ -23,17 +25,23 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
         return CallTable.Enqueue(call, async () =>
         {
             const string name = nameof(ConnectToRelay);
-            if (call.Ended || call.RelaySession == command.SessionId)
+            var decision = $"decided by {name} (session {command.SessionId})";
+            if (IsDone(call, name, command.EnteredAt, decision) || IsLate(call, name, command.EnteredAt, decision))
             {
-                logger.CommandAlreadyDone(call.CallId, name, call.Ended ? "call ended" : "session " + command.SessionId);
+                return;
+            }
+
+            if (call.RelaySession == command.SessionId)
+            {
+                logger.CommandAlreadyDone(call.CallId, name, "session " + command.SessionId);
                 return;
             }
 
             var context = string.IsNullOrWhiteSpace(command.Context) ? _options.AudioSocketContext : command.Context;
-            if (!await SettleAsync(call, name, await ari.SetVariableAsync(call.CallId, RelayUuidVariable, command.SessionId.ToString(), cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
-                || !await SettleAsync(call, name, await ari.SetVariableAsync(call.CallId, RelayServiceVariable, command.RelayEndpoint, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
+            if (!Settle(call, name, await ari.SetVariableAsync(call.CallId, RelayUuidVariable, command.SessionId.ToString(), cancellationToken).ConfigureAwait(false))
+                || !Settle(call, name, await ari.SetVariableAsync(call.CallId, RelayServiceVariable, command.RelayEndpoint, cancellationToken).ConfigureAwait(false))
                 || !await SubscribeAsync(call, name, cancellationToken).ConfigureAwait(false)
-                || !await SettleAsync(call, name, await ari.ContinueAsync(call.CallId, context, "s", 1, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false))
+                || !Settle(call, name, await ari.ContinueAsync(call.CallId, context, "s", 1, cancellationToken).ConfigureAwait(false)))
             {
                 return;
             }
@@ -41,6 +49,7 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
             call.RelaySession = command.SessionId;
             call.ContinuedTo = context + ",s,1";
             call.InStasis = false;
+            Decide(call, decision);
             logger.ConnectedToRelay(call.CallId, command.RelayEndpoint, command.SessionId, context);
         });
     }
@@ -53,20 +62,27 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
         {
             const string name = nameof(ContinueInDialplan);
             var target = $"{command.Context},{command.Extension},{command.Priority}";
-            if (call.Ended || call.ContinuedTo == target)
+            var decision = $"decided by {name} ({target})";
+            if (IsDone(call, name, command.EnteredAt, decision) || IsLate(call, name, command.EnteredAt, decision))
             {
-                logger.CommandAlreadyDone(call.CallId, name, call.Ended ? "call ended" : target);
+                return;
+            }
+
+            if (call.ContinuedTo == target)
+            {
+                logger.CommandAlreadyDone(call.CallId, name, target);
                 return;
             }
 
             if (!await SubscribeAsync(call, name, cancellationToken).ConfigureAwait(false)
-                || !await SettleAsync(call, name, await ari.ContinueAsync(call.CallId, command.Context, command.Extension, command.Priority, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false))
+                || !Settle(call, name, await ari.ContinueAsync(call.CallId, command.Context, command.Extension, command.Priority, cancellationToken).ConfigureAwait(false)))
             {
                 return;
             }
 
             call.ContinuedTo = target;
             call.InStasis = false;
+            Decide(call, decision);
             logger.ContinuedInDialplan(call.CallId, command.Context, command.Extension, command.Priority, command.Reason);
         });
     }
@@ -77,18 +93,69 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
         var call = ForCommand(command.CallId, command.AsteriskId);
         return CallTable.Enqueue(call, async () =>
         {
-            if (call.Ended)
+            const string name = nameof(HangupCall);
+            var reason = string.IsNullOrWhiteSpace(command.Reason) ? "normal" : command.Reason;
+            var decision = $"decided by {name} ({reason})";
+            if (IsDone(call, name, command.EnteredAt, decision) || IsLate(call, name, command.EnteredAt, decision))
             {
-                logger.CommandAlreadyDone(call.CallId, nameof(HangupCall), "call ended");
                 return;
             }
 
-            var reason = string.IsNullOrWhiteSpace(command.Reason) ? "normal" : command.Reason;
-            if (await SettleAsync(call, nameof(HangupCall), await ari.HangupAsync(call.CallId, reason, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false))
+            if (Settle(call, name, await ari.HangupAsync(call.CallId, reason, cancellationToken).ConfigureAwait(false)))
             {
+                Decide(call, decision);
                 logger.HungUp(call.CallId, reason);
             }
         });
+    }
+
+    /// <summary>Already carried out (logged): the call ended, or the entry the command names was decided by this very
+    /// command (a redelivery).</summary>
+    private bool IsDone(CallState call, string command, DateTimeOffset? enteredAt, string decision)
+    {
+        if (call.Ended || (enteredAt is not null && enteredAt == call.EntryAt && call.DecidedBy == decision))
+        {
+            logger.CommandAlreadyDone(call.CallId, command, call.Ended ? "call ended" : decision);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>True (logged and counted) when a command that names its entry (<paramref name="enteredAt"/>) answers
+    /// one that is not the channel's current entry, or one already decided by something else (the edge fallback,
+    /// another command). A command that names no entry, or for a call whose entry this process never saw (it
+    /// restarted), is carried out as before.</summary>
+    private bool IsLate(CallState call, string command, DateTimeOffset? enteredAt, string decision)
+    {
+        if (enteredAt is not { } answers || call.EntryAt is not { } current)
+        {
+            return false;
+        }
+
+        string why;
+        if (answers != current)
+        {
+            why = $"is not the channel's current entry ({current:O})";
+        }
+        else if (call.DecidedBy is { } by && by != decision)
+        {
+            why = "was already " + by;
+        }
+        else
+        {
+            return false;
+        }
+
+        AriIngressTelemetry.LateCommands.Add(1, new KeyValuePair<string, object?>("command", command));
+        logger.LateCommand(command, call.CallId, answers, why);
+        return true;
+    }
+
+    private static void Decide(CallState call, string decision)
+    {
+        call.DecidedBy = decision;
+        call.DisarmEdge();
     }
 
     private async Task<bool> SubscribeAsync(CallState call, string command, CancellationToken cancellationToken)
@@ -99,7 +166,7 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
         }
 
         var result = await ari.SubscribeAsync(_options.Application, call.CallId, cancellationToken).ConfigureAwait(false);
-        if (!await SettleAsync(call, command, result, cancellationToken).ConfigureAwait(false))
+        if (!Settle(call, command, result))
         {
             return false;
         }
@@ -110,7 +177,7 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
 
     /// <summary>True to go on. A gone channel becomes CallEnded; 409 means a redelivered command whose <c>continue</c>
     /// already ran (the channel left Stasis); transient failures throw so that the consumer's retry runs.</summary>
-    private async Task<bool> SettleAsync(CallState call, string command, AriResult result, CancellationToken cancellationToken)
+    private bool Settle(CallState call, string command, AriResult result)
     {
         switch (result.Status)
         {
@@ -119,7 +186,7 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
             case AriStatus.NotFound:
                 logger.ChannelGone(call.CallId, command);
                 call.KnownDownstream = true;
-                await ending.EndAsync(call, 0, "channel gone", command, cancellationToken).ConfigureAwait(false);
+                ending.End(call, 0, "channel gone", command);
                 return false;
             case AriStatus.Conflict:
                 call.InStasis = false;

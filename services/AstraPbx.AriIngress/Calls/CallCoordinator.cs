@@ -7,10 +7,9 @@ namespace AstraPbx.AriIngress.Calls;
 /// <summary>What an ARI event does to a call: each event type goes to the part that handles it, into the call's own
 /// queue of work (<see cref="CallTable"/>). After every (re)connect the <see cref="CallResync"/> runs.</summary>
 internal sealed class CallCoordinator(CallTable calls, StasisEntryHandler stasis, CallEndPublisher ending, CallResync resync,
-    IOptions<AriOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<CallCoordinator> logger) : IAriEventHandler
+    IOptions<AriOptions> options, TimeProvider time, ILogger<CallCoordinator> logger) : IAriEventHandler
 {
     private readonly string _application = options.Value.Application;
-    private readonly CancellationToken _stopping = lifetime.ApplicationStopping;
 
     public Task OnConnectedAsync(CancellationToken cancellationToken) => resync.ResyncAsync(cancellationToken);
 
@@ -43,6 +42,7 @@ internal sealed class CallCoordinator(CallTable calls, StasisEntryHandler stasis
                     {
                         leaving.InStasis = false;
                         leaving.Published = false;
+                        leaving.DisarmEdge();
                         logger.StasisEnded(leaving.CallId, leaving.ContinuedTo is not null);
                         return Task.CompletedTask;
                     });
@@ -71,8 +71,11 @@ internal sealed class CallCoordinator(CallTable calls, StasisEntryHandler stasis
                 {
                     var cause = evt.Cause ?? 0;
                     var text = string.IsNullOrEmpty(evt.CauseTxt) ? HangupCause.Text(cause) : evt.CauseTxt;
-                    _ = CallTable.Enqueue(ended, () => ending.EndAsync(ended, cause, text,
-                        ended.HangupRequest is { } by ? $"{evt.Type} (hangup requested: {by})" : evt.Type, _stopping));
+                    _ = CallTable.Enqueue(ended, () =>
+                    {
+                        ending.End(ended, cause, text, ended.HangupRequest is { } by ? $"{evt.Type} (hangup requested: {by})" : evt.Type);
+                        return Task.CompletedTask;
+                    });
                 }
 
                 return;

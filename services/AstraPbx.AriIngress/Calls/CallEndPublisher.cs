@@ -1,16 +1,18 @@
 using System.Diagnostics;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.Contracts.Calls;
+using AstraPbx.ServiceDefaults.Messaging;
 
 namespace AstraPbx.AriIngress.Calls;
 
-/// <summary>Ends a call: publishes <see cref="CallEnded"/> once, whatever ended it (a hangup event, a command that
-/// found the channel gone, the resync); later hangup events and commands for the call are then no-ops.</summary>
-internal sealed class CallEndPublisher(CallTable calls, ICallEventPublisher publisher, AriConnection connection, TimeProvider time,
+/// <summary>Ends a call: queues <see cref="CallEnded"/> once, whatever ended it (a hangup event, a command that found
+/// the channel gone, the resync); later hangup events and commands for the call are then no-ops. Never waits on the
+/// bus: the outbound queue publishes it, through a broker outage too.</summary>
+internal sealed class CallEndPublisher(CallTable calls, IOutboundPublisher publisher, AriConnection connection, TimeProvider time,
     ILogger<CallEndPublisher> logger)
 {
     /// <summary>Runs inside the call's queue of work. <paramref name="source"/> names what ended it, for the log.</summary>
-    public async Task EndAsync(CallState call, int cause, string causeText, string source, CancellationToken cancellationToken)
+    public void End(CallState call, int cause, string causeText, string source)
     {
         if (call.Ended)
         {
@@ -28,21 +30,19 @@ internal sealed class CallEndPublisher(CallTable calls, ICallEventPublisher publ
         using var activity = AriIngressTelemetry.Source.StartActivity("call ended", ActivityKind.Internal, call.TraceContext);
         activity?.SetTag(AriIngressTelemetry.CallIdTag, call.CallId);
         activity?.SetTag("astrapbx.hangup_cause", cause);
-        try
+        var ended = new CallEnded
         {
-            await publisher.PublishAsync(new CallEnded
-            {
-                CallId = call.CallId,
-                AsteriskId = connection.AsteriskId ?? "",
-                Cause = cause,
-                CauseText = causeText,
-                EndedAt = time.GetUtcNow(),
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
+            CallId = call.CallId,
+            AsteriskId = connection.AsteriskId ?? "",
+            Cause = cause,
+            CauseText = causeText,
+            EndedAt = time.GetUtcNow(),
+        };
+        if (!publisher.Enqueue(ended, call.CallId))
         {
             // Not marked ended: the resync after the next (re)connect finds the channel gone and tries again.
-            logger.PublishFailed(call.CallId, nameof(CallEnded), e);
+            activity?.SetStatus(ActivityStatusCode.Error, "outbound queue full");
+            logger.PublishRefused(call.CallId, nameof(CallEnded));
             return;
         }
 

@@ -1,13 +1,16 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using AstraPbx.AriIngress.Ari;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.AriIngress.Calls;
 
-/// <summary>After every (re)connect: Asterisk drops events while no socket is open, so ask it which channels the
-/// application holds, publish those still in Stasis that were never published, and check that calls the ingress
-/// knows but Asterisk no longer lists are still alive.</summary>
+/// <summary>After every (re)connect, and so after an ingress restart: Asterisk drops events while no socket is open, so
+/// ask it which channels the application holds. <c>GET /applications/{app}</c> lists in <c>channel_ids</c> the channels
+/// in our <c>Stasis()</c> and the channels the application is subscribed to, wherever they are (an earlier ingress
+/// process subscribed each channel it sent to the AI context or the dialplan, and Asterisk keeps those subscriptions
+/// across the socket's reconnect). Each listed channel the ingress does not already follow is settled in its own queue
+/// of work: one in our Stasis is entered (published, its edge timer armed), one elsewhere is adopted (its hangup becomes
+/// <c>CallEnded</c>), one gone meanwhile is ended. Known calls Asterisk no longer lists are checked one by one.</summary>
 internal sealed class CallResync(AriClient ari, CallTable calls, StasisEntryHandler stasis, CallEndPublisher ending, AriConnection connection,
     IOptions<AriOptions> options, TimeProvider time, ILogger<CallResync> logger)
 {
@@ -25,65 +28,89 @@ internal sealed class CallResync(AriClient ari, CallTable calls, StasisEntryHand
             }
 
             var listed = new HashSet<string>(application.Value.ChannelIds ?? [], StringComparer.Ordinal);
+            var counts = new Counts();
             var work = new List<Task>();
-            var recovered = await RecoverAsync(listed, work, cancellationToken).ConfigureAwait(false);
-            var ended = new StrongBox<int>();
+            foreach (var id in listed)
+            {
+                if (calls.Find(id) is { } known && (known.Ended || known.Published || (known.KnownDownstream && !known.InStasis)))
+                {
+                    // Already followed: its entry was published, or it lives on outside Stasis with our subscription.
+                    continue;
+                }
+
+                // Held from now on, so that its events queue up behind the check instead of being skipped as unknown.
+                var call = calls.GetOrAdd(id);
+                work.Add(CallTable.Enqueue(call, () => SettleListedAsync(call, counts, cancellationToken)));
+            }
+
             foreach (var call in calls.Calls)
             {
                 if (call.KnownDownstream && !call.Ended && !listed.Contains(call.CallId))
                 {
-                    work.Add(CallTable.Enqueue(call, () => CheckUnlistedAsync(call, ended, cancellationToken)));
+                    work.Add(CallTable.Enqueue(call, () => CheckUnlistedAsync(call, counts, cancellationToken)));
                 }
             }
 
             await Task.WhenAll(work).ConfigureAwait(false);
-            logger.Resynced(listed.Count, recovered, ended.Value);
+            logger.Resynced(listed.Count, counts.Recovered, counts.Adopted, counts.Ended);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
     }
 
-    /// <summary>Queues the Stasis entry of every listed channel that sits in our <c>Stasis()</c> and was never
-    /// published (its StasisStart was lost with the socket); returns how many.</summary>
-    private async Task<int> RecoverAsync(HashSet<string> listed, List<Task> work, CancellationToken cancellationToken)
+    /// <summary>A listed channel the ingress does not follow yet: entered if it sits in our <c>Stasis()</c>, adopted if it
+    /// lives elsewhere (listed there only because the application is subscribed to it), ended if it is gone.</summary>
+    private async Task SettleListedAsync(CallState call, Counts counts, CancellationToken cancellationToken)
     {
-        var recovered = 0;
-        foreach (var id in listed)
+        if (call.Ended || call.Published)
         {
-            if (calls.Find(id) is { } known && (known.Published || known.Ended))
-            {
-                continue;
-            }
+            return;
+        }
 
-            var channel = await ari.GetChannelAsync(id, cancellationToken).ConfigureAwait(false);
-            if (!channel.IsOk || channel.Value?.Dialplan is not { AppName: "Stasis" } dialplan
-                || StasisArgs.FromAppData(dialplan.AppData, _options.Application) is not { } args)
-            {
-                continue;
-            }
+        var channel = await ari.GetChannelAsync(call.CallId, cancellationToken).ConfigureAwait(false);
+        if (channel.Status == AriStatus.NotFound)
+        {
+            // Listed a moment ago, so ours (in our Stasis or subscribed by an earlier process): its hangup must be told.
+            Interlocked.Increment(ref counts.Ended);
+            call.KnownDownstream = true;
+            ending.End(call, 0, "hung up while the ARI socket was down", "resync");
+            return;
+        }
 
+        if (!channel.IsOk || channel.Value is not { } found)
+        {
+            // Asterisk did not answer: the next resync tries again.
+            return;
+        }
+
+        if (found.Dialplan is { AppName: "Stasis" } dialplan && StasisArgs.FromAppData(dialplan.AppData, _options.Application) is { } args)
+        {
+            Interlocked.Increment(ref counts.Recovered);
             var evt = new AriEvent
             {
                 Type = "StasisStart",
                 Application = _options.Application,
                 AsteriskId = connection.AsteriskId ?? "",
                 Args = [.. args],
-                Channel = channel.Value,
+                Channel = found,
             };
-            var call = calls.GetOrAdd(id);
-            recovered++;
-            var now = Stopwatch.GetTimestamp();
-            var at = time.GetUtcNow();
-            work.Add(CallTable.Enqueue(call, () => stasis.EnterAsync(call, evt, now, at, resync: true)));
+            await stasis.EnterAsync(call, evt, Stopwatch.GetTimestamp(), time.GetUtcNow(), resync: true).ConfigureAwait(false);
+            return;
         }
 
-        return recovered;
+        // Out of our Stasis and still listed: an earlier ingress process subscribed to it and sent it on, so downstream
+        // knows the call; from now on its ChannelDestroyed publishes CallEnded.
+        Interlocked.Increment(ref counts.Adopted);
+        call.KnownDownstream = true;
+        call.Subscribed = true;
+        call.InStasis = false;
+        logger.CallAdopted(call.CallId, found.Dialplan?.Context ?? "", found.Dialplan?.Exten ?? "", found.Dialplan?.AppName ?? "");
     }
 
     /// <summary>A call downstream knows that Asterisk no longer lists: ended if the channel is gone, re-subscribed if
-    /// it lives on outside Stasis (the subscription was lost with the socket).</summary>
-    private async Task CheckUnlistedAsync(CallState call, StrongBox<int> ended, CancellationToken cancellationToken)
+    /// it lives on outside Stasis (the subscription was lost).</summary>
+    private async Task CheckUnlistedAsync(CallState call, Counts counts, CancellationToken cancellationToken)
     {
         if (call.Ended)
         {
@@ -93,13 +120,20 @@ internal sealed class CallResync(AriClient ari, CallTable calls, StasisEntryHand
         var channel = await ari.GetChannelAsync(call.CallId, cancellationToken).ConfigureAwait(false);
         if (channel.Status == AriStatus.NotFound)
         {
-            Interlocked.Increment(ref ended.Value);
-            await ending.EndAsync(call, 0, "hung up while the ARI socket was down", "resync", cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref counts.Ended);
+            ending.End(call, 0, "hung up while the ARI socket was down", "resync");
         }
         else if (channel.IsOk && !call.InStasis)
         {
-            // Out of Stasis and not listed: the subscription was lost with the socket; renew it.
             call.Subscribed = (await ari.SubscribeAsync(_options.Application, call.CallId, cancellationToken).ConfigureAwait(false)).IsOk;
         }
+    }
+
+    /// <summary>What one resync found; settled in parallel, one queue of work per call.</summary>
+    private sealed class Counts
+    {
+        public int Recovered;
+        public int Adopted;
+        public int Ended;
     }
 }

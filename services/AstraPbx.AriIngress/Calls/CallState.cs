@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AstraPbx.Contracts.Calls;
 
 namespace AstraPbx.AriIngress.Calls;
 
@@ -23,6 +24,26 @@ internal sealed class CallState(string callId)
     /// <summary>The application is subscribed to the channel (its hangup will be seen outside Stasis).</summary>
     public bool Subscribed { get; set; }
 
+    /// <summary>Counts the call's Stasis entries: tells the edge timer of an earlier entry from the current one.</summary>
+    public int EntryNumber { get; set; }
+
+    /// <summary>When the current (or last) Stasis entry was received (<see cref="CallEnteredStasis.EnteredAt"/>); null
+    /// for a call this process never saw enter (a command for an unknown call, a channel adopted by the resync).</summary>
+    public DateTimeOffset? EntryAt { get; set; }
+
+    /// <summary>The current entry as published; <see cref="FallbackTaken.Entry"/> when the edge decides it.</summary>
+    public CallEnteredStasis? Entry { get; set; }
+
+    /// <summary>Who decided the current entry, as a phrase for the log (<c>decided by ContinueInDialplan
+    /// (queues,5001,1)</c>, <c>sent to the fallback (reception,100,1) by the edge</c>); null while undecided.</summary>
+    public string? DecidedBy { get; set; }
+
+    /// <summary>The edge fallback timer of the current entry; null when none is armed.</summary>
+    public ITimer? EdgeTimer { get; set; }
+
+    /// <summary>How many times the edge fallback sent this call to its target (the loop guard).</summary>
+    public int EdgeFallbacks { get; set; }
+
     /// <summary>The relay session the channel was sent to (ConnectToRelay done).</summary>
     public Guid? RelaySession { get; set; }
 
@@ -40,4 +61,11 @@ internal sealed class CallState(string callId)
 
     /// <summary>The call's root span, parent of every later span of this call.</summary>
     public ActivityContext TraceContext { get; set; }
+
+    /// <summary>Stops the edge timer, if armed: the entry was decided, left Stasis, or the call ended.</summary>
+    public void DisarmEdge()
+    {
+        EdgeTimer?.Dispose();
+        EdgeTimer = null;
+    }
 }

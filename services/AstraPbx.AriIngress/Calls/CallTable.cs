@@ -41,6 +41,7 @@ internal sealed class CallTable(IOptions<AriOptions> options, TimeProvider time,
     /// <summary>Marks the call ended; it stays known (absorbing late events and redelivered commands) until pruned.</summary>
     public void Forget(CallState call)
     {
+        call.DisarmEdge();
         call.Ended = true;
         call.EndedAt = time.GetUtcNow();
         lock (_ended)

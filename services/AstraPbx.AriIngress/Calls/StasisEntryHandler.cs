@@ -1,18 +1,22 @@
 using System.Diagnostics;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.Contracts.Calls;
+using AstraPbx.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.AriIngress.Calls;
 
 /// <summary>A channel entered Stasis (a <c>StasisStart</c>, or a channel the resync found): starts the call's trace,
-/// answers, reads the channel variables and publishes <see cref="CallEnteredStasis"/>.</summary>
+/// answers, reads the channel variables, arms the entry's <see cref="EdgeFallback"/> and queues
+/// <see cref="CallEnteredStasis"/> on the outbound queue (never waiting for the broker).</summary>
 internal sealed class StasisEntryHandler
 {
     private const string OrgIdVariable = "ORG_ID";
 
     private readonly AriClient _ari;
-    private readonly ICallEventPublisher _publisher;
+    private readonly IOutboundPublisher _publisher;
+    private readonly EdgeFallback _edge;
+    private readonly TimeSpan _edgeAfter;
     private readonly AriConnection _connection;
     private readonly CallTable _calls;
     private readonly TimeProvider _time;
@@ -20,11 +24,13 @@ internal sealed class StasisEntryHandler
     private readonly CancellationToken _stopping;
     private readonly string[] _variableNames;
 
-    public StasisEntryHandler(AriClient ari, ICallEventPublisher publisher, AriConnection connection, CallTable calls, IOptions<AriOptions> options,
-        TimeProvider time, IHostApplicationLifetime lifetime, ILogger<StasisEntryHandler> logger)
+    public StasisEntryHandler(AriClient ari, IOutboundPublisher publisher, EdgeFallback edge, AriConnection connection, CallTable calls,
+        IOptions<AriOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, ILogger<StasisEntryHandler> logger)
     {
         _ari = ari;
         _publisher = publisher;
+        _edge = edge;
+        _edgeAfter = options.Value.EdgeFallbackAfter;
         _connection = connection;
         _calls = calls;
         _time = time;
@@ -96,16 +102,21 @@ internal sealed class StasisEntryHandler
             Variables = variables,
             EnteredAt = receivedAt,
             AnsweredAt = answeredAt,
+            DecideBy = receivedAt + _edgeAfter,
         };
 
-        try
+        // A new entry: commands for an earlier one are late from now on, and the edge deadline counts from its receipt.
+        call.EntryNumber++;
+        call.EntryAt = receivedAt;
+        call.Entry = message;
+        call.DecidedBy = null;
+        _edge.Arm(call);
+
+        if (!_publisher.Enqueue(message, call.CallId))
         {
-            await _publisher.PublishAsync(message, _stopping).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            root?.SetStatus(ActivityStatusCode.Error, "publish failed");
-            _logger.PublishFailed(call.CallId, nameof(CallEnteredStasis), e);
+            // Dropped by a full outbound queue; the edge fallback still decides the entry and tells Routing.
+            root?.SetStatus(ActivityStatusCode.Error, "outbound queue full");
+            _logger.PublishRefused(call.CallId, nameof(CallEnteredStasis));
             return;
         }
 

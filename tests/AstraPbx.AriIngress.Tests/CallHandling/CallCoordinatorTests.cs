@@ -33,7 +33,7 @@ public sealed class CallCoordinatorTests
     public void Unknown_event_is_counted_and_skipped()
     {
         var rig = new CallRig();
-        using var skipped = new SkippedEvents();
+        using var skipped = new CounterProbe(AriIngressTelemetry.SkippedEvents);
         rig.Coordinator.OnEvent(new AriEvent { Type = "SomethingNew", Channel = new AriChannel { Id = "c1" } }, 0);
 
         Assert.Equal(1, skipped.Count);
@@ -47,7 +47,7 @@ public sealed class CallCoordinatorTests
     {
         var rig = new CallRig();
         rig.Published("c1");
-        using var skipped = new SkippedEvents();
+        using var skipped = new CounterProbe(AriIngressTelemetry.SkippedEvents);
         foreach (var type in new[] { "ChannelStateChange", "ChannelVarset", "ChannelDialplan", "ChannelDtmfReceived", "ApplicationReplaced" })
         {
             rig.Coordinator.OnEvent(new AriEvent { Type = type, Channel = new AriChannel { Id = "c1" } }, 0);
@@ -62,7 +62,7 @@ public sealed class CallCoordinatorTests
     public void StasisStart_without_a_channel_id_is_counted_and_skipped()
     {
         var rig = new CallRig();
-        using var skipped = new SkippedEvents();
+        using var skipped = new CounterProbe(AriIngressTelemetry.SkippedEvents);
         rig.Coordinator.OnEvent(new AriEvent { Type = "StasisStart", Application = "astrapbx", Args = [] }, 0);
 
         Assert.Equal(1, skipped.Count);

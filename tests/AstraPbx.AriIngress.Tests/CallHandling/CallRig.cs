@@ -24,10 +24,11 @@ internal sealed class CallRig
         var lifetime = new Lifetime();
         Table = new CallTable(wrapped, Time, loggers.CreateLogger<CallTable>());
         Ending = new CallEndPublisher(Table, Publisher, Connection, Time, loggers.CreateLogger<CallEndPublisher>());
-        Stasis = new StasisEntryHandler(Ari.Client, Publisher, Connection, Table, wrapped, Time, lifetime, loggers.CreateLogger<StasisEntryHandler>());
+        Edge = new EdgeFallback(Ari.Client, Publisher, Ending, wrapped, Time, lifetime, loggers.CreateLogger<EdgeFallback>());
+        Stasis = new StasisEntryHandler(Ari.Client, Publisher, Edge, Connection, Table, wrapped, Time, lifetime, loggers.CreateLogger<StasisEntryHandler>());
         Commands = new CallCommands(Ari.Client, Table, Ending, Connection, wrapped, loggers.CreateLogger<CallCommands>());
         Resync = new CallResync(Ari.Client, Table, Stasis, Ending, Connection, wrapped, Time, loggers.CreateLogger<CallResync>());
-        Coordinator = new CallCoordinator(Table, Stasis, Ending, Resync, wrapped, Time, lifetime, loggers.CreateLogger<CallCoordinator>());
+        Coordinator = new CallCoordinator(Table, Stasis, Ending, Resync, wrapped, Time, loggers.CreateLogger<CallCoordinator>());
     }
 
     public AriOptions Options { get; }
@@ -45,6 +46,8 @@ internal sealed class CallRig
     public CallTable Table { get; }
 
     public CallEndPublisher Ending { get; }
+
+    public EdgeFallback Edge { get; }
 
     public StasisEntryHandler Stasis { get; }
 
@@ -75,6 +78,32 @@ internal sealed class CallRig
         {
             await IdleAsync(id);
         }
+    }
+
+    /// <summary>A StasisStart for <paramref name="callId"/> received now; returns the entry the ingress published.</summary>
+    public async Task<AstraPbx.Contracts.Calls.CallEnteredStasis> EnterAsync(string callId, bool expectPublished = true)
+    {
+        var published = Publisher.Entered.Count;
+        await EventAsync(StasisStart(callId));
+        if (!expectPublished)
+        {
+            return null!;
+        }
+
+        var entered = Publisher.Entered.Last();
+        if (Publisher.Entered.Count != published + 1 || entered.CallId != callId)
+        {
+            throw new InvalidOperationException($"StasisStart of {callId} published no CallEnteredStasis");
+        }
+
+        return entered;
+    }
+
+    /// <summary>Moves the fake clock on (timers due meanwhile fire) and waits until the call's queued work has run.</summary>
+    public Task AdvanceAsync(string callId, TimeSpan by)
+    {
+        Time.Advance(by);
+        return IdleAsync(callId);
     }
 
     public static AriChannel Channel(string id, string appData = "astrapbx,ai_agent,3") => new()

@@ -1,30 +1,50 @@
 using System.Collections.Concurrent;
-using AstraPbx.AriIngress.Calls;
 using AstraPbx.Contracts.Calls;
+using AstraPbx.ServiceDefaults.Messaging;
 
 namespace AstraPbx.AriIngress.Tests.CallHandling;
 
-/// <summary>Records what would go on the bus; <see cref="Fail"/> makes every publish throw as a broker outage would.</summary>
-internal sealed class RecordingPublisher : ICallEventPublisher
+/// <summary>Records what would go on the bus, by message type; <see cref="Full"/> makes the queue refuse every message as
+/// a full outbound queue does.</summary>
+internal sealed class RecordingPublisher : IOutboundPublisher
 {
     public ConcurrentQueue<CallEnteredStasis> Entered { get; } = new();
 
     public ConcurrentQueue<CallEnded> Ended { get; } = new();
 
-    public bool Fail { get; set; }
+    public ConcurrentQueue<FallbackTaken> Fallbacks { get; } = new();
 
-    public Task PublishAsync(CallEnteredStasis message, CancellationToken cancellationToken) => Record(Entered, message);
+    /// <summary>Every message queued, in order.</summary>
+    public ConcurrentQueue<object> All { get; } = new();
 
-    public Task PublishAsync(CallEnded message, CancellationToken cancellationToken) => Record(Ended, message);
+    public bool Full { get; set; }
 
-    private Task Record<T>(ConcurrentQueue<T> queue, T message)
+    public int Pending => 0;
+
+    public bool Enqueue<T>(T message, string callId)
+        where T : class
     {
-        if (Fail)
+        if (Full)
         {
-            return Task.FromException(new InvalidOperationException("broker unreachable"));
+            return false;
         }
 
-        queue.Enqueue(message);
-        return Task.CompletedTask;
+        switch (message)
+        {
+            case CallEnteredStasis entered:
+                Entered.Enqueue(entered);
+                break;
+            case CallEnded ended:
+                Ended.Enqueue(ended);
+                break;
+            case FallbackTaken fallback:
+                Fallbacks.Enqueue(fallback);
+                break;
+            default:
+                throw new InvalidOperationException($"the ingress queued an unexpected {typeof(T).Name} for call {callId}");
+        }
+
+        All.Enqueue(message);
+        return true;
     }
 }

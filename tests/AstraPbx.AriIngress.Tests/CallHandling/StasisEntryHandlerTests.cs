@@ -76,10 +76,10 @@ public sealed class StasisEntryHandlerTests
     }
 
     [Fact]
-    public async Task A_failed_publish_leaves_the_call_unpublished_for_a_later_entry()
+    public async Task A_message_the_full_outbound_queue_refused_leaves_the_call_unpublished_for_a_later_entry()
     {
         var rig = new CallRig();
-        rig.Publisher.Fail = true;
+        rig.Publisher.Full = true;
 
         await Enter(rig, CallRig.StasisStart("c1"), rig.Time.GetUtcNow());
 
@@ -87,7 +87,7 @@ public sealed class StasisEntryHandlerTests
         Assert.False(call.Published || call.KnownDownstream);
         Assert.Single(rig.Logs.WithEventId(23));
 
-        rig.Publisher.Fail = false;
+        rig.Publisher.Full = false;
         await Enter(rig, CallRig.StasisStart("c1"), rig.Time.GetUtcNow());
         Assert.Single(rig.Publisher.Entered);
     }

@@ -12,6 +12,7 @@ namespace AstraPbx.AriIngress.Tests.CallHandling;
 internal sealed class StubAri : HttpMessageHandler
 {
     private readonly ConcurrentDictionary<string, (int Status, string? Body)> _replies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Task Release, TaskCompletionSource Arrived)> _holds = new(StringComparer.Ordinal);
 
     public StubAri() => Client = new AriClient(new HttpClient(this) { BaseAddress = new Uri("http://asterisk.test/ari/") });
 
@@ -34,17 +35,33 @@ internal sealed class StubAri : HttpMessageHandler
     public StubAri Application(string name, params string[] channelIds) =>
         Reply("GET applications/" + name, 200, JsonSerializer.Serialize(new AriApplication { Name = name, ChannelIds = [.. channelIds] }, AriJsonContext.Default.AriApplication));
 
+    /// <summary>Answers <paramref name="request"/> (<c>METHOD path</c>) only once <paramref name="release"/> completes.</summary>
+    public StubAri Hold(string request, Task release)
+    {
+        _holds[request] = (release, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return this;
+    }
+
+    /// <summary>Completes when the request given to <see cref="Hold"/> has arrived (and is being held).</summary>
+    public Task Held(string request) => _holds[request].Arrived.Task;
+
     /// <summary>The requests about one channel, in order.</summary>
     public string[] About(string channelId) =>
         [.. Requests.Where(r => r.Contains("channels/" + channelId, StringComparison.Ordinal) || r.EndsWith("channel:" + channelId, StringComparison.Ordinal))];
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var uri = request.RequestUri!;
         var path = Uri.UnescapeDataString(uri.AbsolutePath["/ari/".Length..]);
         var query = Uri.UnescapeDataString(uri.Query);
         var key = $"{request.Method} {path}";
         Requests.Enqueue(key + query);
+        if (_holds.TryGetValue(key, out var hold))
+        {
+            hold.Arrived.TrySetResult();
+            await hold.Release.WaitAsync(cancellationToken);
+        }
+
         var (status, body) = _replies.TryGetValue(key + query, out var exact) ? exact
             : _replies.TryGetValue(key, out var any) ? any
             : request.Method != HttpMethod.Get ? (204, null)
@@ -56,6 +73,6 @@ internal sealed class StubAri : HttpMessageHandler
             response.Content = new StringContent(body, Encoding.UTF8, "application/json");
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 }

@@ -20,6 +20,8 @@ internal sealed class BusRecorder
 
     public ConcurrentQueue<CallEnded> Ended { get; } = new();
 
+    public ConcurrentQueue<FallbackTaken> Fallbacks { get; } = new();
+
     public static async Task<(TestBus Bus, BusRecorder Recorder)> StartAsync(string rabbitmq)
     {
         var recorder = new BusRecorder();
@@ -35,13 +37,23 @@ internal sealed class BusRecorder
         Eventually.Until(() => Task.FromResult(Ended.FirstOrDefault(e => e.CallId == callId)),
             m => m is not null, TimeSpan.FromSeconds(30), $"CallEnded for {callId}")!;
 
+    public Task<FallbackTaken> FallbackAsync(string callId, TimeSpan timeout) =>
+        Eventually.Until(() => Task.FromResult(Fallbacks.FirstOrDefault(e => e.Entry.CallId == callId)),
+            m => m is not null, timeout, $"FallbackTaken for {callId}")!;
+
     public int EndedCount(string callId) => Ended.Count(e => e.CallId == callId);
 
     public int EnteredCount(string callId) => Entered.Count(e => e.Message.CallId == callId);
 }
 
-internal sealed class RecorderConsumer(BusRecorder recorder) : IConsumer<CallEnteredStasis>, IConsumer<CallEnded>
+internal sealed class RecorderConsumer(BusRecorder recorder) : IConsumer<CallEnteredStasis>, IConsumer<CallEnded>, IConsumer<FallbackTaken>
 {
+    public Task Consume(ConsumeContext<FallbackTaken> context)
+    {
+        recorder.Fallbacks.Enqueue(context.Message);
+        return Task.CompletedTask;
+    }
+
     public Task Consume(ConsumeContext<CallEnteredStasis> context)
     {
         recorder.Entered.Enqueue((context.Message, Stopwatch.GetTimestamp(), Activity.Current?.TraceId ?? default));

@@ -38,8 +38,11 @@ internal sealed class IngressHost : IAsyncDisposable
 
     public CallTable Calls => _app.Services.GetRequiredService<CallTable>();
 
+    /// <summary>The settings of an ingress against <paramref name="asterisk"/>. The edge fallback waits 10 minutes here:
+    /// tests of other behaviour send their commands when they like, on a loaded machine; edge tests set their own.</summary>
     public static Dictionary<string, string?> Settings(string rabbitmq, AsteriskSimulator asterisk, string? password = null) => new()
     {
+        ["Ari:EdgeFallbackAfter"] = "00:10:00",
         ["ConnectionStrings:rabbitmq"] = rabbitmq,
         ["Ari:BaseUrl"] = asterisk.BaseUrl,
         ["Ari:Username"] = asterisk.Options.Username,

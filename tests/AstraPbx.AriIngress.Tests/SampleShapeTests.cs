@@ -146,6 +146,55 @@ public sealed class SampleShapeTests
         Assert.Equal(asterisk.Options.AsteriskId, (string)infoBody["system"]!["entity_id"]!);
     }
 
+    /// <summary>What the ingress's resync relies on, as Asterisk's res_stasis does it: an application whose socket drops
+    /// is deactivated, not destroyed, while it has subscriptions; events meanwhile are dropped; the reconnected socket
+    /// gets the subscribed channels' events again; <c>channel_ids</c> lists channels in its Stasis and channels it is
+    /// subscribed to, in Stasis or not.</summary>
+    [Fact]
+    public async Task Simulator_keeps_the_application_subscriptions_across_a_socket_reconnect_as_Asterisk_does()
+    {
+        await using var asterisk = await AsteriskSimulator.StartAsync();
+        using var http = Client(asterisk, asterisk.Options.Password);
+        var (first, _, firstReading) = await OpenEventsAsync(asterisk);
+        var inStasis = await asterisk.StartCallAsync();
+        var subscribed = await asterisk.StartCallAsync();
+        var unsubscribed = await asterisk.StartCallAsync();
+        await Status(http.PostAsync($"ari/applications/astrapbx/subscription?eventSource=channel:{subscribed.ChannelId}", null), 200);
+        await Status(http.PostAsync($"ari/channels/{subscribed.ChannelId}/continue?context=queues&extension=5001&priority=1", null), 204);
+        await Status(http.PostAsync($"ari/channels/{unsubscribed.ChannelId}/continue?context=queues&extension=5001&priority=1", null), 204);
+
+        first.Abort();
+        await firstReading;
+        await Eventually.Until(() => Task.FromResult(asterisk.ConnectedEventSockets), n => n == 0, Patience, "the socket to close");
+        var unseen = await asterisk.StartCallAsync();
+        Assert.DoesNotContain(unseen.Events, e => e.Delivered);
+        var listed = (await Body(http.GetAsync("ari/applications/astrapbx"), 200))["channel_ids"]!.AsArray().Select(n => (string)n!).Order().ToArray();
+        Assert.Equal(new[] { inStasis.ChannelId, subscribed.ChannelId, unseen.ChannelId }.Order(), listed);
+
+        var (second, received, secondReading) = await OpenEventsAsync(asterisk);
+        await unsubscribed.HangUpAsync(17);
+        await subscribed.HangUpAsync(18);
+        await Status(http.DeleteAsync($"ari/channels/{inStasis.ChannelId}?reason=congestion"), 204);
+        await Eventually.Until(() => Task.FromResult(Snapshot(received).Count(e => (string)e["type"]! == "ChannelDestroyed")), n => n == 2, Patience, "two ChannelDestroyed");
+
+        var destroyed = Snapshot(received).Where(e => (string)e["type"]! == "ChannelDestroyed")
+            .Select(e => ((string)e["channel"]!["id"]!, (int)e["cause"]!, (string)e["cause_txt"]!)).ToArray();
+        Assert.Equal([(subscribed.ChannelId, 18, "No user responding"), (inStasis.ChannelId, 34, "Circuit/channel congestion")], destroyed);
+        Assert.DoesNotContain(Snapshot(received), e => (string)e["channel"]!["id"]! == unsubscribed.ChannelId);
+        second.Abort();
+        await secondReading;
+    }
+
+    private static async Task<(ClientWebSocket Socket, List<JsonObject> Received, Task Reading)> OpenEventsAsync(AsteriskSimulator asterisk)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", BasicAuth(asterisk.Options.Username, asterisk.Options.Password));
+        await socket.ConnectAsync(new Uri(asterisk.BaseUrl.Replace("http", "ws", StringComparison.Ordinal) + "/ari/events?app=astrapbx"), default);
+        await Eventually.Until(() => Task.FromResult(asterisk.ConnectedEventSockets), n => n == 1, Patience, "the socket to be accepted");
+        var received = new List<JsonObject>();
+        return (socket, received, ReadEventsAsync(socket, received));
+    }
+
     internal static HttpClient Client(AsteriskSimulator asterisk, string password)
     {
         var http = new HttpClient { BaseAddress = new Uri(asterisk.BaseUrl + "/") };

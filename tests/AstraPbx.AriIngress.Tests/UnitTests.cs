@@ -60,6 +60,38 @@ public sealed class AriOptionsTests
         Assert.Equal("ws://10.0.0.5:8088/ari/events?app=astrapbx&subscribeAll=false", options.EventsUri.ToString());
         Assert.Equal("http://10.0.0.5:8088/ari/", options.RestRoot.ToString());
     }
+
+    [Fact]
+    public void Edge_fallback_defaults_hang_up_after_2500_ms_and_a_target_is_whole_and_safe_or_absent()
+    {
+        var options = new AriOptions { Password = "p" };
+        Assert.Empty(Errors(options));
+        Assert.Equal((TimeSpan.FromMilliseconds(2500), false, 1, 2), (options.EdgeFallbackAfter, options.HasEdgeFallbackTarget, options.EdgeFallbackPriority, options.EdgeFallbackMaxPerCall));
+        Assert.Equal("congestion", AriOptions.EdgeHangupReason);
+
+        options.EdgeFallbackContext = "reception";
+        Assert.Equal(["Settings 'Ari:EdgeFallbackContext' and 'Ari:EdgeFallbackExtension' go together: set both or neither."], Errors(options));
+        options.EdgeFallbackExtension = "100";
+        Assert.Empty(Errors(options));
+        Assert.Equal("reception,100,1", options.EdgeFallbackTarget);
+
+        options.EdgeFallbackExtension = "100,1,Hangup";
+        Assert.Equal(["Setting 'Ari:EdgeFallbackExtension' may hold only letters, digits, '_', '-', '+', '*' and '#'."], Errors(options));
+        options.EdgeFallbackExtension = "100";
+        options.EdgeFallbackContext = "reception)";
+        Assert.Equal(["Setting 'Ari:EdgeFallbackContext' may hold only letters, digits, '_', '-', '+', '*' and '#'."], Errors(options));
+        options.EdgeFallbackContext = "reception";
+        options.EdgeFallbackAfter = TimeSpan.Zero;
+        options.EdgeFallbackMaxPerCall = 0;
+        Assert.Equal(["Setting 'Ari:EdgeFallbackAfter' must be between 100 ms and 10 min.", "Setting 'Ari:EdgeFallbackMaxPerCall' must be between 1 and 100."], Errors(options));
+    }
+
+    private static string[] Errors(AriOptions options)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        return [.. results.Select(r => r.ErrorMessage ?? "")];
+    }
 }
 
 /// <summary>The client turns every ARI answer into a typed result carrying the channel id, and never throws.</summary>

@@ -124,17 +124,22 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
 
     /// <summary>True (logged and counted) when a command that names its entry (<paramref name="enteredAt"/>) answers
     /// one that is not the channel's current entry, or one already decided by something else (the edge fallback,
-    /// another command). A command that names no entry, or for a call whose entry this process never saw (it
-    /// restarted), is carried out as before.</summary>
+    /// another command, an earlier ingress process whose channel the resync adopted outside Stasis). A command that
+    /// names no entry, or for a call this process does not know (it just restarted), is carried out as before.</summary>
     private bool IsLate(CallState call, string command, DateTimeOffset? enteredAt, string decision)
     {
-        if (enteredAt is not { } answers || call.EntryAt is not { } current)
+        if (enteredAt is not { } answers || (call.EntryAt is null && call.DecidedBy is null))
         {
             return false;
         }
 
         string why;
-        if (answers != current)
+        if (call.EntryAt is not { } current)
+        {
+            // Adopted by the resync: the channel had left Stasis before this process started, so its entries are decided.
+            why = "was already " + call.DecidedBy;
+        }
+        else if (answers != current)
         {
             why = $"is not the channel's current entry ({current:O})";
         }

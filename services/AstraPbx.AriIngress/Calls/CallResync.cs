@@ -100,11 +100,13 @@ internal sealed class CallResync(AriClient ari, CallTable calls, StasisEntryHand
         }
 
         // Out of our Stasis and still listed: an earlier ingress process subscribed to it and sent it on, so downstream
-        // knows the call; from now on its ChannelDestroyed publishes CallEnded.
+        // knows the call; from now on its ChannelDestroyed publishes CallEnded. Its entry was decided: a command for it
+        // redelivered after that process died is late (it would otherwise race the hangup and end the call as "gone").
         Interlocked.Increment(ref counts.Adopted);
         call.KnownDownstream = true;
         call.Subscribed = true;
         call.InStasis = false;
+        call.DecidedBy = "decided before this ingress process started (the resync found the channel outside Stasis)";
         logger.CallAdopted(call.CallId, found.Dialplan?.Context ?? "", found.Dialplan?.Exten ?? "", found.Dialplan?.AppName ?? "");
     }
 

@@ -158,6 +158,18 @@ public sealed class CallCommandsTests
         Assert.Equal(["DELETE channels/c1?reason=normal"], rig.Ari.Requests);
     }
 
+    [Fact]
+    public async Task A_command_naming_an_entry_for_a_call_this_process_never_saw_enter_is_carried_out()
+    {
+        var rig = new CallRig();
+
+        // The ingress restarted: the call is unknown, or adopted by the resync with no entry of its own.
+        await rig.Commands.HangupAsync(new HangupCall { CallId = "c1", AsteriskId = CallRig.AsteriskId, EnteredAt = rig.Time.GetUtcNow() }, CancellationToken.None);
+
+        Assert.Equal(["DELETE channels/c1?reason=normal"], rig.Ari.Requests);
+        Assert.Empty(rig.Logs.WithEventId(37));
+    }
+
     private static ConnectToRelay Connect(string callId) =>
         new() { CallId = callId, AsteriskId = CallRig.AsteriskId, SessionId = Session, RelayEndpoint = "10.0.0.7:9092" };
 }

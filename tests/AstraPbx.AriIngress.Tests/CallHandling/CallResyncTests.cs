@@ -1,4 +1,5 @@
 using AstraPbx.AriIngress.Ari;
+using AstraPbx.Contracts.Calls;
 using Xunit;
 
 namespace AstraPbx.AriIngress.Tests.CallHandling;
@@ -50,10 +51,24 @@ public sealed class CallResyncTests
         await rig.Resync.ResyncAsync(CancellationToken.None);
         await rig.Resync.ResyncAsync(CancellationToken.None);
 
-        Assert.Single(rig.Ari.About("ai-call"));
+        Assert.Equal(["GET channels/ai-call"], rig.Ari.About("ai-call"));
         Assert.Empty(rig.Publisher.Entered);
         Assert.Equal(["1 channels listed, 0 recovered in Stasis, 1 adopted outside Stasis, 0 found ended", "1 channels listed, 0 recovered in Stasis, 0 adopted outside Stasis, 0 found ended"],
             rig.Logs.WithEventId(8).Select(l => l.Message["ARI resync: ".Length..]));
+
+        // Its command, redelivered after the earlier process died, is late; one that names no entry runs as before.
+        await rig.Commands.ConnectToRelayAsync(new ConnectToRelay
+        {
+            CallId = "ai-call", AsteriskId = CallRig.AsteriskId, SessionId = Guid.NewGuid(), RelayEndpoint = "10.0.0.7:9092", EnteredAt = rig.Time.GetUtcNow() - TimeSpan.FromSeconds(30),
+        }, CancellationToken.None);
+        Assert.Single(rig.Ari.About("ai-call"));
+        Assert.EndsWith("was already decided before this ingress process started (the resync found the channel outside Stasis)",
+            Assert.Single(rig.Logs.WithEventId(37)).Message, StringComparison.Ordinal);
+        rig.Ari.Reply("POST channels/ai-call/variable", 409, """{"message":"Channel not in Stasis application"}""");
+        await rig.Commands.ConnectToRelayAsync(new ConnectToRelay { CallId = "ai-call", AsteriskId = CallRig.AsteriskId, SessionId = Guid.NewGuid(), RelayEndpoint = "10.0.0.7:9092" },
+            CancellationToken.None);
+        Assert.Contains("channel not in Stasis", Assert.Single(rig.Logs.WithEventId(31)).Message, StringComparison.Ordinal);
+
         await rig.EventAsync(CallRig.Hangup("ChannelHangupRequest", "ai-call", 16));
         await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "ai-call", 16, "Normal Clearing"));
         await rig.EventAsync(CallRig.Hangup("ChannelDestroyed", "ai-call", 16, "Normal Clearing"));

@@ -11,7 +11,12 @@ namespace AstraPbx.Simulators.Ari;
 /// shapes and error bodies recorded from a real Asterisk (shared/ari-samples). It also simulates the dialplan the
 /// product ships: <c>continue</c> into the AudioSocket context dials <c>AUDIOSOCKET_SERVICE</c> with
 /// <c>AUDIOSOCKET_UUID</c> exactly as <c>AudioSocket()</c> does. Like Asterisk, events produced while no socket of the
-/// application is connected are dropped.</summary>
+/// application is connected are dropped. Also like Asterisk (res_stasis): an application whose last socket closes is
+/// deactivated, not destroyed, and keeps its channel subscriptions (Asterisk destroys it only once it has none left);
+/// a socket that connects again for it gets the subscribed channels' events again (their <c>ChannelDestroyed</c>
+/// included), and <c>GET /applications/{app}</c> lists in <c>channel_ids</c> the channels in its Stasis and the channels
+/// it is subscribed to, in Stasis or not. The issue 11 measurement on a real Asterisk showed the latter: after an
+/// ingress restart the resync listed the AI call that had left Stasis.</summary>
 public sealed partial class AsteriskSimulator : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, SimulatedCall> _channels = new(StringComparer.Ordinal);

@@ -1,6 +1,5 @@
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Routing.CallRecords;
-using AstraPbx.Routing.Data;
 using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
@@ -47,30 +46,19 @@ public sealed class CallRouter(
             return;
         }
 
-        StasisClaim? claim;
         try
         {
-            claim = await ClaimAsync(context, budget, settings);
-        }
-        catch (DatabaseUnavailableException e)
-        {
-            await databaseless.RouteAsync(context, budget, e);
-            return;
-        }
+            if (await ClaimAsync(context, budget, settings) is not { } claim)
+            {
+                return;
+            }
 
-        metrics.Stage("claim", time.GetElapsedTime(started));
-        if (claim is null)
-        {
-            return;
-        }
-
-        try
-        {
+            metrics.Stage("claim", time.GetElapsedTime(started));
             await DecideAsync(context, claim, budget, settings, started);
         }
         catch (DatabaseUnavailableException e)
         {
-            // The claim stays with its lease: the database that would take it back is the one not answering.
+            // A claim taken before the failure keeps its lease: the database that would end it is the one not answering.
             await databaseless.RouteAsync(context, budget, e);
         }
         catch (Exception e)
@@ -84,6 +72,8 @@ public sealed class CallRouter(
                 RoutingLog.RoutingFailed(logger, message.CallId, e.GetType().Name);
             }
 
+            // Only a claim this instance holds on an undecided entry is given back, so this is safe whatever step
+            // failed, the claim itself included.
             await ReleaseAsync(message, settings);
             throw;
         }
@@ -214,7 +204,7 @@ public sealed class CallRouter(
         {
             await claims.ReleaseAsync(message, instance.Id, timeout.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException || DatabaseFailures.IsTransient(e))
+        catch (Exception e)
         {
             RoutingLog.ReleaseFailed(logger, message.CallId, e.GetType().Name, settings.ClaimLease.TotalMilliseconds);
         }

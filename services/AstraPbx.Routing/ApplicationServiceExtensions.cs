@@ -36,7 +36,8 @@ public static class ApplicationServiceExtensions
     }
 
     /// <summary>The decision classes and the database, without the bus: for the service, the tests and the bench.
-    /// Needs <see cref="PostgresOptions"/> and <see cref="RoutingOptions"/> configured.</summary>
+    /// Needs <see cref="PostgresOptions"/> and <see cref="RoutingOptions"/> configured, and the bus's
+    /// <see cref="IOutboundPublisher"/> (<see cref="MessageBusExtensions.AddMessageBus"/>).</summary>
     public static IServiceCollection AddRoutingServices(this IServiceCollection services)
     {
         services.AddSingleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>();
@@ -44,9 +45,15 @@ public static class ApplicationServiceExtensions
         services.AddSingleton<RoutingRepository>();
         services.AddSingleton<RouteResolver>();
         services.AddSingleton<CallRecordStore>();
+        services.AddSingleton<StasisClaimStore>();
         services.AddSingleton<RoutingMetrics>();
         services.AddSingleton<SchemaState>();
+        services.AddSingleton<RoutingInstance>();
+        services.AddSingleton<DatabaseGuard>();
+        services.AddSingleton<DatabaselessFallbacks>();
         services.AddSingleton(TimeProvider.System);
+        services.AddScoped<AiSessionStarter>();
+        services.AddScoped<DatabaselessRouter>();
         services.AddScoped<CallRouter>();
         return services;
     }
@@ -58,6 +65,7 @@ public static class ApplicationServiceExtensions
         x.AddConsumer<CallEnteredStasisConsumer, CallEnteredStasisConsumerDefinition>();
         x.AddConsumer<CallEndedConsumer, CallEndedConsumerDefinition>();
         x.AddConsumer<AiSessionEndedConsumer, AiSessionEndedConsumerDefinition>();
+        x.AddConsumer<FallbackTakenConsumer, FallbackTakenConsumerDefinition>();
         x.AddRequestClient<StartAiSession>();
         return x;
     }

@@ -19,13 +19,33 @@ public sealed class RoutingOptions : IValidatableObject
     [Range(1, 10000)]
     public int FallbackPriority { get; set; } = 1;
 
-    /// <summary>How long to wait for a relay's answer to <c>StartAiSession</c>.</summary>
+    /// <summary>How long to wait for a relay's answer to <c>StartAiSession</c>; each attempt is also cut short so
+    /// that the decision is made by <c>DecideBy - DecisionMargin</c>. A relay prepares a session in tens of
+    /// milliseconds (gateway connect and handshake included); 1.2 s leaves room for a slow gateway while two attempts
+    /// still fit inside the ingress's edge deadline.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
-    public TimeSpan StartSessionTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StartSessionTimeout { get; set; } = TimeSpan.FromMilliseconds(1200);
 
     /// <summary>Further <c>StartAiSession</c> attempts after a failure or timeout, before the fallback.</summary>
     [Range(0, 5)]
     public int StartSessionRetries { get; set; } = 1;
+
+    /// <summary>How much of the time before the ingress's edge deadline (<c>CallEnteredStasis.DecideBy</c>) is kept for
+    /// writing the decision and sending the command: no relay attempt runs past <c>DecideBy - DecisionMargin</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan DecisionMargin { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>How long a claim on a Stasis entry lasts. An entry not decided by then (its instance died or hangs)
+    /// may be claimed again by any instance; the decision is written only while the claim is still held, so a slow
+    /// first instance sends nothing.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest one database round trip of a decision (claim, resolve, decision write) may take before
+    /// the database counts as unavailable for that call. A healthy database answers in milliseconds; without this
+    /// bound a silent database would hold the caller for Npgsql's 15 s connect timeout.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
+    public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Apply the schema migrations when the service starts.</summary>
     public bool ApplyMigrationsAtStart { get; set; } = true;

@@ -254,6 +254,31 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
         Assert.All(trace.SelectMany(s => s.TagObjects), t => Assert.DoesNotContain("ak_demo_key", t.Value?.ToString() ?? "", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task The_endpoints_whose_loss_loses_a_call_or_its_record_are_quorum_queues()
+    {
+        await using var h = await RoutingHarness.StartAsync(postgres, rabbit);
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(h.VirtualHost) };
+        await using var connection = await factory.CreateConnectionAsync();
+        var quorum = new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
+        var classic = new Dictionary<string, object?> { ["x-queue-type"] = "classic" };
+
+        foreach (var queue in new[] { "call-entered-stasis", "call-ended", "ai-session-ended", "fallback-taken" })
+        {
+            // RabbitMQ accepts a re-declaration only with the queue's own type; the classic one must be refused.
+            await using (var channel = await connection.CreateChannelAsync())
+            {
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: quorum);
+            }
+
+            await using (var channel = await connection.CreateChannelAsync())
+            {
+                await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(
+                    () => channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: classic));
+            }
+        }
+    }
+
     private static IEnumerable<Activity> Ancestors(Activity span, Dictionary<ActivitySpanId, Activity> bySpan)
     {
         for (var current = span; bySpan.TryGetValue(current.ParentSpanId, out var parent); current = parent)

@@ -1,6 +1,4 @@
-using AstraPbx.Contracts;
 using AstraPbx.Contracts.Calls;
-using AstraPbx.Contracts.Media;
 using AstraPbx.Routing.CallRecords;
 using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Messaging;
@@ -9,182 +7,206 @@ using Microsoft.Extensions.Options;
 
 namespace AstraPbx.Routing.Orchestration;
 
-/// <summary>Carries out the decision for one <see cref="CallEnteredStasis"/>: claims the entry (a redelivery does
-/// nothing), resolves the route, asks a relay for an AI session (one retry, then the fallback), sends the command to
-/// the call's own ingress, publishes <see cref="CallRouted"/> and writes the call record.</summary>
+/// <summary>Carries out the decision for one <see cref="CallEnteredStasis"/>, exactly one command per Stasis entry:
+/// claims the entry with a lease (a decided entry is a redelivery: nothing to do), resolves the route, asks a relay
+/// for an AI session within the decision's budget, writes the decision while the claim is still held, and only then
+/// sends the command to the call's own ingress and publishes <see cref="CallRouted"/>. A database that does not
+/// answer sends the call to the fallback without it (<see cref="DatabaselessRouter"/>).</summary>
 public sealed class CallRouter(
+    StasisClaimStore claims,
     RouteResolver resolver,
-    CallRecordStore records,
-    IRequestClient<StartAiSession> startAiSession,
+    AiSessionStarter sessions,
+    DatabaseGuard database,
+    DatabaselessRouter databaseless,
+    DatabaselessFallbacks databaselessFallbacks,
+    IOutboundPublisher outbound,
+    RoutingInstance instance,
     IOptionsMonitor<RoutingOptions> options,
     RoutingMetrics metrics,
     TimeProvider time,
     ILogger<CallRouter> logger)
 {
-    /// <summary>Routes the call the message describes; <paramref name="context"/> sends and publishes within the
-    /// consumed message's trace.</summary>
+    /// <summary>How many running leases of other instances a decision waits out before it gives the entry up.</summary>
+    private const int MaxLeaseWaits = 3;
+
+    /// <summary>Waiting this much past a lease's end lets clock granularity and the holder's last write settle.</summary>
+    private static readonly TimeSpan LeaseSlack = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Routes the call the message describes; <paramref name="context"/> sends within the consumed
+    /// message's trace.</summary>
     public async Task RouteAsync(ConsumeContext<CallEnteredStasis> context)
     {
         var message = context.Message;
-        var token = context.CancellationToken;
+        var settings = options.CurrentValue;
+        var budget = new DecisionBudget(message.DecideBy, settings, time);
         var started = time.GetTimestamp();
-        var claim = await records.ClaimAsync(message, MessageTrace.TraceIdOf(context), token);
-        metrics.Stage("claim", time.GetElapsedTime(started));
-        if (!claim.Claimed)
+        if (budget.Expired)
         {
-            RoutingLog.DuplicateEntry(logger, message.CallId, message.EnteredAt);
+            await RecordLateEntryAsync(context, settings);
             return;
         }
 
         try
         {
-            var settings = options.CurrentValue;
-            var decision = claim.Entries > settings.MaxStasisEntries
-                ? new RouteDecision { Outcome = RouteOutcome.Hangup, Path = ["stasis:" + string.Join(',', message.StasisArgs)], Reason = Reasons.TooManyStasisEntries }
-                : await resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, token);
-            metrics.Stage("resolve", time.GetElapsedTime(started));
-
-            var relayTime = TimeSpan.Zero;
-            var attempts = 0;
-            AiSessionReady? ready = null;
-            if (decision.Outcome == RouteOutcome.AiAgent)
+            if (await ClaimAsync(context, budget, settings) is not { } claim)
             {
-                (ready, attempts, relayTime, var failure) = await StartSessionAsync(message, decision, settings, token);
-                if (ready is null)
-                {
-                    decision = resolver.Fallback(Reasons.AiSessionFailedPrefix + failure, decision.Path);
-                }
+                return;
             }
 
-            var sending = time.GetTimestamp();
-            if (decision.Outcome == RouteOutcome.Fallback && claim.FallbacksTaken > 0)
-            {
-                // The call already went to the fallback once and came back unrouted: sending it there again would
-                // circle (for example a reception queue that times out to a failing AI agent).
-                decision = decision with { Outcome = RouteOutcome.Hangup, Reason = Reasons.FallbackAlreadyTaken + decision.Reason, Context = null, Extension = null };
-            }
-
-            await SendCommandAsync(context, message, decision, ready, settings);
-            metrics.Stage("send", time.GetElapsedTime(sending));
-            var decided = time.GetElapsedTime(started) - relayTime;
-            metrics.Decided(decision, decided);
-            var routedAt = time.GetUtcNow();
-            RoutingLog.Routed(logger, message.CallId, decision.Outcome, decision.Reason, string.Join(" > ", decision.Path), decision.Destination, decided.TotalMilliseconds);
-            await context.Publish(new CallRouted
-            {
-                CallId = message.CallId,
-                AsteriskId = message.AsteriskId,
-                RoutedAt = routedAt,
-                Outcome = decision.Outcome,
-                Path = decision.Path,
-                Reason = decision.Reason,
-                Destination = decision.Destination,
-            }, token);
-            await records.RecordRoutedAsync(message, decision, routedAt, attempts, ready, token);
+            metrics.Stage("claim", time.GetElapsedTime(started));
+            await DecideAsync(context, claim, budget, settings, started);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
+        catch (DatabaseUnavailableException e)
         {
-            RoutingLog.RoutingFailed(logger, message.CallId, e.GetType().Name);
-            await records.ReleaseClaimAsync(message, CancellationToken.None);
+            // A claim taken before the failure keeps its lease: the database that would end it is the one not answering.
+            await databaseless.RouteAsync(context, budget, e);
+        }
+        catch (Exception e)
+        {
+            if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+            {
+                RoutingLog.RoutingCancelled(logger, message.CallId);
+            }
+            else
+            {
+                RoutingLog.RoutingFailed(logger, message.CallId, e.GetType().Name);
+            }
+
+            // Only a claim this instance holds on an undecided entry is given back, so this is safe whatever step
+            // failed, the claim itself included.
+            await ReleaseAsync(message, settings);
             throw;
         }
     }
 
-    private async Task<(AiSessionReady? Ready, int Attempts, TimeSpan RelayTime, string Failure)> StartSessionAsync(
-        CallEnteredStasis message, RouteDecision decision, RoutingOptions settings, CancellationToken token)
+    /// <summary>Claims the entry; null when it is not this instance's to decide (already decided, or held by another
+    /// instance past the point where waiting could still help the caller).</summary>
+    private async Task<StasisClaim?> ClaimAsync(ConsumeContext<CallEnteredStasis> context, DecisionBudget budget, RoutingOptions settings)
     {
-        var relayTime = TimeSpan.Zero;
-        var failure = "";
-        var attempts = 0;
-        for (var attempt = 0; attempt <= settings.StartSessionRetries; attempt++)
+        var message = context.Message;
+        var traceId = MessageTrace.TraceIdOf(context);
+        for (var waits = 0; ; waits++)
         {
-            attempts++;
-            var sessionId = Guid.NewGuid();
-            var asked = time.GetTimestamp();
-            try
+            var claim = await database.RunAsync(message.CallId, "claim", budget,
+                t => claims.ClaimAsync(message, traceId, instance.Id, settings.ClaimLease, t), context.CancellationToken);
+            if (claim.Claimed)
             {
-                var response = await startAiSession.GetResponse<AiSessionReady, AiSessionFailed>(new StartAiSession
-                {
-                    CallId = message.CallId,
-                    AsteriskId = message.AsteriskId,
-                    SessionId = sessionId,
-                    GatewayUrl = decision.GatewayUrl!,
-                    MediaMode = decision.MediaMode,
-                    OrgId = decision.OrganizationId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? message.OrgId,
-                    CallerNumber = message.CallerNumber,
-                    Extension = message.Extension,
-                    ChannelName = message.ChannelName,
-                    CustomParameters = message.Variables,
-                }, token, RequestTimeout.After(ms: (int)settings.StartSessionTimeout.TotalMilliseconds));
-                relayTime += time.GetElapsedTime(asked);
-                if (response.Is(out Response<AiSessionReady>? ready))
-                {
-                    return (ready.Message, attempts, relayTime, "");
-                }
+                return claim;
+            }
 
-                if (response.Is(out Response<AiSessionFailed>? failed))
-                {
-                    failure = FailureName(failed.Message.Reason);
-                    RoutingLog.SessionFailed(logger, message.CallId, sessionId, attempts, failure, failed.Message.RelayInstance);
-                }
-            }
-            catch (RequestTimeoutException)
+            if (claim.Decided)
             {
-                relayTime += time.GetElapsedTime(asked);
-                failure = "timeout";
-                RoutingLog.SessionFailed(logger, message.CallId, sessionId, attempts, failure, "");
+                RoutingLog.DuplicateEntry(logger, message.CallId, message.EnteredAt);
+                return null;
             }
+
+            var wait = claim.LeaseLeft + LeaseSlack;
+            if (budget.DecideBy is { } decideBy && time.GetUtcNow() + wait >= decideBy)
+            {
+                RoutingLog.LeaseOutlastsDeadline(logger, message.CallId, message.EnteredAt, claim.HeldBy ?? "", decideBy);
+                return null;
+            }
+
+            if (waits == MaxLeaseWaits)
+            {
+                RoutingLog.ClaimStillHeld(logger, message.CallId, message.EnteredAt, claim.HeldBy ?? "", waits);
+                return null;
+            }
+
+            // The holder decides (the entry is then a duplicate) or dies (its lease runs out and this instance takes
+            // over): one wait for the lease's end, not a poll.
+            RoutingLog.WaitingForLease(logger, message.CallId, message.EnteredAt, claim.HeldBy ?? "", wait.TotalMilliseconds);
+            await Task.Delay(wait, time, context.CancellationToken);
         }
-
-        return (null, attempts, relayTime, failure);
     }
 
-    private static async Task SendCommandAsync(ConsumeContext context, CallEnteredStasis message, RouteDecision decision, AiSessionReady? ready, RoutingOptions settings)
+    private async Task DecideAsync(ConsumeContext<CallEnteredStasis> context, StasisClaim claim, DecisionBudget budget, RoutingOptions settings, long started)
     {
-        var ingress = await context.GetSendEndpoint(Endpoints.AriIngressAddress(message.AsteriskId));
+        var message = context.Message;
         var token = context.CancellationToken;
-        switch (decision.Outcome)
+        var decision = claim.Entries > settings.MaxStasisEntries
+            ? new RouteDecision { Outcome = RouteOutcome.Hangup, Path = ["stasis:" + string.Join(',', message.StasisArgs)], Reason = Reasons.TooManyStasisEntries }
+            : await database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, t), token);
+        metrics.Stage("resolve", time.GetElapsedTime(started));
+
+        var session = AiSessionAttempts.None;
+        if (decision.Outcome == RouteOutcome.AiAgent)
         {
-            case RouteOutcome.AiAgent:
-                await ingress.Send(new ConnectToRelay
-                {
-                    CallId = message.CallId,
-                    AsteriskId = message.AsteriskId,
-                    SessionId = ready!.SessionId,
-                    RelayEndpoint = ready.RelayEndpoint,
-                    Context = settings.AudioSocketContext,
-                }, token);
-                break;
+            session = await sessions.StartAsync(message, decision, budget, token);
+            if (session.Ready is null)
+            {
+                decision = resolver.Fallback(Reasons.AiSessionFailedPrefix + session.Failure, decision.Path);
+            }
+        }
 
-            case RouteOutcome.Dialplan or RouteOutcome.Fallback:
-                await ingress.Send(new ContinueInDialplan
-                {
-                    CallId = message.CallId,
-                    AsteriskId = message.AsteriskId,
-                    Context = decision.Context!,
-                    Extension = decision.Extension!,
-                    Priority = decision.Priority,
-                    Reason = decision.Outcome == RouteOutcome.Fallback ? "fallback:" + decision.Reason : decision.Reason,
-                }, token);
-                break;
+        if (decision.Outcome == RouteOutcome.Fallback && (claim.FallbacksTaken > 0 || databaselessFallbacks.Contains(message.CallId)))
+        {
+            decision = RoutingCommands.HangupInsteadOfFallback(decision);
+        }
 
-            default:
-                await ingress.Send(new HangupCall { CallId = message.CallId, AsteriskId = message.AsteriskId, Reason = "normal" }, token);
-                break;
+        var routedAt = time.GetUtcNow();
+        var recorded = new RecordedDecision(decision.Outcome, decision.Reason, decision.Path, decision.Destination, FallbackTaken.DecidedByRouting, routedAt)
+        {
+            AiAttempts = session.Attempts,
+            Session = session.Ready,
+        };
+        if (!await database.RunAsync(message.CallId, "decision", budget, t => claims.DecideAsync(message, recorded, instance.Id, t), token))
+        {
+            RoutingLog.ClaimLost(logger, message.CallId, message.EnteredAt);
+            return;
+        }
+
+        var sending = time.GetTimestamp();
+        try
+        {
+            await RoutingCommands.SendAsync(context, message, decision, session.Ready, settings, token);
+        }
+        catch (Exception e)
+        {
+            // The decision is recorded, so a redelivery would find the entry decided: retrying cannot send it either.
+            RoutingLog.CommandNotSent(logger, message.CallId, e.GetType().Name);
+            return;
+        }
+
+        metrics.Stage("send", time.GetElapsedTime(sending));
+        var decided = time.GetElapsedTime(started) - session.RelayTime;
+        metrics.Decided(decision, decided);
+        RoutingLog.Routed(logger, message.CallId, decision.Outcome, decision.Reason, string.Join(" > ", decision.Path), decision.Destination, decided.TotalMilliseconds);
+        outbound.Enqueue(RoutingCommands.Routed(message, decision, routedAt), message.CallId);
+    }
+
+    /// <summary>Consumed after its <c>DecideBy</c> (delayed by a broker outage or a Routing restart): the ingress's
+    /// edge fallback has the call, so only the entry is recorded.</summary>
+    private async Task RecordLateEntryAsync(ConsumeContext<CallEnteredStasis> context, RoutingOptions settings)
+    {
+        var message = context.Message;
+        var late = time.GetUtcNow() - message.DecideBy.GetValueOrDefault();
+        RoutingLog.ConsumedAfterDeadline(logger, message.CallId, message.EnteredAt, late.TotalMilliseconds);
+        try
+        {
+            var traceId = MessageTrace.TraceIdOf(context);
+            await database.RunAsync(message.CallId, "entry", new DecisionBudget(null, settings, time),
+                t => claims.ClaimAsync(message, traceId, instance: null, TimeSpan.Zero, t), context.CancellationToken);
+        }
+        catch (DatabaseUnavailableException)
+        {
+            // The ingress's FallbackTaken records the entry too, once the database answers.
         }
     }
 
-    /// <summary>The kebab-case name of a relay failure, as it appears in reasons (<c>ai-session-failed:over-capacity</c>).</summary>
-    public static string FailureName(AiSessionFailure failure) => failure switch
+    /// <summary>Gives the claim back so that the redelivery decides at once, on any instance. Never with the
+    /// consume's token (it may be the cancellation that brought us here); a release that fails lets the lease
+    /// run out instead.</summary>
+    private async Task ReleaseAsync(CallEnteredStasis message, RoutingOptions settings)
     {
-        AiSessionFailure.Dns => "dns",
-        AiSessionFailure.Refused => "refused",
-        AiSessionFailure.Tls => "tls",
-        AiSessionFailure.Timeout => "gateway-timeout",
-        AiSessionFailure.HandshakeRejected => "handshake-rejected",
-        AiSessionFailure.OverCapacity => "over-capacity",
-        AiSessionFailure.Draining => "draining",
-        AiSessionFailure.InvalidUrl => "invalid-url",
-        _ => "other",
-    };
+        using var timeout = new CancellationTokenSource(settings.DatabaseTimeout);
+        try
+        {
+            await claims.ReleaseAsync(message, instance.Id, timeout.Token);
+        }
+        catch (Exception e)
+        {
+            RoutingLog.ReleaseFailed(logger, message.CallId, e.GetType().Name, settings.ClaimLease.TotalMilliseconds);
+        }
+    }
 }

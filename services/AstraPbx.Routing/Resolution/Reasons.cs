@@ -23,4 +23,10 @@ public static class Reasons
     public const string TooManyStasisEntries = "too-many-stasis-entries";
     public const string AiSessionFailedPrefix = "ai-session-failed:";
     public const string FallbackAlreadyTaken = "fallback-already-taken:";
+
+    /// <summary>The database did not answer (after one quick retry): the call went to the fallback without it.</summary>
+    public const string DatabaseUnavailable = "database-unavailable";
+
+    /// <summary>Too little time was left before the ingress's edge deadline to ask a relay at all.</summary>
+    public const string NoTimeLeft = "no-time-left";
 }

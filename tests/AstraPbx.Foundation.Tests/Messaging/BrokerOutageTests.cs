@@ -40,7 +40,9 @@ public sealed class BrokerOutageTests(IsolatedInfrastructure infra, ITestOutputH
             await infra.StartRabbitMqAsync();
         }
 
+        var returned = Stopwatch.GetTimestamp();
         await seen.All.Within(Patience, $"all {count} messages after the broker returned (received {seen.Received.Count})");
+        var delivered = Stopwatch.GetElapsedTime(returned);
         Assert.Equal(Enumerable.Range(0, count).Select(i => "call-" + i), seen.FirstSeenOrder());
         var positions = seen.Received.Select(id => int.Parse(id["call-".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.True(positions.Zip(positions.Skip(1)).All(p => p.First <= p.Second), "out of order: " + string.Join(",", positions));
@@ -49,7 +51,8 @@ public sealed class BrokerOutageTests(IsolatedInfrastructure infra, ITestOutputH
         var resumed = Assert.Single(publisher.Logged(9103));
         Assert.Contains($"{count} messages waited", resumed.Message, StringComparison.Ordinal);
         Assert.Single(publisher.Logged(9102));
-        output.WriteLine("duplicates delivered: {0}; {1}", seen.Received.Count - count, resumed.Message);
+        output.WriteLine("{0} messages delivered {1:0.0} s after the broker was back; duplicates: {2}; {3}",
+            count, delivered.TotalSeconds, seen.Received.Count - count, resumed.Message);
     }
 
     [Fact]

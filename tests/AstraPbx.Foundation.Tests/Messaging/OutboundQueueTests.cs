@@ -96,7 +96,7 @@ public sealed class OutboundQueueTests(RabbitMqFixture rabbit) : IClassFixture<R
         var vhost = await rabbit.CreateVirtualHostAsync("outbound-drain");
         var seen = new SeenCalls(count);
         await using var consumer = await TestBus.StartAsync(vhost, x => x.AddConsumer<OrderedCallEndedConsumer, OrderedCallEndedConsumerDefinition>(), s => s.AddSingleton(seen));
-        var publisher = await ServiceBus.StartAsync(vhost);
+        var publisher = await ServiceBus.StartAsync(vhost, new Dictionary<string, string?> { ["Messaging:DrainTimeout"] = "00:00:45" });
         await using (publisher)
         {
             await publisher.WaitHealthyAsync(Patience, "the publisher's bus to connect");
@@ -105,7 +105,7 @@ public sealed class OutboundQueueTests(RabbitMqFixture rabbit) : IClassFixture<R
                 Assert.True(publisher.Outbound.Enqueue(Ended(i), "call-" + i));
             }
 
-            // Stopped at once: most are still queued, and reach the broker only if the queue stops before the bus.
+            // Stopped at once: most are still queued, and reach the broker only if the stop drains them.
             var pendingAtStop = publisher.Outbound.Pending;
             await publisher.StopAsync();
 
@@ -113,6 +113,11 @@ public sealed class OutboundQueueTests(RabbitMqFixture rabbit) : IClassFixture<R
             await seen.All.Within(Patience, $"{count} messages after the stop (pending at stop: {pendingAtStop})");
             Assert.Empty(publisher.Logged(9106));
             Assert.Equal(Enumerable.Range(0, count).Select(i => "call-" + i), seen.FirstSeenOrder());
+            // MassTransit would reopen a connection for a publish after its bus stopped (one never closed cleanly), so
+            // the order is checked where it is decided.
+            var hosted = publisher.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().ToList();
+            Assert.True(hosted.IndexOf(publisher.Outbound) > hosted.FindIndex(h => h is MassTransitHostedService),
+                "the outbound queue must be registered after MassTransit's hosted service, so that it stops first");
         }
     }
 

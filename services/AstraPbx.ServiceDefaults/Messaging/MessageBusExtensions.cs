@@ -11,9 +11,10 @@ public static class MessageBusExtensions
 {
     /// <summary>Adds MassTransit on RabbitMQ from <c>ConnectionStrings:rabbitmq</c>, with kebab-case endpoint
     /// names, publisher confirms, endpoints configured from the registered consumers, and the bus's health
-    /// in the service's health checks; reconnects capped (<see cref="BrokerReconnect"/>), and the
-    /// <see cref="IOutboundPublisher"/> (settings: <see cref="MessagingOptions"/>, section <c>Messaging</c>). <paramref name="configure"/> registers consumers and request clients;
-    /// <paramref name="configureBus"/> adds transport-level settings.</summary>
+    /// in the service's health checks; reconnect attempts capped (<see cref="BrokerReconnect"/>), a short heartbeat
+    /// and connect timeout, and the <see cref="IOutboundPublisher"/> (settings: <see cref="MessagingOptions"/>).
+    /// <paramref name="configure"/> registers consumers and request clients; <paramref name="configureBus"/> adds
+    /// transport-level settings.</summary>
     public static IHostApplicationBuilder AddMessageBus(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configure = null,

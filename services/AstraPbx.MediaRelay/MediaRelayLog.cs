@@ -44,9 +44,6 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3016, LogLevel.Information, "Playout clock: {Lanes} lanes, one 20 ms schedule; thread priority raised: {Raised}")]
     public static partial void ClockStarted(ILogger logger, int lanes, bool raised);
 
-    [LoggerMessage(3013, LogLevel.Error, "Session {SessionId} for call {CallId}: publishing AiSessionEnded failed")]
-    public static partial void PublishEndedFailed(ILogger logger, Exception exception, string callId, Guid sessionId);
-
     [LoggerMessage(3014, LogLevel.Trace, "Session {SessionId} for call {CallId}: frame {Kind} of {Length} bytes from Asterisk")]
     public static partial void FrameFromCaller(ILogger logger, string callId, Guid sessionId, byte kind, int length);
 

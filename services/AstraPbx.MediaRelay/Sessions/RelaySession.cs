@@ -70,11 +70,11 @@ internal sealed class RelaySession : ISessionControl
     /// session here. Callbacks run synchronously, on the ending thread.</summary>
     public CancellationToken Ending => _ending.Token;
 
-    /// <summary>Cancelled once both legs are closed, just before <c>AiSessionEnded</c> is published: the registry drops
+    /// <summary>Cancelled once both legs are closed, just before <c>AiSessionEnded</c> is queued: the registry drops
     /// the session here, so whoever sees the event no longer finds the session listed, and its slot is free.</summary>
     public CancellationToken Closed => _closed.Token;
 
-    /// <summary>Completes once the session has fully ended and <c>AiSessionEnded</c> was published.</summary>
+    /// <summary>Completes once the session has fully ended and <c>AiSessionEnded</c> was queued for publishing.</summary>
     public Task Completion => _ended.Task;
 
     /// <summary>What the shared playout clock ticks once Asterisk claimed the session.</summary>
@@ -167,7 +167,7 @@ internal sealed class RelaySession : ISessionControl
         _closed.Cancel();
         var wire = reason.ToWire();
         MediaRelayLog.SessionEnded(_services.Logger, CallId, SessionId, endedBy, wire, FramesToGateway, FramesToCaller, Underruns);
-        await PublishEndedAsync(endedBy, wire, wasLive).ConfigureAwait(false);
+        PublishEnded(endedBy, wire, wasLive);
         _activity?.SetTag("astrapbx.session.ended_by", endedBy.ToString());
         _activity?.SetTag("astrapbx.session.end_reason", wire);
         _activity?.SetTag("astrapbx.session.frames_to_gateway", FramesToGateway);
@@ -181,7 +181,7 @@ internal sealed class RelaySession : ISessionControl
         _ended.TrySetResult();
     }
 
-    private async Task PublishEndedAsync(SessionEndedBy endedBy, string reason, bool wasLive)
+    private void PublishEnded(SessionEndedBy endedBy, string reason, bool wasLive)
     {
         var liveAt = Interlocked.Read(ref _liveAt);
         var ended = new AiSessionEnded
@@ -204,17 +204,13 @@ internal sealed class RelaySession : ISessionControl
             EndedAt = DateTimeOffset.UtcNow,
         };
 
-        // Published under the media-session span, so the event belongs to the call's trace.
+        // Queued under the media-session span, so the publish belongs to the call's trace. The outbound queue publishes
+        // it in order through a broker outage; when it is full the queue counts and logs the drop.
         var previous = Activity.Current;
         Activity.Current = _activity;
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            await _services.Bus.Publish(ended, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            MediaRelayLog.PublishEndedFailed(_services.Logger, e, CallId, SessionId);
+            _services.Outbound.Enqueue(ended, CallId);
         }
         finally
         {

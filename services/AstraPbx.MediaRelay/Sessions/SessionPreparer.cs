@@ -4,7 +4,7 @@ using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.ServiceDefaults.Telemetry;
-using MassTransit;
+using AstraPbx.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Sessions;
@@ -15,7 +15,7 @@ public sealed class SessionPreparer(
     SessionRegistry registry,
     GatewayConnector connector,
     RelayEndpoints endpoints,
-    IBus bus,
+    IOutboundPublisher outbound,
     IOptions<RelayOptions> options,
     ILogger<SessionPreparer> logger)
 {
@@ -86,7 +86,7 @@ public sealed class SessionPreparer(
         activity?.SetTag("astrapbx.gateway", gateway);
         activity?.SetTag("astrapbx.relay_instance", _options.Instance);
 
-        var session = new RelaySession(request, socket, activity, new SessionServices(bus, _options, logger));
+        var session = new RelaySession(request, socket, activity, new SessionServices(outbound, _options, logger));
         if (!registry.TryAdd(session))
         {
             // A concurrent duplicate won the race; this connection is not needed.

@@ -23,7 +23,16 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
             CallId = "1764000000.42", AsteriskId = "02:42:ac:11:00:02", ChannelName = "PJSIP/1001-00000001",
             StasisArgs = ["queue_timeout", "7"], CallerNumber = "+15551230001", CallerName = "Hari", Extension = "5001",
             Context = "org-1-internal", OrgId = "org-1", Variables = new Dictionary<string, string> { ["ORG_ID"] = "org-1", ["LANG"] = "en" },
-            EnteredAt = At, AnsweredAt = At.AddMilliseconds(3),
+            EnteredAt = At, AnsweredAt = At.AddMilliseconds(3), DecideBy = At.AddMilliseconds(2500),
+        },
+        [nameof(FallbackTaken)] = new FallbackTaken
+        {
+            Entry = new CallEnteredStasis
+            {
+                CallId = "c1", AsteriskId = "a1", StasisArgs = ["ai_agent", "3"], Extension = "1003", EnteredAt = At, DecideBy = At.AddMilliseconds(2500),
+            },
+            DecidedBy = FallbackTaken.DecidedByIngress, Outcome = RouteOutcome.Fallback, Reason = "edge:no-command-within-2500ms",
+            Destination = "org-1-internal,5001,1", TakenAt = At.AddMilliseconds(2501),
         },
         [nameof(CallRouted)] = new CallRouted
         {
@@ -34,7 +43,7 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
         [nameof(ConnectToRelay)] = new ConnectToRelay
         {
             CallId = "c1", AsteriskId = "a1", SessionId = Guid.Parse("3f2c5a8e-1b7d-4c9e-9a0b-6d4e2f1a8c7b"),
-            RelayEndpoint = "10.0.0.7:9092", Context = "audiosocket-ai-try",
+            RelayEndpoint = "10.0.0.7:9092", Context = "audiosocket-ai-try", EnteredAt = At,
         },
         [nameof(ContinueInDialplan)] = new ContinueInDialplan
         {
@@ -114,7 +123,7 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
     public sealed class EveryContractConsumer(Collector collector) :
         IConsumer<CallEnteredStasis>, IConsumer<CallRouted>, IConsumer<CallEnded>, IConsumer<ConnectToRelay>,
         IConsumer<ContinueInDialplan>, IConsumer<HangupCall>, IConsumer<StartAiSession>, IConsumer<AiSessionReady>,
-        IConsumer<AiSessionFailed>, IConsumer<AiSessionEnded>
+        IConsumer<AiSessionFailed>, IConsumer<AiSessionEnded>, IConsumer<FallbackTaken>
     {
         private Task Take(object message)
         {
@@ -132,5 +141,6 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
         public Task Consume(ConsumeContext<AiSessionReady> context) => Take(context.Message);
         public Task Consume(ConsumeContext<AiSessionFailed> context) => Take(context.Message);
         public Task Consume(ConsumeContext<AiSessionEnded> context) => Take(context.Message);
+        public Task Consume(ConsumeContext<FallbackTaken> context) => Take(context.Message);
     }
 }

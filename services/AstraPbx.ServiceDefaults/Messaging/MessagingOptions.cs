@@ -13,6 +13,11 @@ public sealed class MessagingOptions
     [Range(1, 10_000_000, ErrorMessage = "Messaging:OutboundCapacity must be 1-10000000.")]
     public int OutboundCapacity { get; set; } = 100_000;
 
+    /// <summary>Lanes of the outbound queue, each published in order by its own loop; a call's messages share one lane.
+    /// More lanes carry more messages a second (each waits for the broker's confirm).</summary>
+    [Range(1, 256, ErrorMessage = "Messaging:OutboundLanes must be 1-256.")]
+    public int OutboundLanes { get; set; } = 16;
+
     /// <summary>One publish attempt is given up after this (the broker may be gone: MassTransit would otherwise wait
     /// for it); the message is then tried again, so it may arrive twice.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Messaging:PublishAttemptTimeout must be 0.1 s - 5 min.")]

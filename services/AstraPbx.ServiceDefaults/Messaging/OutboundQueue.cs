@@ -8,8 +8,11 @@ using Microsoft.Extensions.Options;
 
 namespace AstraPbx.ServiceDefaults.Messaging;
 
-/// <summary>The <see cref="IOutboundPublisher"/> of a service: one bounded in-memory queue, drained in order (FIFO) by
-/// one loop that publishes each message until the broker confirms it. Each attempt is bounded by
+/// <summary>The <see cref="IOutboundPublisher"/> of a service: one bounded in-memory queue in
+/// <see cref="MessagingOptions.OutboundLanes"/> lanes. A call's messages always take the same lane (by call id), and each
+/// lane is drained in order (FIFO) by its own loop that publishes each message until the broker confirms it: a call's
+/// events keep their order, and the lanes together keep up with a busy PBX (a confirmed publish to a durable queue
+/// waits for the broker's disk, 5-8 ms here, so one lane alone would carry only ~150 messages a second). Each attempt is bounded by
 /// <see cref="MessagingOptions.PublishAttemptTimeout"/> (with the broker gone MassTransit's publish would wait for it),
 /// so the loop keeps counting retries; a timed-out attempt may still have reached the broker, so a message can arrive
 /// twice (every consumer is idempotent). An outage is logged once when it starts and once when it ends. On stop it
@@ -21,7 +24,7 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan DropLogInterval = TimeSpan.FromSeconds(1);
 
-    private readonly Channel<OutboundMessage> _queue = Channel.CreateUnbounded<OutboundMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<OutboundMessage>[] _lanes;
     private readonly IBus _bus;
     private readonly MessagingOptions _options;
     private readonly OutboundTelemetry _telemetry;
@@ -30,7 +33,9 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
     private long _dropsSinceLine;
     private long _lastDropLine = long.MinValue;
 
-    // Touched by the publishing loop only.
+    // Shared by the lanes' loops.
+    private int _failingLanes;
+    private int _mostWaiting;
     private long _stalledSince;
     private long _retriesInStall;
 
@@ -40,6 +45,11 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
         _options = options.Value;
         _logger = logger;
         _telemetry = new OutboundTelemetry(meters, () => Pending);
+        _lanes = new Channel<OutboundMessage>[_options.OutboundLanes];
+        for (var i = 0; i < _lanes.Length; i++)
+        {
+            _lanes[i] = Channel.CreateUnbounded<OutboundMessage>(new UnboundedChannelOptions { SingleReader = true });
+        }
     }
 
     public int Pending => Volatile.Read(ref _pending);
@@ -60,7 +70,8 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
             return false;
         }
 
-        if (!_queue.Writer.TryWrite(new OutboundMessage<T>(message, callId, Activity.Current?.Context ?? default)))
+        var lane = _lanes[(int)((uint)StringComparer.Ordinal.GetHashCode(callId) % (uint)_lanes.Length)];
+        if (!lane.Writer.TryWrite(new OutboundMessage<T>(message, callId, Activity.Current?.Context ?? default)))
         {
             Interlocked.Decrement(ref _pending);
             Drop(typeof(T).Name, callId, stopped: true);
@@ -74,11 +85,15 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
     /// own shutdown time) to reach the broker, then stops the loop and logs how many were left unsent.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        _queue.Writer.TryComplete();
+        foreach (var lane in _lanes)
+        {
+            lane.Writer.TryComplete();
+        }
+
         if (ExecuteTask is { IsCompleted: false } loop && Pending > 0)
         {
             MessagingLog.OutboundDraining(_logger, Pending, _options.DrainTimeout.TotalSeconds);
-            // The loop ends by itself once the completed queue is empty.
+            // The loops end by themselves once their completed lanes are empty.
             await Task.WhenAny(loop, Task.Delay(_options.DrainTimeout, cancellationToken)).ConfigureAwait(false);
         }
 
@@ -90,11 +105,14 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Array.ConvertAll(_lanes, lane => Task.Run(() => DrainAsync(lane.Reader, stoppingToken), CancellationToken.None)));
+
+    private async Task DrainAsync(ChannelReader<OutboundMessage> lane, CancellationToken stoppingToken)
     {
         // The parent of each publish is the span that queued it (see OutboundMessage), never this loop's context.
         Activity.Current = null;
-        await foreach (var message in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var message in lane.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             await PublishUntilTakenAsync(message, stoppingToken).ConfigureAwait(false);
             Interlocked.Decrement(ref _pending);
@@ -104,57 +122,89 @@ public sealed class OutboundQueue : BackgroundService, IOutboundPublisher
     private async Task PublishUntilTakenAsync(OutboundMessage message, CancellationToken stoppingToken)
     {
         var delay = FirstRetryDelay;
-        while (true)
+        var failing = false;
+        try
         {
-            using (var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            while (true)
             {
-                attempt.CancelAfter(_options.PublishAttemptTimeout);
-                try
+                using (var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
                 {
-                    await message.PublishAsync(_bus, attempt.Token).ConfigureAwait(false);
-                    NoteTaken();
-                    return;
+                    attempt.CancelAfter(_options.PublishAttemptTimeout);
+                    try
+                    {
+                        await message.PublishAsync(_bus, attempt.Token).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (Exception e) when (IsPermanent(e))
+                    {
+                        _telemetry.Dropped.Add(1, new("message_type", message.TypeName), new("reason", "rejected"));
+                        MessagingLog.OutboundRejected(_logger, message.TypeName, message.CallId, e.GetType().Name);
+                        return;
+                    }
+                    catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // A timed-out attempt ends in OperationCanceledException; retried like any other failure.
+                        _telemetry.Retries.Add(1, new KeyValuePair<string, object?>("message_type", message.TypeName));
+                        Interlocked.Increment(ref _retriesInStall);
+                        NoteWaiting();
+                        if (!failing)
+                        {
+                            failing = true;
+                            LaneFailing(e);
+                        }
+                    }
                 }
-                catch (Exception e) when (IsPermanent(e))
-                {
-                    _telemetry.Dropped.Add(1, new("message_type", message.TypeName), new("reason", "rejected"));
-                    MessagingLog.OutboundRejected(_logger, message.TypeName, message.CallId, e.GetType().Name);
-                    return;
-                }
-                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-                {
-                    // A timed-out attempt ends in OperationCanceledException; retried like any other failure.
-                    NoteFailed(e, message.TypeName);
-                }
-            }
 
-            await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+        finally
+        {
+            if (failing)
+            {
+                LaneRecovered();
+            }
         }
     }
 
     // A message the bus cannot serialize or route never succeeds: retrying it would hold every later call event.
     private static bool IsPermanent(Exception e) => e is System.Runtime.Serialization.SerializationException or ArgumentException;
 
-    private void NoteFailed(Exception e, string messageType)
+    // An outage starts when the first lane fails and ends when the last failing lane gets its message through: one
+    // line each, however many lanes were held.
+    private void LaneFailing(Exception e)
     {
-        _telemetry.Retries.Add(1, new KeyValuePair<string, object?>("message_type", messageType));
-        if (_stalledSince == 0)
+        if (Interlocked.Increment(ref _failingLanes) == 1)
         {
-            _stalledSince = Stopwatch.GetTimestamp();
-            _retriesInStall = 0;
+            Interlocked.Exchange(ref _stalledSince, Stopwatch.GetTimestamp());
             MessagingLog.OutboundStalled(_logger, e.GetType().Name, Pending);
         }
-
-        _retriesInStall++;
     }
 
-    private void NoteTaken()
+    private void LaneRecovered()
     {
-        if (_stalledSince != 0)
+        if (Interlocked.Decrement(ref _failingLanes) == 0)
         {
-            MessagingLog.OutboundResumed(_logger, Stopwatch.GetElapsedTime(_stalledSince).TotalSeconds, Pending, _retriesInStall);
-            _stalledSince = 0;
+            MessagingLog.OutboundResumed(_logger, Stopwatch.GetElapsedTime(Interlocked.Read(ref _stalledSince)).TotalSeconds,
+                Interlocked.Exchange(ref _mostWaiting, 0), Interlocked.Exchange(ref _retriesInStall, 0));
+        }
+    }
+
+    // The most messages seen waiting during the outage, for the line that reports its end.
+    private void NoteWaiting()
+    {
+        var pending = Pending;
+        var most = Volatile.Read(ref _mostWaiting);
+        while (pending > most)
+        {
+            var seen = Interlocked.CompareExchange(ref _mostWaiting, pending, most);
+            if (seen == most)
+            {
+                return;
+            }
+
+            most = seen;
         }
     }
 

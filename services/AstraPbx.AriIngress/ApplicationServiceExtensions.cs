@@ -58,8 +58,6 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<CallResync>();
         builder.Services.AddSingleton<CallCommands>();
         builder.Services.AddSingleton<IAriEventHandler, CallCoordinator>();
-        builder.Services.AddHostedService<AriEventSocket>();
-        builder.Services.AddHostedService<CommandEndpoint>();
         builder.Services.AddHealthChecks().AddCheck<AriHealthCheck>(AriHealthCheck.Name);
 
         builder.AddMessageBus(x =>
@@ -68,6 +66,11 @@ public static class ApplicationServiceExtensions
             x.AddConsumer<ContinueInDialplanConsumer, ContinueInDialplanConsumerDefinition>().ExcludeFromConfigureEndpoints();
             x.AddConsumer<HangupCallConsumer, HangupCallConsumerDefinition>().ExcludeFromConfigureEndpoints();
         });
+
+        // After the bus: hosted services stop in reverse order, so the events socket stops (and what it queues on the
+        // way out is queued) before the outbound queue drains and the bus stops.
+        builder.Services.AddHostedService<AriEventSocket>();
+        builder.Services.AddHostedService<CommandEndpoint>();
         return builder;
     }
 }

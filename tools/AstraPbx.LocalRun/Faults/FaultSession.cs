@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace AstraPbx.LocalRun.Faults;
+
+/// <summary>One run of one scenario: places its calls, marks when the fault struck, waits out each call's window,
+/// hangs every call up, waits (bounded) for the records, and judges every call (<see cref="CallClassifier"/>).</summary>
+public sealed class FaultSession
+{
+    /// <summary>Time between two calls a scenario places in a row.</summary>
+    private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(150);
+    private static readonly TimeSpan EstablishPatience = TimeSpan.FromSeconds(30);
+    private readonly List<FaultCall> _calls = [];
+    private readonly List<Task> _hangups = [];
+    private readonly List<string> _notes = [];
+
+    internal FaultSession(FaultRig rig, CancellationToken cancellationToken)
+    {
+        Rig = rig;
+        Token = cancellationToken;
+    }
+
+    public FaultRig Rig { get; }
+
+    public LocalDeployment Deployment => Rig.Deployment;
+
+    /// <summary>Cancelled when the scenario's hard timeout passes (or the run is stopped).</summary>
+    public CancellationToken Token { get; }
+
+    public IReadOnlyList<FaultCall> Calls => _calls;
+
+    /// <summary>Places <paramref name="count"/> calls, <see cref="Pace"/> apart. A call not held is hung up once it is
+    /// decided (an AI call once its caller reached the relay); one never decided stays up until the end.</summary>
+    public async Task<IReadOnlyList<FaultCall>> PlaceAsync(int count, Func<int, FaultCallKind> kind, string phase, bool hold = false)
+    {
+        var placed = new List<FaultCall>(count);
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(Pace, Token).ConfigureAwait(false);
+            }
+
+            var callKind = kind(i);
+            var call = new FaultCall(await Rig.DialAsync(callKind).ConfigureAwait(false), callKind, phase, hold);
+            lock (_calls)
+            {
+                _calls.Add(call);
+                if (!hold)
+                {
+                    _hangups.Add(HangUpWhenDecidedAsync(call));
+                }
+            }
+
+            placed.Add(call);
+        }
+
+        return placed;
+    }
+
+    /// <summary>The fault has struck now: calls not yet decided count their window and their time to the fallback
+    /// from here.</summary>
+    public void FaultInjected(string what)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var undecided = 0;
+        lock (_calls)
+        {
+            foreach (var call in _calls)
+            {
+                if (!call.IsDecided)
+                {
+                    call.Reference = Math.Max(call.Reference, now);
+                    undecided++;
+                }
+            }
+        }
+
+        Note($"{what} with {undecided} calls undecided");
+    }
+
+    /// <summary>Waits until each call is decided or its window (<see cref="CallClassifier.StrandedAfter"/> from its
+    /// reference) is over.</summary>
+    public Task WaitDecidedAsync(IEnumerable<FaultCall> calls) => Task.WhenAll(calls.Select(WaitOneDecidedAsync));
+
+    /// <summary>Waits (bounded) until each held call is where it should be while the fault strikes: an AI call's caller
+    /// on the relay, any other call continued; notes those that are not.</summary>
+    public async Task WaitEstablishedAsync(IEnumerable<FaultCall> calls)
+    {
+        var late = 0;
+        foreach (var call in calls)
+        {
+            var established = call.Kind == FaultCallKind.Bot ? (Task)call.Call.AudioSocketDialled : call.Call.Continued;
+            await Task.WhenAny(established, Task.Delay(EstablishPatience, Token)).ConfigureAwait(false);
+            Token.ThrowIfCancellationRequested();
+            late += established.IsCompletedSuccessfully ? 0 : 1;
+        }
+
+        if (late > 0)
+        {
+            Note($"{late} calls not established before the fault");
+        }
+    }
+
+    /// <summary>A line for the table's notes.</summary>
+    public void Note(string line)
+    {
+        if (line.Length == 0)
+        {
+            return;
+        }
+
+        lock (_notes)
+        {
+            _notes.Add(line);
+        }
+    }
+
+    /// <summary>Seconds since <paramref name="timestamp"/>, for notes.</summary>
+    public static string Since(long timestamp) =>
+        Stopwatch.GetElapsedTime(timestamp).TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s";
+
+    /// <summary>Waits out every window, hangs every call up, waits up to <paramref name="settle"/> for the records and
+    /// judges the calls. With <paramref name="aborted"/> (the scenario timed out) it skips the waiting and judges the
+    /// calls as they are.</summary>
+    internal async Task<FaultReport> FinishAsync(FaultScenario scenario, TimeSpan settle, bool aborted)
+    {
+        FaultCall[] calls;
+        Task[] hangups;
+        lock (_calls)
+        {
+            calls = [.. _calls];
+            hangups = [.. _hangups];
+        }
+
+        if (!aborted)
+        {
+            await WaitDecidedAsync(calls).ConfigureAwait(false);
+            await Task.WhenAll(hangups).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(calls.Select(c => c.HangUpAsync())).ConfigureAwait(false);
+        var records = await SettleAsync(calls, aborted ? TimeSpan.Zero : settle).ConfigureAwait(false);
+        var audioSocketContext = Deployment.Asterisk.Options.AudioSocketContext;
+        lock (_notes)
+        {
+            return new FaultReport
+            {
+                Fault = scenario.Name,
+                Title = scenario.Title,
+                Calls = [.. calls.Select(c => CallClassifier.Classify(Facts(c, records), audioSocketContext, Rig.FallbackTarget))],
+                Notes = [.. _notes],
+                Aborted = aborted,
+            };
+        }
+    }
+
+    private async Task WaitOneDecidedAsync(FaultCall call)
+    {
+        var left = CallClassifier.StrandedAfter - Stopwatch.GetElapsedTime(call.Reference);
+        if (left > TimeSpan.Zero && !call.IsDecided)
+        {
+            await Task.WhenAny(call.Decided, Task.Delay(left, Token)).ConfigureAwait(false);
+        }
+
+        Token.ThrowIfCancellationRequested();
+    }
+
+    private async Task HangUpWhenDecidedAsync(FaultCall call)
+    {
+        try
+        {
+            await WaitOneDecidedAsync(call).ConfigureAwait(false);
+            if (!call.IsDecided)
+            {
+                return;
+            }
+
+            if (call.Call.ContinuedTimestamp != 0 && call.Kind == FaultCallKind.Bot)
+            {
+                // Let the caller reach the bot (or fail to) before hanging up, as a caller who talks would.
+                await Task.WhenAny(call.Call.AudioSocketDialled, Task.Delay(EstablishPatience, Token)).ConfigureAwait(false);
+            }
+
+            await call.HangUpAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (Token.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static CallFacts Facts(FaultCall call, IReadOnlyDictionary<string, CallRecordFacts> records)
+    {
+        var c = call.Call;
+        TimeSpan? After(long timestamp) => timestamp == 0 ? null : Stopwatch.GetElapsedTime(call.Reference, timestamp);
+        return new CallFacts
+        {
+            CallId = c.ChannelId,
+            Kind = call.Kind,
+            Phase = call.Phase,
+            Answered = c.AnswerReceivedTimestamp != 0,
+            Target = c.Continued.IsCompletedSuccessfully ? c.Continued.Result : null,
+            ContinuedAfter = After(c.ContinuedTimestamp),
+            SystemEndedAfter = After(call.SystemEndedTimestamp),
+            Commands = c.ContinueRequests + c.HangupRequests,
+            Record = records.GetValueOrDefault(c.ChannelId),
+        };
+    }
+
+    /// <summary>Reads the calls' records until every one has its decision and its hangup, or <paramref name="settle"/>
+    /// has passed (a database that does not answer yet counts as no records).</summary>
+    private async Task<IReadOnlyDictionary<string, CallRecordFacts>> SettleAsync(FaultCall[] calls, TimeSpan settle)
+    {
+        var ids = calls.Select(c => c.Call.ChannelId).ToArray();
+        var deadline = Stopwatch.GetTimestamp() + (long)(settle.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var records = await ReadRecordsAsync(ids).ConfigureAwait(false);
+            if (records.Count == ids.Length && records.Values.All(r => r.Outcome is not null && r.Ended) || Stopwatch.GetTimestamp() >= deadline)
+            {
+                return records;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<Dictionary<string, CallRecordFacts>> ReadRecordsAsync(string[] ids)
+    {
+        var records = new Dictionary<string, CallRecordFacts>(StringComparer.Ordinal);
+        if (ids.Length == 0)
+        {
+            return records;
+        }
+
+        // No pooling: a pooled connection would outlive a database restart and fail once.
+        var connectionString = new NpgsqlConnectionStringBuilder(Rig.Infrastructure.Postgres) { Pooling = false, Timeout = 5 }.ConnectionString;
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync().ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(
+                "SELECT call_id, outcome, ended_at IS NOT NULL, hangup_cause FROM call_records WHERE call_id = ANY(@ids)", connection);
+            command.Parameters.AddWithValue("ids", ids);
+            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                records[reader.GetString(0)] = new CallRecordFacts(
+                    reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetInt32(3));
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            records.Clear();
+        }
+
+        return records;
+    }
+}

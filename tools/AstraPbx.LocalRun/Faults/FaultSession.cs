@@ -60,7 +60,11 @@ public sealed class FaultSession
 
     /// <summary>The fault has struck now: calls not yet decided count their window and their time to the fallback
     /// from here.</summary>
-    public void FaultInjected(string what)
+    public void FaultInjected(string what) => CountFromNow(what);
+
+    /// <summary>Calls not yet decided count their window and their time to the fallback from now (the fault, or the
+    /// moment the only service able to act on them is back); noted with <paramref name="what"/>.</summary>
+    public void CountFromNow(string what)
     {
         var now = Stopwatch.GetTimestamp();
         var undecided = 0;

@@ -5,7 +5,8 @@ namespace AstraPbx.LocalRun.Faults;
 /// <summary>The ingress SIGKILLed and started again with calls in three states: in AI sessions (connected to the echo
 /// bot), in the dialplan (continued to a SIP user), and in Stasis (Routing waiting on a gateway that never answers).
 /// The restarted ingress must decide the calls in Stasis and adopt the others: once it has resynced, every call is
-/// hung up and each must get its CallEnded (record <c>ended_at</c> and cause).</summary>
+/// hung up and each must get its CallEnded (record <c>ended_at</c> and cause). The calls in Stasis count their window
+/// and their time to the fallback from the new ingress's return.</summary>
 public sealed class IngressRestartScenario : FaultScenario
 {
     /// <summary>What the ingress logs once a resync after a (re)connect is done (AriIngressLog event 8).</summary>
@@ -35,7 +36,10 @@ public sealed class IngressRestartScenario : FaultScenario
         await ingress.KillAsync().ConfigureAwait(false);
         session.FaultInjected("ingress SIGKILLed");
         await ingress.StartAgainAsync().ConfigureAwait(false);
-        session.Note("ingress SERVING again " + FaultSession.Since(killed) + " after the kill");
+
+        // Nothing but the ingress can act on a channel, and how long a process takes to start says nothing about the
+        // product: the calls in Stasis count from the new ingress's return, not from the kill.
+        session.CountFromNow("ingress SERVING again " + FaultSession.Since(killed) + " after the kill; times count from then,");
         await session.WaitDecidedAsync(stasis).ConfigureAwait(false);
 
         // Hang up only once the new ingress has looked at every channel: the test is about adoption, not about a

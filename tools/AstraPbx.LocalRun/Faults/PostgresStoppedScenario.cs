@@ -7,6 +7,9 @@ namespace AstraPbx.LocalRun.Faults;
 /// its records: callers must still reach the fallback, and the records must be written once the database is back.</summary>
 public sealed class PostgresStoppedScenario : FaultScenario
 {
+    /// <summary>The phase of the calls placed while the database is down.</summary>
+    public const string DuringPhase = "database down";
+
     public override string Name => "postgres";
 
     public override string Title => "PostgreSQL stopped, then started again";
@@ -20,7 +23,7 @@ public sealed class PostgresStoppedScenario : FaultScenario
         session.FaultInjected("PostgreSQL stopped");
         try
         {
-            var during = await session.PlaceAsync(parts[0], _ => FaultCallKind.Bot, "database down").ConfigureAwait(false);
+            var during = await session.PlaceAsync(parts[0], _ => FaultCallKind.Bot, DuringPhase).ConfigureAwait(false);
             await session.WaitDecidedAsync(during).ConfigureAwait(false);
         }
         finally

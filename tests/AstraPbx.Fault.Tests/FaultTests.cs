@@ -14,7 +14,7 @@ public sealed class FaultTests(FaultFixture fixture) : IClassFixture<FaultFixtur
     [Fact]
     public async Task Without_a_fault_every_call_reaches_the_bot_with_one_command_and_a_complete_record()
     {
-        var report = await fixture.RunAsync(new BaselineScenario());
+        var report = await fixture.RunAsync(FaultScenario.Baseline);
 
         AssertNoCallerLeftInSilence(report);
         Assert.True(report.Calls.All(c => c.Disposition == CallDisposition.Ai && c.Facts.Commands == 1), report.Details());
@@ -23,17 +23,17 @@ public sealed class FaultTests(FaultFixture fixture) : IClassFixture<FaultFixtur
     [Fact]
     public async Task With_PostgreSQL_stopped_callers_reach_the_fallback_and_the_records_are_written_once_it_is_back()
     {
-        var report = await fixture.RunAsync(new PostgresStoppedScenario());
+        var report = await fixture.RunAsync(FaultScenario.PostgresStopped);
 
         AssertNoCallerLeftInSilence(report);
-        Assert.True(report.Calls.Where(c => c.Facts.Phase == PostgresStoppedScenario.DuringPhase).All(c => c.Disposition == CallDisposition.Fallback),
+        Assert.True(report.Calls.Where(c => c.Facts.Phase == InfrastructureFaults.DatabaseDownPhase).All(c => c.Disposition == CallDisposition.Fallback),
             "calls placed without the database should take the fallback:\n" + report.Details());
     }
 
     [Fact]
     public async Task With_the_broker_SIGKILLed_mid_run_no_caller_waits_in_silence_and_no_call_life_is_lost()
     {
-        var report = await fixture.RunAsync(new BrokerKilledScenario());
+        var report = await fixture.RunAsync(FaultScenario.BrokerKilled);
 
         AssertNoCallerLeftInSilence(report);
     }
@@ -41,7 +41,7 @@ public sealed class FaultTests(FaultFixture fixture) : IClassFixture<FaultFixtur
     [Fact]
     public async Task With_Routing_SIGKILLed_between_claim_and_command_the_calls_it_held_reach_the_fallback()
     {
-        var report = await fixture.RunAsync(new RoutingKilledScenario());
+        var report = await fixture.RunAsync(FaultScenario.RoutingKilled);
 
         AssertNoCallerLeftInSilence(report);
         Assert.True(report.Calls.Where(c => c.Facts.Kind == FaultCallKind.SlowBot).All(c => c.Disposition == CallDisposition.Fallback),
@@ -51,7 +51,7 @@ public sealed class FaultTests(FaultFixture fixture) : IClassFixture<FaultFixtur
     [Fact]
     public async Task After_an_ingress_SIGKILL_and_restart_calls_in_Stasis_are_decided_and_every_hangup_is_recorded_with_its_cause()
     {
-        var report = await fixture.RunAsync(new IngressRestartScenario());
+        var report = await fixture.RunAsync(FaultScenario.IngressRestart);
 
         AssertNoCallerLeftInSilence(report);
         Assert.True(report.Calls.All(c => c.Facts.Record?.HangupCause is not null), "every call's record should carry its hangup cause:\n" + report.Details());
@@ -62,7 +62,7 @@ public sealed class FaultTests(FaultFixture fixture) : IClassFixture<FaultFixtur
     [Fact]
     public async Task Two_Routing_instances_racing_give_every_Stasis_entry_exactly_one_command()
     {
-        var report = await fixture.RunAsync(new RoutingRaceScenario());
+        var report = await fixture.RunAsync(FaultScenario.RoutingRace);
 
         AssertNoCallerLeftInSilence(report);
         Assert.True(report.NotExactlyOneCommand == 0, "every Stasis entry should get exactly one command:\n" + report.Details());

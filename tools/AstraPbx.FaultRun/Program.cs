@@ -1,11 +1,6 @@
 using AstraPbx.FaultRun;
 using AstraPbx.LocalRun.Cli;
 
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-
+// The fault table of issue 11 (docs/reliability.md): see FaultRunOptions for what it does and its bounds.
+using var stop = ToolCommandLine.CancelOnCtrlC();
 return await FaultRunOptions.Command(options => FaultRunProgram.RunAsync(options, args, stop.Token)).InvokeAsync(args);

@@ -58,6 +58,23 @@ public sealed class FaultSession
         return placed;
     }
 
+    /// <summary>Places calls as <see cref="PlaceAsync"/> does and waits (bounded) until Routing is waiting on
+    /// StartAiSession for each silent-bot call among them (its relay has connected to the <see cref="SilentGateway"/>),
+    /// so that a fault injected next strikes between claim and command; notes when not all got there.</summary>
+    public async Task<IReadOnlyList<FaultCall>> PlaceWithRoutingWaitingAsync(int count, Func<int, FaultCallKind> kind, string phase)
+    {
+        var silent = Rig.SilentGateway;
+        var before = silent.Accepted;
+        var placed = await PlaceAsync(count, kind, phase).ConfigureAwait(false);
+        var slow = placed.Count(c => c.Kind == FaultCallKind.SlowBot);
+        if (!await silent.WaitForAcceptedAsync(before + slow, TimeSpan.FromSeconds(15), Token).ConfigureAwait(false))
+        {
+            Note($"Routing waiting on StartAiSession for only {silent.Accepted - before} of {slow} calls before the fault");
+        }
+
+        return placed;
+    }
+
     /// <summary>The fault has struck now: calls not yet decided count their window and their time to the fallback
     /// from here.</summary>
     public void FaultInjected(string what) => CountFromNow(what);

@@ -12,7 +12,9 @@ public sealed class SilentGateway : IAsyncDisposable
     private readonly List<TcpClient> _held = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Released once per accepted connection, so a waiter wakes up to count again.</summary>
+    private readonly SemaphoreSlim _acceptedSignal = new(0);
     private int _accepted;
 
     private SilentGateway()
@@ -39,27 +41,18 @@ public sealed class SilentGateway : IAsyncDisposable
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
-        while (true)
+        try
         {
-            Task changed;
-            lock (_held)
+            while (Accepted < total)
             {
-                if (_accepted >= total)
-                {
-                    return true;
-                }
-
-                changed = _changed.Task;
+                await _acceptedSignal.WaitAsync(limit.Token).ConfigureAwait(false);
             }
 
-            try
-            {
-                await changed.WaitAsync(limit.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return false;
-            }
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -77,17 +70,14 @@ public sealed class SilentGateway : IAsyncDisposable
                 return;
             }
 
-            TaskCompletionSource changed;
             lock (_held)
             {
                 // Held open and never read: the peer's handshake gets no answer until it gives up.
                 _held.Add(client);
-                _accepted++;
-                changed = _changed;
-                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
-            changed.TrySetResult();
+            Interlocked.Increment(ref _accepted);
+            _acceptedSignal.Release();
         }
     }
 
@@ -107,5 +97,6 @@ public sealed class SilentGateway : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _acceptedSignal.Dispose();
     }
 }

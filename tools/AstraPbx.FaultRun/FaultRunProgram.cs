@@ -13,9 +13,8 @@ internal static class FaultRunProgram
 
     public static async Task<int> RunAsync(FaultRunOptions options, string[] args, CancellationToken stop)
     {
-        var command = "dotnet tools/AstraPbx.FaultRun/bin/Release/net10.0/AstraPbx.FaultRun.dll " + string.Join(' ', args);
+        var command = $"dotnet {Path.GetRelativePath(RepoPaths.Root, typeof(FaultRunProgram).Assembly.Location)} {string.Join(' ', args)}";
         var logs = options.LogFolder ?? Path.Combine(RepoPaths.Root, ".infra", "fault-run-logs");
-        var reports = new List<FaultReport>();
         Say("starting a private broker and database, then the product on them");
         FaultRig rig;
         try
@@ -33,21 +32,24 @@ internal static class FaultRunProgram
             return 130;
         }
 
+        var reports = new List<FaultReport>();
+        var complete = true;
         try
         {
-            foreach (var scenario in options.Scenarios)
+            foreach (var scenario in options.Scenarios.TakeWhile(_ => !stop.IsCancellationRequested))
             {
-                if (stop.IsCancellationRequested)
-                {
-                    break;
-                }
-
                 Say($"fault '{scenario.Name}': {scenario.Title}, {options.Calls} calls");
                 var report = await FaultRunner.RunAsync(rig, scenario, options.Calls, TimeSpan.FromSeconds(options.ScenarioTimeoutSeconds),
                     TimeSpan.FromSeconds(options.SettleSeconds), stop).ConfigureAwait(false);
                 reports.Add(report);
                 Say(report.Details());
             }
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            // The rig could not be put back together after a fault: the faults after it would measure a broken deployment.
+            Say("stopping: the deployment did not recover: " + e.Message.Split('\n')[0]);
+            complete = false;
         }
         finally
         {
@@ -58,7 +60,7 @@ internal static class FaultRunProgram
 
         Console.WriteLine(FaultTable.Render(reports, command));
         return stop.IsCancellationRequested ? 130
-            : reports.All(r => r.Stranded == 0 && r.Lost == 0 && !r.Aborted) ? 0
+            : complete && reports.All(r => r.Stranded == 0 && r.Lost == 0 && !r.Aborted) ? 0
             : 1;
     }
 

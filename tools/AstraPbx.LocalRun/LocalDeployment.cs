@@ -48,6 +48,7 @@ public sealed class LocalDeployment : IAsyncDisposable
 
     public static async Task<LocalDeployment> StartAsync(LocalDeploymentOptions options)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RoutingInstances, 1, nameof(options.RoutingInstances));
         var deployment = new LocalDeployment(options);
         try
         {

@@ -27,7 +27,17 @@ public sealed class FaultSession
     /// <summary>Cancelled when the scenario's hard timeout passes (or the run is stopped).</summary>
     public CancellationToken Token { get; }
 
-    public IReadOnlyList<FaultCall> Calls => _calls;
+    /// <summary>Every call placed so far.</summary>
+    public IReadOnlyList<FaultCall> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+    }
 
     /// <summary>Places <paramref name="count"/> calls, <see cref="Pace"/> apart. A call not held is hung up once it is
     /// decided (an AI call once its caller reached the relay); one never decided stays up until the end.</summary>

@@ -11,25 +11,28 @@ namespace AstraPbx.LocalRun.Infrastructure;
 /// deleted) on dispose.</summary>
 public sealed class FaultInfrastructure : IAsyncDisposable
 {
+    /// <summary>Beside the instance's folder: who owns it and on which ports, so that a later run can bring down an
+    /// instance whose owner died without its dispose (a killed test host).</summary>
+    private const string OwnerSuffix = ".owner";
+    private const string FolderPrefix = "fault-";
+    private static readonly string[] PortVariables =
+        ["ASTRAPBX_AMQP_PORT", "ASTRAPBX_RABBIT_MGMT_PORT", "ASTRAPBX_RABBIT_DIST_PORT", "ASTRAPBX_PG_PORT"];
+
     private readonly Dictionary<string, string?> _environment;
     private readonly Action<string>? _log;
     private int _disposed;
 
-    private FaultInfrastructure(string folder, Action<string>? log)
+    private FaultInfrastructure(string folder, IReadOnlyList<int> ports, Action<string>? log)
     {
         Folder = folder;
         _log = log;
-        var ports = FreePorts(4);
         AmqpPort = ports[0];
         PostgresPort = ports[3];
-        _environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+        _environment = new Dictionary<string, string?>(StringComparer.Ordinal) { ["ASTRAPBX_INFRA_DIR"] = folder };
+        for (var i = 0; i < PortVariables.Length; i++)
         {
-            ["ASTRAPBX_INFRA_DIR"] = folder,
-            ["ASTRAPBX_AMQP_PORT"] = Invariant(ports[0]),
-            ["ASTRAPBX_RABBIT_MGMT_PORT"] = Invariant(ports[1]),
-            ["ASTRAPBX_RABBIT_DIST_PORT"] = Invariant(ports[2]),
-            ["ASTRAPBX_PG_PORT"] = Invariant(ports[3]),
-        };
+            _environment[PortVariables[i]] = Invariant(ports[i]);
+        }
     }
 
     /// <summary>The data folder (under the repository's <c>.infra/</c>).</summary>
@@ -51,8 +54,14 @@ public sealed class FaultInfrastructure : IAsyncDisposable
     /// <summary>Runs <c>scripts/infra up</c> on free ports and a fresh folder; returns once both answer.</summary>
     public static async Task<FaultInfrastructure> StartAsync(Action<string>? log = null, CancellationToken cancellationToken = default)
     {
-        var folder = Path.Combine(RepoPaths.Root, ".infra", "fault-" + Guid.NewGuid().ToString("N")[..8]);
-        var infrastructure = new FaultInfrastructure(folder, log);
+        var parent = Path.Combine(RepoPaths.Root, ".infra");
+        await BringDownAbandonedAsync(parent, log).ConfigureAwait(false);
+        var folder = Path.Combine(parent, FolderPrefix + Guid.NewGuid().ToString("N")[..8]);
+        var ports = FreePorts(PortVariables.Length);
+        Directory.CreateDirectory(parent);
+        await File.WriteAllLinesAsync(folder + OwnerSuffix, [Invariant(Environment.ProcessId), .. ports.Select(Invariant)], cancellationToken)
+            .ConfigureAwait(false);
+        var infrastructure = new FaultInfrastructure(folder, ports, log);
         try
         {
             await infrastructure.RunAsync("up", TimeSpan.FromSeconds(180), cancellationToken).ConfigureAwait(false);
@@ -115,10 +124,48 @@ public sealed class FaultInfrastructure : IAsyncDisposable
         try
         {
             await RunAsync("down", TimeSpan.FromSeconds(120), CancellationToken.None).ConfigureAwait(false);
+            File.Delete(Folder + OwnerSuffix);
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException)
         {
             _log?.Invoke("fault infrastructure: " + e.Message);
+        }
+    }
+
+    /// <summary>Brings down every instance under <paramref name="parent"/> whose owning process is gone: a test host or
+    /// runner killed before its dispose leaves a broker and a database running, and only their owner knew them.</summary>
+    private static async Task BringDownAbandonedAsync(string parent, Action<string>? log)
+    {
+        if (!Directory.Exists(parent))
+        {
+            return;
+        }
+
+        foreach (var owner in Directory.GetFiles(parent, FolderPrefix + "*" + OwnerSuffix))
+        {
+            var lines = await File.ReadAllLinesAsync(owner).ConfigureAwait(false);
+            if (lines.Length != PortVariables.Length + 1 || !TryParse(lines[0], out var pid) || IsAlive(pid)
+                || !Array.TrueForAll(lines[1..], l => TryParse(l, out _)))
+            {
+                continue;
+            }
+
+            var folder = owner[..^OwnerSuffix.Length];
+            log?.Invoke($"fault infrastructure: bringing down {Path.GetFileName(folder)}, abandoned by process {pid}");
+            await using var abandoned = new FaultInfrastructure(folder, [.. lines[1..].Select(l => int.Parse(l, System.Globalization.CultureInfo.InvariantCulture))], log);
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 
@@ -219,6 +266,9 @@ public sealed class FaultInfrastructure : IAsyncDisposable
             return false;
         }
     }
+
+    private static bool TryParse(string text, out int value) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
 
     private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

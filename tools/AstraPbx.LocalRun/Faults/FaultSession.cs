@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Npgsql;
 
 namespace AstraPbx.LocalRun.Faults;
 
@@ -114,6 +113,15 @@ public sealed class FaultSession
     /// reference) is over.</summary>
     public Task WaitDecidedAsync(IEnumerable<FaultCall> calls) => Task.WhenAll(calls.Select(WaitOneDecidedAsync));
 
+    /// <summary>Keeps a fault in place until every call placed during it is decided or its window is over, and at
+    /// least <paramref name="atLeast"/> after <paramref name="since"/>: an outage long enough that a caller left waiting
+    /// for the service to come back would be stranded, and that the services' reconnect backoff has grown.</summary>
+    public async Task HoldFaultAsync(IEnumerable<FaultCall> during, long since, TimeSpan atLeast)
+    {
+        var left = atLeast - Stopwatch.GetElapsedTime(since);
+        await Task.WhenAll(WaitDecidedAsync(during), left > TimeSpan.Zero ? Task.Delay(left, Token) : Task.CompletedTask).ConfigureAwait(false);
+    }
+
     /// <summary>Waits (bounded) until each held call is where it should be while the fault strikes: an AI call's caller
     /// on the relay, any other call continued; notes those that are not.</summary>
     public async Task WaitEstablishedAsync(IEnumerable<FaultCall> calls)
@@ -171,7 +179,8 @@ public sealed class FaultSession
         }
 
         await Task.WhenAll(calls.Select(c => c.HangUpAsync())).ConfigureAwait(false);
-        var records = await SettleAsync(calls, aborted ? TimeSpan.Zero : settle).ConfigureAwait(false);
+        var records = await CallRecordReader.SettleAsync(Rig.Infrastructure.Postgres, [.. calls.Select(c => c.Call.ChannelId)], aborted ? TimeSpan.Zero : settle)
+            .ConfigureAwait(false);
         var audioSocketContext = Deployment.Asterisk.Options.AudioSocketContext;
         lock (_notes)
         {
@@ -236,55 +245,5 @@ public sealed class FaultSession
             Commands = c.ContinueRequests + c.HangupRequests,
             Record = records.GetValueOrDefault(c.ChannelId),
         };
-    }
-
-    /// <summary>Reads the calls' records until every one has its decision and its hangup, or <paramref name="settle"/>
-    /// has passed (a database that does not answer yet counts as no records).</summary>
-    private async Task<IReadOnlyDictionary<string, CallRecordFacts>> SettleAsync(FaultCall[] calls, TimeSpan settle)
-    {
-        var ids = calls.Select(c => c.Call.ChannelId).ToArray();
-        var deadline = Stopwatch.GetTimestamp() + (long)(settle.TotalSeconds * Stopwatch.Frequency);
-        while (true)
-        {
-            var records = await ReadRecordsAsync(ids).ConfigureAwait(false);
-            if (records.Count == ids.Length && records.Values.All(r => r.Outcome is not null && r.Ended) || Stopwatch.GetTimestamp() >= deadline)
-            {
-                return records;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<Dictionary<string, CallRecordFacts>> ReadRecordsAsync(string[] ids)
-    {
-        var records = new Dictionary<string, CallRecordFacts>(StringComparer.Ordinal);
-        if (ids.Length == 0)
-        {
-            return records;
-        }
-
-        // No pooling: a pooled connection would outlive a database restart and fail once.
-        var connectionString = new NpgsqlConnectionStringBuilder(Rig.Infrastructure.Postgres) { Pooling = false, Timeout = 5 }.ConnectionString;
-        try
-        {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync().ConfigureAwait(false);
-            await using var command = new NpgsqlCommand(
-                "SELECT call_id, outcome, ended_at IS NOT NULL, hangup_cause FROM call_records WHERE call_id = ANY(@ids)", connection);
-            command.Parameters.AddWithValue("ids", ids);
-            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-            while (await reader.ReadAsync().ConfigureAwait(false))
-            {
-                records[reader.GetString(0)] = new CallRecordFacts(
-                    reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetInt32(3));
-            }
-        }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            records.Clear();
-        }
-
-        return records;
     }
 }

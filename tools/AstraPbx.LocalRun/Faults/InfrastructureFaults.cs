@@ -5,12 +5,17 @@ namespace AstraPbx.LocalRun.Faults;
 /// <summary>The faults of the infrastructure under the services: the database stopped, the broker killed.</summary>
 public static class InfrastructureFaults
 {
+    /// <summary>The shortest outage: longer than a caller's window (<see cref="CallClassifier.StrandedAfter"/>), so that a
+    /// call that waits for the service to return, rather than getting a fallback, counts as stranded.</summary>
+    public static readonly TimeSpan MinimumOutage = TimeSpan.FromSeconds(12);
+
     /// <summary>The phase of the calls placed while the database is down.</summary>
     public const string DatabaseDownPhase = "database down";
 
     /// <summary>The real PostgreSQL server stopped (<c>scripts/infra stop-postgresql</c>); AI calls placed while it is
-    /// down, each given its full window; then started again, and a few more calls placed. Routing cannot read its routes
-    /// or write its records: callers must still reach the fallback, and the records be written once the database is back.</summary>
+    /// down, each given its full window (the outage at least <see cref="MinimumOutage"/>); then started again, and a few
+    /// more calls placed. Routing cannot read its routes or write its records: callers must still reach the fallback,
+    /// and the records be written once the database is back.</summary>
     public static async Task PostgresStoppedAsync(FaultSession session, int calls)
     {
         var parts = FaultScenario.Split(calls, 3, 1);
@@ -21,7 +26,7 @@ public static class InfrastructureFaults
         try
         {
             var during = await session.PlaceAsync(parts[0], _ => FaultCallKind.Bot, DatabaseDownPhase).ConfigureAwait(false);
-            await session.WaitDecidedAsync(during).ConfigureAwait(false);
+            await session.HoldFaultAsync(during, stopped, MinimumOutage).ConfigureAwait(false);
         }
         finally
         {
@@ -37,8 +42,9 @@ public static class InfrastructureFaults
     }
 
     /// <summary>The broker SIGKILLed mid-run (<c>scripts/infra kill-rabbitmq</c>) and started again: AI calls connected
-    /// before (held through the outage, hung up after it), placed while it is down, and placed once it is back. Callers
-    /// during the outage must get the edge fallback; every call's life must reach the records once the broker returns.</summary>
+    /// before (held through the outage, hung up after it), placed while it is down (each given its full window, the
+    /// outage at least <see cref="MinimumOutage"/>), and placed once it is back. Callers during the outage must get the
+    /// edge fallback; every call's life must reach the records once the broker returns.</summary>
     public static async Task BrokerKilledAsync(FaultSession session, int calls)
     {
         var parts = FaultScenario.Split(calls, 1, 2, 1);
@@ -49,10 +55,10 @@ public static class InfrastructureFaults
         var killed = Stopwatch.GetTimestamp();
         await infrastructure.KillRabbitMqAsync(session.Token).ConfigureAwait(false);
         session.FaultInjected("broker SIGKILLed");
-        IReadOnlyList<FaultCall> during;
         try
         {
-            during = await session.PlaceAsync(parts[1], _ => FaultCallKind.Bot, "broker down").ConfigureAwait(false);
+            var during = await session.PlaceAsync(parts[1], _ => FaultCallKind.Bot, "broker down").ConfigureAwait(false);
+            await session.HoldFaultAsync(during, killed, MinimumOutage).ConfigureAwait(false);
         }
         finally
         {
@@ -61,7 +67,6 @@ public static class InfrastructureFaults
         }
 
         var back = Stopwatch.GetTimestamp();
-        await session.WaitDecidedAsync(during).ConfigureAwait(false);
         try
         {
             await session.Deployment.WaitServingAsync().ConfigureAwait(false);

@@ -19,6 +19,10 @@ public abstract class DeploymentFixture : IAsyncLifetime
     // Longer than the product's 5 s default: the first calls after start pay JIT and connection setup on a loaded 2-core machine.
     protected virtual TimeSpan StartSessionTimeout => TimeSpan.FromSeconds(15);
 
+    // Well above StartSessionTimeout: the ingress's edge fallback (2.5 s by default) would otherwise take the cold-start
+    // calls these tests wait 15 s for, and their assertions are about Routing's decisions, not the edge's.
+    protected virtual TimeSpan EdgeFallbackAfter => TimeSpan.FromSeconds(30);
+
     public async Task InitializeAsync()
     {
         await _rabbit.InitializeAsync();
@@ -29,6 +33,7 @@ public abstract class DeploymentFixture : IAsyncLifetime
             Postgres = await _postgres.CreateDatabaseAsync("e2e"),
             Relays = Relays,
             StartSessionTimeout = StartSessionTimeout,
+            EdgeFallbackAfter = EdgeFallbackAfter,
             Gateway = new FakeGatewayOptions { Behavior = GatewayBehavior.Echo },
         });
     }

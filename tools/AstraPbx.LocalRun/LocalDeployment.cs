@@ -1,54 +1,19 @@
 using AstraPbx.Simulators.Ari;
 using AstraPbx.Simulators.Gateway;
-using Grpc.Health.V1;
-using Grpc.Net.Client;
 using Npgsql;
 
 namespace AstraPbx.LocalRun;
 
-/// <summary>What to run: where the broker and the database are, and how the pieces behave.</summary>
-public sealed class LocalDeploymentOptions
-{
-    /// <summary>AMQP connection string (its own virtual host in tests).</summary>
-    public required string RabbitMq { get; init; }
-
-    /// <summary>Npgsql connection string of the routing database (created empty; migrated and seeded here).</summary>
-    public required string Postgres { get; init; }
-
-    /// <summary>Media relays to start (0 for the "no relay running" case).</summary>
-    public int Relays { get; init; } = 1;
-
-    /// <summary>How the AI gateway (the bot) behaves.</summary>
-    public FakeGatewayOptions Gateway { get; init; } = new() { Behavior = GatewayBehavior.Echo };
-
-    /// <summary>Where Routing sends a call it cannot follow (the seed's reception queue, 5001).</summary>
-    public string FallbackExtension { get; init; } = "5001";
-
-    /// <summary>Routing's wait for a relay's answer to StartAiSession.</summary>
-    public TimeSpan StartSessionTimeout { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>The relay's drain timeout.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Send every service's spans to this OTLP/gRPC endpoint; the deployment's own receiver when null and
-    /// <see cref="ReceiveTraces"/> is set.</summary>
-    public string? OtlpEndpoint { get; init; }
-
-    /// <summary>Start an in-process OTLP receiver and point the services at it.</summary>
-    public bool ReceiveTraces { get; init; } = true;
-
-    /// <summary>Progress lines (the demo prints them).</summary>
-    public Action<string>? Log { get; init; }
-}
-
 /// <summary>The whole product on one machine, as a user deploys it: Routing, AriIngress and the media relays as their
 /// own processes from their build output, talking over the real broker and database, with the Asterisk simulator in
-/// front and a fake AI gateway behind. Used by <c>scripts/demo</c> and the end-to-end tests.</summary>
+/// front and a fake AI gateway behind. Services can be SIGKILLed and started again (<see cref="DeployedService"/>) and
+/// more Routing instances started, for the fault suite. Used by <c>scripts/demo</c>, the end-to-end and fault tests.</summary>
 public sealed class LocalDeployment : IAsyncDisposable
 {
     private const string IngressUser = "astrapbx";
     private readonly LocalDeploymentOptions _options;
     private readonly List<RelayInstance> _relays = [];
+    private readonly List<DeployedService> _routing = [];
     private readonly string _ariPassword = "ari-" + Guid.NewGuid().ToString("N");
 
     private LocalDeployment(LocalDeploymentOptions options)
@@ -62,13 +27,13 @@ public sealed class LocalDeployment : IAsyncDisposable
 
     public OtlpReceiver? Traces { get; private set; }
 
-    public ServiceProcess Routing { get; private set; } = null!;
+    /// <summary>The first Routing instance (see <see cref="RoutingInstances"/>).</summary>
+    public DeployedService Routing => _routing[0];
 
-    public ServiceProcess Ingress { get; private set; } = null!;
+    /// <summary>Every Routing instance started, killed ones included.</summary>
+    public IReadOnlyList<DeployedService> RoutingInstances => _routing;
 
-    public string RoutingUrl { get; private set; } = "";
-
-    public string IngressUrl { get; private set; } = "";
+    public DeployedService Ingress { get; private set; } = null!;
 
     public IReadOnlyList<RelayInstance> Relays => _relays;
 
@@ -83,6 +48,7 @@ public sealed class LocalDeployment : IAsyncDisposable
 
     public static async Task<LocalDeployment> StartAsync(LocalDeploymentOptions options)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RoutingInstances, 1, nameof(options.RoutingInstances));
         var deployment = new LocalDeployment(options);
         try
         {
@@ -120,28 +86,74 @@ public sealed class LocalDeployment : IAsyncDisposable
         Log("database migrated and seeded (org 1: 1001 Hari, 1002 Surya, 1003 AI Bot; queue 5001 reception -> 1003)");
         await ReadSeedAsync().ConfigureAwait(false);
 
-        (Routing, RoutingUrl) = StartService("AstraPbx.Routing", new()
+        for (var i = 0; i < _options.RoutingInstances; i++)
         {
-            ["ConnectionStrings__postgres"] = _options.Postgres,
-            ["Routing__FallbackContext"] = InternalContext,
-            ["Routing__FallbackExtension"] = _options.FallbackExtension,
-            ["Routing__StartSessionTimeout"] = _options.StartSessionTimeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
-        });
-        (Ingress, IngressUrl) = StartService("AstraPbx.AriIngress", new()
-        {
-            ["Ari__BaseUrl"] = Asterisk.BaseUrl,
-            ["Ari__Username"] = IngressUser,
-            ["Ari__Password"] = _ariPassword,
-        });
+            StartRouting();
+        }
+
+        Ingress = StartService("ingress", "AstraPbx.AriIngress", IngressSettings());
         for (var i = 0; i < _options.Relays; i++)
         {
             await StartRelayAsync().ConfigureAwait(false);
         }
 
-        await WaitServingAsync("AstraPbx.Routing", Routing, RoutingUrl).ConfigureAwait(false);
-        await WaitServingAsync("AstraPbx.AriIngress", Ingress, IngressUrl).ConfigureAwait(false);
+        foreach (var routing in _routing)
+        {
+            await routing.WaitServingAsync().ConfigureAwait(false);
+        }
+
+        await Ingress.WaitServingAsync().ConfigureAwait(false);
         await Asterisk.WaitForEventSocketAsync().WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         Log("all services SERVING; the ingress is connected to ARI");
+    }
+
+    private Dictionary<string, string?> IngressSettings()
+    {
+        var settings = new Dictionary<string, string?>(_options.IngressSettings)
+        {
+            ["Ari__BaseUrl"] = Asterisk.BaseUrl,
+            ["Ari__Username"] = IngressUser,
+            ["Ari__Password"] = _ariPassword,
+        };
+        if (_options.EdgeFallback)
+        {
+            settings["Ari__EdgeFallbackContext"] = InternalContext;
+            settings["Ari__EdgeFallbackExtension"] = _options.FallbackExtension;
+            settings["Ari__EdgeFallbackPriority"] = "1";
+        }
+
+        if (_options.EdgeFallbackAfter is { } after)
+        {
+            settings["Ari__EdgeFallbackAfter"] = Invariant(after);
+        }
+
+        return settings;
+    }
+
+    private DeployedService StartRouting()
+    {
+        var settings = new Dictionary<string, string?>(_options.RoutingSettings)
+        {
+            ["ConnectionStrings__postgres"] = _options.Postgres,
+            ["Routing__FallbackContext"] = InternalContext,
+            ["Routing__FallbackExtension"] = _options.FallbackExtension,
+        };
+        if (_options.StartSessionTimeout is { } timeout)
+        {
+            settings["Routing__StartSessionTimeout"] = Invariant(timeout);
+        }
+
+        var routing = StartService($"routing-{_routing.Count + 1}", "AstraPbx.Routing", settings);
+        _routing.Add(routing);
+        return routing;
+    }
+
+    /// <summary>Starts one more Routing process (a competing consumer of the same queues) and waits until it serves.</summary>
+    public async Task<DeployedService> StartRoutingAsync()
+    {
+        var routing = StartRouting();
+        await routing.WaitServingAsync().ConfigureAwait(false);
+        return routing;
     }
 
     /// <summary>Starts one more media relay process and waits until it serves.</summary>
@@ -149,23 +161,37 @@ public sealed class LocalDeployment : IAsyncDisposable
     {
         var name = $"relay-{_relays.Count + 1}";
         var audioSocketPort = ServiceProcess.FreePort();
-        var (process, url) = StartService("AstraPbx.MediaRelay", new()
+        var service = StartService(name, "AstraPbx.MediaRelay", new()
         {
-            ["Relay__AudioSocketPort"] = audioSocketPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Relay__AudioSocketPort"] = Invariant(audioSocketPort),
             ["Relay__InstanceName"] = name,
-            ["Relay__DrainTimeout"] = _options.DrainTimeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
-        }, name);
-        var relay = new RelayInstance(name, process, url, audioSocketPort);
+            ["Relay__DrainTimeout"] = Invariant(_options.DrainTimeout),
+        });
+        var relay = new RelayInstance(name, service, audioSocketPort);
         _relays.Add(relay);
-        await WaitServingAsync(name, process, url).ConfigureAwait(false);
+        await service.WaitServingAsync().ConfigureAwait(false);
         return relay;
     }
 
-    private (ServiceProcess Process, string Url) StartService(string project, Dictionary<string, string?> settings, string? serviceName = null)
+    /// <summary>Every service, killed ones included: Routing instances, the ingress, the relays.</summary>
+    public IEnumerable<DeployedService> Services =>
+        _routing.Concat(Ingress is null ? [] : [Ingress]).Concat(_relays.Select(r => r.Service));
+
+    /// <summary>Waits until every service not deliberately killed reports SERVING (after a fault, for example).</summary>
+    public async Task WaitServingAsync()
     {
-        var url = $"http://127.0.0.1:{ServiceProcess.FreePort()}";
+        foreach (var service in Services)
+        {
+            if (!service.Killed)
+            {
+                await service.WaitServingAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private DeployedService StartService(string name, string project, Dictionary<string, string?> settings)
+    {
         settings["ConnectionStrings__rabbitmq"] = _options.RabbitMq;
-        settings["Urls"] = url;
         var otlp = _options.OtlpEndpoint ?? Traces?.Endpoint;
         if (otlp is not null)
         {
@@ -176,43 +202,15 @@ public sealed class LocalDeployment : IAsyncDisposable
         }
 
         settings["Logging__LogLevel__Default"] = "Information";
-        var process = ServiceProcess.Start(project, [], settings);
-        Log($"started {serviceName ?? project} (gRPC health {url})");
-        return (process, url);
+        var service = new DeployedService(name, project, settings);
+        service.Start();
+        Log($"started {name} (gRPC health {service.Url})");
+        return service;
     }
 
-    private static async Task WaitServingAsync(string name, ServiceProcess process, string url)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        using var channel = GrpcChannel.ForAddress(url);
-        var client = new Health.HealthClient(channel);
-        while (true)
-        {
-            if (process.Exited.IsCompleted)
-            {
-                throw new InvalidOperationException($"{name} exited with {process.Exited.Result}:\n{process.OutputText}");
-            }
+    private static string Invariant(TimeSpan value) => value.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
 
-            try
-            {
-                var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5)).ConfigureAwait(false);
-                if (reply.Status == HealthCheckResponse.Types.ServingStatus.Serving)
-                {
-                    return;
-                }
-            }
-            catch (Grpc.Core.RpcException)
-            {
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{name} did not report SERVING within 90 s:\n{process.OutputText}");
-            }
-
-            await Task.Delay(200).ConfigureAwait(false);
-        }
-    }
+    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task ReadSeedAsync()
     {
@@ -277,39 +275,23 @@ public sealed class LocalDeployment : IAsyncDisposable
     }
 
     /// <summary>Everything every process printed, for failure messages and secret checks.</summary>
-    public string AllOutput() =>
-        string.Join('\n', new[] { Routing?.OutputText, Ingress?.OutputText }.Concat(_relays.Select(r => r.Process.OutputText)));
+    public string AllOutput() => string.Join('\n', Services.Select(s => s.OutputText()));
 
     /// <summary>Writes what every process printed to <paramref name="folder"/>, one file per process.</summary>
     public async Task WriteLogsAsync(string folder, string prefix)
     {
         Directory.CreateDirectory(folder);
-        var processes = new List<(string Name, ServiceProcess? Process)> { ("routing", Routing), ("ingress", Ingress) };
-        processes.AddRange(_relays.Select(r => (r.Name, (ServiceProcess?)r.Process)));
-        foreach (var (name, process) in processes)
+        foreach (var service in Services)
         {
-            if (process is not null)
-            {
-                await File.WriteAllTextAsync(Path.Combine(folder, $"{prefix}-{name}.log"), process.OutputText).ConfigureAwait(false);
-            }
+            await service.WriteLogsAsync(folder, prefix).ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var relay in _relays)
+        foreach (var service in Services.Reverse())
         {
-            await relay.Process.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (Ingress is not null)
-        {
-            await Ingress.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (Routing is not null)
-        {
-            await Routing.DisposeAsync().ConfigureAwait(false);
+            await service.DisposeAsync().ConfigureAwait(false);
         }
 
         if (Asterisk is not null)
@@ -329,5 +311,11 @@ public sealed class LocalDeployment : IAsyncDisposable
     }
 }
 
-/// <summary>One media relay process: its name (instance), its gRPC (health + admin) URL, its AudioSocket port.</summary>
-public sealed record RelayInstance(string Name, ServiceProcess Process, string Url, int AudioSocketPort);
+/// <summary>One media relay process: its name (instance), its service, its AudioSocket port.</summary>
+public sealed record RelayInstance(string Name, DeployedService Service, int AudioSocketPort)
+{
+    public ServiceProcess Process => Service.Process;
+
+    /// <summary>The gRPC (health + admin) URL.</summary>
+    public string Url => Service.Url;
+}

@@ -149,6 +149,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>SIGKILL (<see cref="Process.Kill()"/> on Linux), as a crash or an OOM kill ends a service: no shutdown
+    /// hooks, no graceful close of its connections. Returns once the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        try
+        {
+            _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+
+        await _exited.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -24,6 +24,19 @@ public static class ToolCommandLine
             .ConfigureAwait(false);
     }
 
+    /// <summary>A token cancelled by Ctrl-C, which no longer kills the process: the tool stops what it started on its
+    /// way out.</summary>
+    public static CancellationTokenSource CancelOnCtrlC()
+    {
+        var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        return stop;
+    }
+
     /// <summary>An option with a default value and its line in the help (<paramref name="helpName"/>: the value's
     /// placeholder there, e.g. <c>N</c>).</summary>
     public static Option<T> NewOption<T>(string name, T defaultValue, string description, string? helpName = null) =>

@@ -20,15 +20,13 @@ public static class LocalEnvironment
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value
         : EnvFile.Value.TryGetValue(name, out var fromFile) ? fromFile : null;
 
-    private static IReadOnlyDictionary<string, string> ReadEnvFile()
+    private static IReadOnlyDictionary<string, string> ReadEnvFile() =>
+        FindEnvFile() is { } path ? ReadFile(path) : new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The <c>NAME='value'</c> lines of an env file as <c>scripts/infra up</c> writes it.</summary>
+    public static IReadOnlyDictionary<string, string> ReadFile(string path)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var path = FindEnvFile();
-        if (path is null)
-        {
-            return values;
-        }
-
         foreach (var line in File.ReadAllLines(path))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);

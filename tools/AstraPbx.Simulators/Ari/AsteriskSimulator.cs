@@ -71,6 +71,7 @@ public sealed partial class AsteriskSimulator : IAsyncDisposable
         var (app, port) = await LoopbackServer.StartAsync(simulator.Options.Port, TimeSpan.FromSeconds(30), app =>
         {
             app.Use(simulator.AuthenticateAsync);
+            app.Use(simulator.CountCommandAsync);
             simulator.MapRoutes(app);
         }, cancellationToken).ConfigureAwait(false);
         simulator.BaseUrl = "http://127.0.0.1:" + port;

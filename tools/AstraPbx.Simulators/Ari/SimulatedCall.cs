@@ -15,6 +15,8 @@ public sealed class SimulatedCall
     private readonly TaskCompletionSource<AudioSocketCaller> _audioSocket = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<SimulatedCallEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentQueue<SimulatedEvent> _events = new();
+    private int _continueRequests;
+    private int _hangupRequests;
 
     internal SimulatedCall(AsteriskSimulator asterisk, string channelId, SimulatedCallOptions options)
     {
@@ -94,6 +96,16 @@ public sealed class SimulatedCall
     /// <summary><see cref="Stopwatch.GetTimestamp"/> when the first answer request arrived (0 if never).</summary>
     public long AnswerReceivedTimestamp { get; internal set; }
 
+    /// <summary><see cref="Stopwatch.GetTimestamp"/> when <c>continue</c> moved the channel out of Stasis (0 if never).</summary>
+    public long ContinuedTimestamp { get; private set; }
+
+    /// <summary><c>continue</c> requests received for this channel, including refused ones (the fault suite checks
+    /// that each Stasis entry gets exactly one command).</summary>
+    public int ContinueRequests => Volatile.Read(ref _continueRequests);
+
+    /// <summary><c>DELETE /channels/{id}</c> requests received for this channel, including refused ones.</summary>
+    public int HangupRequests => Volatile.Read(ref _hangupRequests);
+
     /// <summary>StasisStart sent to answer received; null until answered.</summary>
     public TimeSpan? TimeToAnswer => AnswerReceivedTimestamp == 0 || StasisStartSentTimestamp == 0
         ? null
@@ -126,7 +138,15 @@ public sealed class SimulatedCall
 
     internal void SetAnswered(DateTimeOffset at) => _answered.TrySetResult(at);
 
-    internal void SetContinued(DialplanTarget target) => _continued.TrySetResult(target);
+    internal void SetContinued(DialplanTarget target)
+    {
+        ContinuedTimestamp = Stopwatch.GetTimestamp();
+        _continued.TrySetResult(target);
+    }
+
+    internal void CountContinueRequest() => Interlocked.Increment(ref _continueRequests);
+
+    internal void CountHangupRequest() => Interlocked.Increment(ref _hangupRequests);
 
     internal void SetAudioSocket(AudioSocketCaller caller)
     {

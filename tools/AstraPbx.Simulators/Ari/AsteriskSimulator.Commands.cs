@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Http;
+
+namespace AstraPbx.Simulators.Ari;
+
+/// <summary>Counts the commands the ingress sends per channel (<c>continue</c>, <c>DELETE</c>), whether ARI accepts them
+/// or not: the fault suite checks that every Stasis entry gets exactly one.</summary>
+public sealed partial class AsteriskSimulator
+{
+    private const string ChannelsPath = "/ari/channels/";
+
+    private Task CountCommandAsync(HttpContext context, RequestDelegate next)
+    {
+        var path = context.Request.Path.Value ?? "";
+        if (path.StartsWith(ChannelsPath, StringComparison.Ordinal))
+        {
+            var rest = path[ChannelsPath.Length..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            var id = slash < 0 ? rest : rest[..slash];
+            var action = slash < 0 ? "" : rest[(slash + 1)..];
+            if (_allCalls.TryGetValue(id, out var call))
+            {
+                if (HttpMethods.IsDelete(context.Request.Method) && action.Length == 0)
+                {
+                    call.CountHangupRequest();
+                }
+                else if (HttpMethods.IsPost(context.Request.Method) && action == "continue")
+                {
+                    call.CountContinueRequest();
+                }
+            }
+        }
+
+        return next(context);
+    }
+}

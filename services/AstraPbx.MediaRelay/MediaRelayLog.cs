@@ -47,6 +47,9 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3014, LogLevel.Trace, "Session {SessionId} for call {CallId}: frame {Kind} of {Length} bytes from Asterisk")]
     public static partial void FrameFromCaller(ILogger logger, string callId, Guid sessionId, byte kind, int length);
 
+    [LoggerMessage(3017, LogLevel.Warning, "Session {SessionId} for call {CallId} abandoned: the StartAiSession request expired (Routing stopped waiting) before the gateway answered")]
+    public static partial void RequestExpired(ILogger logger, string callId, Guid sessionId);
+
     [LoggerMessage(3015, LogLevel.Error, "Playout clock tick failed for session {SessionId} of call {CallId}")]
     public static partial void TickFailed(ILogger logger, Exception exception, string callId, Guid sessionId);
 }

@@ -66,6 +66,25 @@ public sealed class PreparationTests(RabbitMqFixture rabbit) : IClassFixture<Rab
     }
 
     [Fact]
+    public async Task A_request_Routing_gave_up_on_frees_its_preparation_slot_for_the_next_call()
+    {
+        // One slot, and a bot that accepts TCP and never answers: the connect timeout alone would hold the slot 60 s.
+        await using var silent = await FakeGateway.StartAsync(new FakeGatewayOptions { StallHandshake = true });
+        await using var echo = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        await using var relay = await RelayHost.StartAsync(rabbit, new Dictionary<string, string?>
+        {
+            ["Relay:GatewayConnectTimeout"] = "00:01:00",
+            ["Relay:PrepareConcurrency"] = "1",
+        });
+
+        await Assert.ThrowsAsync<MassTransit.RequestTimeoutException>(() => relay.PrepareAsync(silent.Url.ToString(), timeout: TimeSpan.FromSeconds(1)));
+        var (ready, failed) = await relay.PrepareAsync(echo.Url.ToString(), timeout: TimeSpan.FromSeconds(30));
+
+        Assert.Null(failed);
+        Assert.NotNull(ready);
+    }
+
+    [Fact]
     public async Task Beyond_max_sessions_is_answered_over_capacity()
     {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });

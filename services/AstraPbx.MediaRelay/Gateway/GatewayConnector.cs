@@ -44,6 +44,7 @@ public sealed class GatewayConnector : IDisposable
         {
             var status = (int)socket.HttpStatusCode;
             socket.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
             if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 throw new GatewayConnectException(AiSessionFailure.Timeout, $"no WebSocket within {_options.GatewayConnectTimeout.TotalSeconds:0.#} s");

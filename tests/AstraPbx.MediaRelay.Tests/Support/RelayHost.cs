@@ -113,9 +113,10 @@ public sealed class RelayHost : IAsyncDisposable
 
     /// <summary>Asks the relays (over the broker) to prepare a session, as Routing does.</summary>
     public async Task<(AiSessionReady? Ready, AiSessionFailed? Failed)> PrepareAsync(string gatewayUrl, MediaMode mode = MediaMode.AstraPbxBinary,
-        Guid? sessionId = null, IReadOnlyDictionary<string, string>? custom = null)
+        Guid? sessionId = null, IReadOnlyDictionary<string, string>? custom = null, TimeSpan? timeout = null)
     {
-        var client = _bus.Bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + StartAiSessionConsumerDefinition.QueueName), RequestTimeout.After(s: 60));
+        var client = _bus.Bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + StartAiSessionConsumerDefinition.QueueName),
+            RequestTimeout.After(ms: (int)(timeout ?? TimeSpan.FromSeconds(60)).TotalMilliseconds));
         var request = new StartAiSession
         {
             CallId = "chan-" + Guid.NewGuid().ToString("N")[..8],

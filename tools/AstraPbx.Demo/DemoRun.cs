@@ -39,6 +39,10 @@ internal static class DemoRun
                 Postgres = database,
                 Gateway = new FakeGatewayOptions { Behavior = bench ? GatewayBehavior.Echo : GatewayBehavior.DemoBot },
                 OtlpEndpoint = string.IsNullOrEmpty(otlp) ? null : otlp,
+                // The demo's one call is the first on services that just started (JIT everywhere): on a busy 2-core
+                // machine it can take more than the shipped 2.5 s edge deadline, and the demo would show the reception
+                // fallback instead of the bot (docs/reliability.md, "Cold start").
+                EdgeFallbackAfter = TimeSpan.FromSeconds(10),
                 Log = Say,
             }).WaitAsync(stop).ConfigureAwait(false);
 

@@ -139,8 +139,11 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
             // Adopted by the resync: the channel had left Stasis before this process started, so its entries are decided.
             why = "was already " + call.DecidedBy;
         }
-        else if (answers != current)
+        else if (answers != current && !(call.EntryRecovered && answers < current))
         {
+            // (A recovered entry also takes a command for an earlier entry: the same stay in Stasis, decided by Routing
+            // for the previous process. Without it the call is decided again, and Routing, seeing its first decision
+            // as a fallback already taken, hangs the caller up.)
             why = $"is not the channel's current entry ({current:O})";
         }
         else if (call.DecidedBy is { } by && by != decision)

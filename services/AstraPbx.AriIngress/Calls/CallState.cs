@@ -31,6 +31,11 @@ internal sealed class CallState(string callId)
     /// for a call this process never saw enter (a command for an unknown call, a channel adopted by the resync).</summary>
     public DateTimeOffset? EntryAt { get; set; }
 
+    /// <summary>The current entry was found by the resync in a channel this process had never seen: the channel sat in
+    /// Stasis since before this process started, so a command for an earlier entry (Routing's answer to the previous
+    /// process, redelivered to this one) answers the same stay in Stasis.</summary>
+    public bool EntryRecovered { get; set; }
+
     /// <summary>The current entry as published; <see cref="FallbackTaken.Entry"/> when the edge decides it.</summary>
     public CallEnteredStasis? Entry { get; set; }
 

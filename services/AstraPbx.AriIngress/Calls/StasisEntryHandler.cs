@@ -106,6 +106,7 @@ internal sealed class StasisEntryHandler
         };
 
         // A new entry: commands for an earlier one are late from now on, and the edge deadline counts from its receipt.
+        call.EntryRecovered = resync && call.EntryNumber == 0;
         call.EntryNumber++;
         call.EntryAt = receivedAt;
         call.Entry = message;

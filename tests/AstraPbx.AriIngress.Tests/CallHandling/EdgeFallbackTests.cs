@@ -238,6 +238,37 @@ public sealed class EdgeFallbackTests
         Assert.Same(entered, Assert.Single(rig.Publisher.Fallbacks).Entry);
     }
 
+    [Fact]
+    public async Task A_recovered_channel_takes_Routings_answer_to_the_previous_process_and_ignores_a_second_decision()
+    {
+        var rig = WithFallback();
+        rig.Ari.Application("astrapbx", "kept").Channel(CallRig.Channel("kept"));
+        await rig.Resync.ResyncAsync(CancellationToken.None);
+        var entered = Assert.Single(rig.Publisher.Entered);
+
+        // The previous process's entry, decided by Routing before the restart; redelivered to this process.
+        await rig.Commands.ContinueInDialplanAsync(Continue("kept", entered.EnteredAt - TimeSpan.FromSeconds(3)), CancellationToken.None);
+        await rig.Commands.HangupAsync(new HangupCall { CallId = "kept", AsteriskId = CallRig.AsteriskId, EnteredAt = entered.EnteredAt }, CancellationToken.None);
+        await rig.AdvanceAsync("kept", After);
+
+        Assert.Single(rig.Ari.Requests, r => r.Contains("/continue", StringComparison.Ordinal));
+        Assert.DoesNotContain(rig.Ari.Requests, r => r.StartsWith("DELETE", StringComparison.Ordinal));
+        Assert.StartsWith("Late HangupCall for call kept ignored", Assert.Single(rig.Logs.WithEventId(37)).Message, StringComparison.Ordinal);
+        Assert.Empty(rig.Publisher.Fallbacks);
+    }
+
+    [Fact]
+    public async Task A_channel_seen_entering_does_not_take_a_command_for_an_earlier_entry()
+    {
+        var rig = WithFallback();
+        var entered = await rig.EnterAsync("c1");
+
+        await rig.Commands.ContinueInDialplanAsync(Continue("c1", entered.EnteredAt - TimeSpan.FromSeconds(3)), CancellationToken.None);
+
+        Assert.DoesNotContain(rig.Ari.Requests, r => r.Contains("/continue", StringComparison.Ordinal));
+        Assert.Contains("is not the channel's current entry", Assert.Single(rig.Logs.WithEventId(37)).Message, StringComparison.Ordinal);
+    }
+
     private static CallRig WithFallback() => new(o =>
     {
         o.EdgeFallbackContext = "reception";

@@ -8,6 +8,11 @@ public sealed class RelayOptions : IValidatableObject
 {
     public const string SectionName = "Relay";
 
+    internal const int DefaultMaxPendingMarks = 256;
+    internal const int DefaultMaxMarkNameLength = 256;
+    internal const int DefaultMaxGatewayTextMessageBytes = 64 * 1024;
+    internal const int DefaultMaxGatewayJsonDepth = 16;
+
     /// <summary>The interface the AudioSocket listener binds (only this one: AudioSocket has no authentication).</summary>
     [Required(ErrorMessage = "Relay:ListenAddress is required.")]
     public string ListenAddress { get; set; } = "127.0.0.1";
@@ -57,6 +62,25 @@ public sealed class RelayOptions : IValidatableObject
     /// TTS arrives in bursts far faster than real time.</summary>
     [Range(100, 600_000, ErrorMessage = "Relay:JitterCapMs must be 100-600000.")]
     public int JitterCapMs { get; set; } = 120_000;
+
+    /// <summary>Marks a bot may have waiting for their audio to play (before the claim too); one more fails the
+    /// session (<c>TooManyMarks</c>): a mark flood must not grow the relay's memory.</summary>
+    [Range(1, 100_000, ErrorMessage = "Relay:MaxPendingMarks must be 1-100000.")]
+    public int MaxPendingMarks { get; set; } = DefaultMaxPendingMarks;
+
+    /// <summary>Longest mark name, in UTF-8 bytes; a longer one fails the session (<c>MarkNameTooLong</c>).</summary>
+    [Range(1, 65_536, ErrorMessage = "Relay:MaxMarkNameLength must be 1-65536.")]
+    public int MaxMarkNameLength { get; set; } = DefaultMaxMarkNameLength;
+
+    /// <summary>Longest text (JSON) message from a gateway, in bytes; a longer one fails the session
+    /// (<c>TextMessageTooLarge</c>). A 20 ms Twilio media message is about 300 bytes.</summary>
+    [Range(1024, 1024 * 1024, ErrorMessage = "Relay:MaxGatewayTextMessageBytes must be 1024-1048576.")]
+    public int MaxGatewayTextMessageBytes { get; set; } = DefaultMaxGatewayTextMessageBytes;
+
+    /// <summary>Deepest JSON nesting in a gateway message (Twilio's events need 2); deeper fails the session
+    /// (<c>JsonTooDeep</c>).</summary>
+    [Range(2, 64, ErrorMessage = "Relay:MaxGatewayJsonDepth must be 2-64.")]
+    public int MaxGatewayJsonDepth { get; set; } = DefaultMaxGatewayJsonDepth;
 
     /// <summary>How long a resolved gateway host name is reused (the seed lost 6 s per lookup to a slow resolver).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Relay:DnsCacheTtl must be 1 s - 1 day.")]

@@ -13,15 +13,18 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// events are Twilio Media Streams JSON in both modes (<c>dtmf</c>, <c>mark</c>, <c>stop</c> out; <c>media</c>,
 /// <c>clear</c>, <c>mark</c>, <c>stop</c> in; the seed's gateways send <c>stop</c> in binary mode too).</summary>
 /// <param name="streamSid">The <c>streamSid</c> every JSON message of the session carries.</param>
-internal abstract class GatewayMediaCodec(string streamSid)
+/// <param name="limits">The bounds on text messages; one broken throws <see cref="GatewayViolationException"/>.</param>
+internal abstract class GatewayMediaCodec(string streamSid, GatewayLimits limits)
 {
     /// <summary>How caller audio goes out: binary PCM or text JSON.</summary>
     public abstract WebSocketMessageType AudioMessageType { get; }
 
     /// <summary>The codec for a session's media mode; <paramref name="maxPcmLength"/> is the largest caller frame it is
-    /// given (its buffers are sized once, here).</summary>
-    public static GatewayMediaCodec Create(MediaMode mode, string streamSid, int maxPcmLength) =>
-        mode == MediaMode.AstraPbxBinary ? new BinaryMediaCodec(streamSid) : new TwilioMediaCodec(streamSid, maxPcmLength);
+    /// given (its buffers are sized once, here); <paramref name="limits"/> defaults to the settings' defaults.</summary>
+    public static GatewayMediaCodec Create(MediaMode mode, string streamSid, int maxPcmLength, GatewayLimits? limits = null) =>
+        mode == MediaMode.AstraPbxBinary
+            ? new BinaryMediaCodec(streamSid, limits ?? GatewayLimits.Default)
+            : new TwilioMediaCodec(streamSid, maxPcmLength, limits ?? GatewayLimits.Default);
 
     /// <summary>The size of the PCM buffer <see cref="DecodeText"/> needs for a message of this many bytes: a base64
     /// mu-law payload can be no longer than the message, and each mu-law byte becomes two PCM bytes.</summary>
@@ -44,9 +47,15 @@ internal abstract class GatewayMediaCodec(string streamSid)
     public byte[] EncodeStop() => Event("stop");
 
     /// <summary>A whole text message from the gateway. A <c>media</c> payload (base64 mu-law) is decoded into
-    /// <paramref name="pcm"/>, which must hold <see cref="MaxPcmLength"/> of the message's length.</summary>
+    /// <paramref name="pcm"/>, which must hold <see cref="MaxPcmLength"/> of the message's length. A message over a bound
+    /// (length, depth, mark name) throws <see cref="GatewayViolationException"/>: the session fails, it is not skipped.</summary>
     public GatewayMessage DecodeText(ReadOnlySpan<byte> message, Span<byte> pcm)
     {
+        if (message.Length > limits.MaxTextMessageBytes)
+        {
+            throw new GatewayViolationException(GatewayViolation.TextMessageTooLarge);
+        }
+
         try
         {
             return ParseText(message, pcm);
@@ -57,15 +66,21 @@ internal abstract class GatewayMediaCodec(string streamSid)
         }
     }
 
-    private static GatewayMessage ParseText(ReadOnlySpan<byte> message, Span<byte> pcm)
+    private GatewayMessage ParseText(ReadOnlySpan<byte> message, Span<byte> pcm)
     {
-        var reader = new Utf8JsonReader(message);
+        // One over the bound, so the check below names the violation before the reader throws a plain JsonException.
+        var reader = new Utf8JsonReader(message, new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth + 1 });
         var kind = GatewayEventKind.Other;
         string? mark = null;
         ReadOnlySpan<byte> payload = default;
         var section = 0; // 1 = inside "media", 2 = inside "mark"
         while (reader.Read())
         {
+            if ((reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) && reader.CurrentDepth >= limits.MaxJsonDepth)
+            {
+                throw new GatewayViolationException(GatewayViolation.JsonTooDeep);
+            }
+
             if (reader.TokenType != JsonTokenType.PropertyName)
             {
                 continue;
@@ -92,7 +107,7 @@ internal abstract class GatewayMediaCodec(string streamSid)
             else if (reader.CurrentDepth == 2 && section == 2 && reader.ValueTextEquals("name"u8))
             {
                 reader.Read();
-                mark = reader.GetString();
+                mark = MarkName(ref reader);
             }
         }
 
@@ -102,6 +117,30 @@ internal abstract class GatewayMediaCodec(string streamSid)
             GatewayEventKind.Mark => GatewayMessage.Mark(mark),
             _ => GatewayMessage.Of(kind),
         };
+    }
+
+    /// <summary>The mark's name, no longer than the bound in UTF-8 bytes. An escape takes at least as many bytes as
+    /// the character it stands for, so an unescaped name within the bound is checked without decoding it.</summary>
+    private string? MarkName(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        if (reader.ValueSpan.Length > limits.MaxMarkNameBytes
+            && (!reader.ValueIsEscaped || reader.ValueSpan.Length > limits.MaxMarkNameBytes * 6))
+        {
+            throw new GatewayViolationException(GatewayViolation.MarkNameTooLong);
+        }
+
+        var name = reader.GetString();
+        if (name is not null && reader.ValueIsEscaped && Encoding.UTF8.GetByteCount(name) > limits.MaxMarkNameBytes)
+        {
+            throw new GatewayViolationException(GatewayViolation.MarkNameTooLong);
+        }
+
+        return name;
     }
 
     /// <summary>base64 mu-law -> mu-law -> PCM16 8 kHz.</summary>

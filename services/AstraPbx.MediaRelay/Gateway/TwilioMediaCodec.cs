@@ -17,8 +17,8 @@ internal sealed class TwilioMediaCodec : GatewayMediaCodec
     private readonly byte[] _ulaw;
     private readonly byte[] _mediaJson;
 
-    public TwilioMediaCodec(string streamSid, int maxPcmLength)
-        : base(streamSid)
+    public TwilioMediaCodec(string streamSid, int maxPcmLength, GatewayLimits limits)
+        : base(streamSid, limits)
     {
         _streamSidJson = JsonEncodedText.Encode(streamSid).EncodedUtf8Bytes.ToArray();
         _ulaw = new byte[maxPcmLength / 2];

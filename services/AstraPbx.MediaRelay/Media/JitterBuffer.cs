@@ -1,3 +1,5 @@
+using AstraPbx.MediaRelay.Gateway;
+
 namespace AstraPbx.MediaRelay.Media;
 
 /// <summary>Bot audio waiting for playout: 16-bit PCM at 8 kHz (the gateway's rate in both media modes), re-framed
@@ -5,7 +7,9 @@ namespace AstraPbx.MediaRelay.Media;
 /// due only once the audio queued before it has been played. Thread-safe: the gateway loop writes, the clock reads.
 /// <para>The buffer itself decides when playout starts (priming) and stops (an underrun); the bytes are a
 /// <see cref="PcmRing"/>, the marks a <see cref="MarkQueue"/>, and the delay a gap or missed ticks added is given back
-/// by a <see cref="DriftCorrector"/>. One lock covers all of them.</para></summary>
+/// by a <see cref="DriftCorrector"/>. One lock covers all of them.</para>
+/// <para>The ring holds whole samples only: a write of odd length (a binary message split mid-sample) keeps its last
+/// byte back and joins it to the next write's first, so the samples never shift for the rest of the call.</para></summary>
 internal sealed class JitterBuffer
 {
     /// <summary>320 = 8000 Hz x 20 ms x 2 bytes.</summary>
@@ -19,7 +23,7 @@ internal sealed class JitterBuffer
 
     private readonly object _lock = new();
     private readonly PcmRing _ring;
-    private readonly MarkQueue _marks = new();
+    private readonly MarkQueue _marks;
     private readonly DriftCorrector _drift;
     private readonly int _primedBytes;
     private readonly int _targetTicks;
@@ -27,9 +31,15 @@ internal sealed class JitterBuffer
     private bool _clearRequested;
     private bool _dataSinceLastTick;
     private int _primingTicks;
+    private bool _hasCarry;
+    private byte _carry;
 
-    public JitterBuffer(int targetMs, int capMs)
+    /// <param name="targetMs">Bot audio buffered before playout starts.</param>
+    /// <param name="capMs">Most bot audio held; beyond it the oldest goes.</param>
+    /// <param name="maxPendingMarks">Marks waiting for their audio, at most (<c>Relay:MaxPendingMarks</c>).</param>
+    public JitterBuffer(int targetMs, int capMs, int maxPendingMarks = RelayOptions.DefaultMaxPendingMarks)
     {
+        _marks = new MarkQueue(maxPendingMarks);
         // Starts at one second and grows up to the cap: most sessions never hold a long burst.
         _ring = new PcmRing(initialBytes: 16_000, capBytes: Math.Max(FrameBytes * 2, capMs * 16));
         // The level at which playout starts: the target, and at least one frame.
@@ -105,7 +115,26 @@ internal sealed class JitterBuffer
 
         lock (_lock)
         {
-            _drift.Written(_ring.Write(pcm));
+            if (_hasCarry)
+            {
+                Span<byte> sample = [_carry, pcm[0]];
+                _drift.Written(_ring.Write(sample));
+                _hasCarry = false;
+                pcm = pcm[1..];
+            }
+
+            if ((pcm.Length & 1) != 0)
+            {
+                _carry = pcm[^1];
+                _hasCarry = true;
+                pcm = pcm[..^1];
+            }
+
+            if (!pcm.IsEmpty)
+            {
+                _drift.Written(_ring.Write(pcm));
+            }
+
             _dataSinceLastTick = true;
         }
     }
@@ -134,12 +163,20 @@ internal sealed class JitterBuffer
         }
     }
 
-    /// <summary>Queues a mark at the current end of the stream.</summary>
+    /// <summary>Queues a mark at the current end of the stream. Throws <see cref="GatewayViolationException"/>
+    /// (<see cref="GatewayViolation.TooManyMarks"/>) when the bound is reached: a mark flood fails its session, it is
+    /// not silently dropped (the bot would wait for an echo that never comes).</summary>
     public void AddMark(string name)
     {
+        bool added;
         lock (_lock)
         {
-            _marks.Add(_ring.Written, name);
+            added = _marks.TryAdd(_ring.Written, name);
+        }
+
+        if (!added)
+        {
+            throw new GatewayViolationException(GatewayViolation.TooManyMarks);
         }
     }
 
@@ -154,6 +191,8 @@ internal sealed class JitterBuffer
             {
                 _clearRequested = false;
                 _ring.Clear();
+                // A half sample left by the cleared audio belongs to it: the next utterance starts on a whole one.
+                _hasCarry = false;
                 _playing = false;
                 _primingTicks = 0;
                 _drift.Clear();

@@ -6,8 +6,10 @@ using AstraPbx.MediaRelay.Sessions;
 namespace AstraPbx.MediaRelay.Gateway;
 
 /// <summary>The AI gateway side of a session: its WebSocket (open from preparation on), the send lock every message to
-/// the gateway takes, the receive loop that feeds bot audio into the jitter buffer, and the close.</summary>
-internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session, ILogger logger)
+/// the gateway takes (each send bounded by <see cref="RelayOptions.GatewaySendTimeout"/>), the receive loop that feeds bot
+/// audio into the jitter buffer and tells a normal close from an error close or a keepalive timeout, and the close.</summary>
+internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
+    RelayOptions options, ILogger logger)
 {
     /// <summary>A text message from the gateway may not grow past this (it is buffered whole before parsing).</summary>
     private const int MaxTextMessage = 1024 * 1024;
@@ -79,10 +81,28 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         {
             if (socket.State == WebSocketState.Open)
             {
-                await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                // Sends nearly always complete at once (the kernel buffers them); only a pending one pays for a timer.
+                var send = socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+                if (!send.IsCompleted)
+                {
+                    await send.AsTask().WaitAsync(options.GatewaySendTimeout).ConfigureAwait(false);
+                }
+                else
+                {
+                    await send.ConfigureAwait(false);
+                }
             }
         }
-        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+        catch (TimeoutException)
+        {
+            // The bot stopped reading: the session ends (and aborts the socket, which completes the pending send).
+            if (!session.IsEnded)
+            {
+                MediaRelayLog.GatewaySendTimedOut(logger, session.CallId, session.SessionId, options.GatewaySendTimeout);
+                _ = session.EndAsync(EndReason.GatewaySendTimeout);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             if (!session.IsEnded)
             {
@@ -108,7 +128,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                 switch (result.MessageType)
                 {
                     case WebSocketMessageType.Close:
-                        await session.EndAsync(EndReason.GatewayClosed).ConfigureAwait(false);
+                        await session.EndAsync(ClosedReason()).ConfigureAwait(false);
                         return;
                     case WebSocketMessageType.Binary:
                         Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
@@ -139,14 +159,50 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         {
             if (!session.IsEnded)
             {
-                MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                await session.EndAsync(EndReason.GatewayFailed).ConfigureAwait(false);
+                if (IsKeepAliveTimeout(e))
+                {
+                    MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
+                    await session.EndAsync(EndReason.GatewayKeepAliveTimeout).ConfigureAwait(false);
+                }
+                else
+                {
+                    MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
+                    await session.EndAsync(EndReason.GatewayFailed).ConfigureAwait(false);
+                }
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>1000 (normal) and 1001 (going away) are the bot ending the call on purpose: the caller is hung up. Any
+    /// other status is an error: the caller goes to the fallback.</summary>
+    private EndReason ClosedReason()
+    {
+        if (socket.CloseStatus is WebSocketCloseStatus.NormalClosure or WebSocketCloseStatus.EndpointUnavailable)
+        {
+            return EndReason.GatewayClosed;
+        }
+
+        MediaRelayLog.GatewayErrorClose(logger, session.CallId, session.SessionId, (int?)socket.CloseStatus ?? 0);
+        return EndReason.GatewayCloseError;
+    }
+
+    /// <summary>The WebSocket aborts itself when a ping goes unanswered for <see cref="RelayOptions.GatewayKeepAliveTimeout"/>;
+    /// the pending receive then fails with a <see cref="TimeoutException"/> inside.</summary>
+    private static bool IsKeepAliveTimeout(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A JSON message from the gateway (accepted in both modes); returns its kind for the caller to act on

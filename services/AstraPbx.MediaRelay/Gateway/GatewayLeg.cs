@@ -102,13 +102,10 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                 _ = session.EndAsync(EndReason.GatewaySendTimeout);
             }
         }
-        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException
+                                       or OperationCanceledException)
         {
-            if (!session.IsEnded)
-            {
-                MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                _ = session.EndAsync(EndReason.GatewayFailed);
-            }
+            _ = FailAsync(e);
         }
         finally
         {
@@ -157,19 +154,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
-            if (!session.IsEnded)
-            {
-                if (IsKeepAliveTimeout(e))
-                {
-                    MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
-                    await session.EndAsync(EndReason.GatewayKeepAliveTimeout).ConfigureAwait(false);
-                }
-                else
-                {
-                    MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                    await session.EndAsync(EndReason.GatewayFailed).ConfigureAwait(false);
-                }
-            }
+            await FailAsync(e).ConfigureAwait(false);
         }
         finally
         {
@@ -190,19 +175,40 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         return EndReason.GatewayCloseError;
     }
 
-    /// <summary>The WebSocket aborts itself when a ping goes unanswered for <see cref="RelayOptions.GatewayKeepAliveTimeout"/>;
-    /// the pending receive then fails with a <see cref="TimeoutException"/> inside.</summary>
+    /// <summary>The WebSocket aborts itself when a ping goes unanswered for <see cref="RelayOptions.GatewayKeepAliveTimeout"/>:
+    /// every pending and later operation then fails with <see cref="OperationCanceledException"/> ("Aborted") or
+    /// <see cref="WebSocketException"/> wrapping the heartbeat's <see cref="WebSocketException"/> (seen on .NET 10,
+    /// whose runtime messages are not localized). A peer that drops the connection fails without that inner cause.</summary>
     private static bool IsKeepAliveTimeout(Exception e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {
-            if (inner is TimeoutException)
+            if (inner is TimeoutException
+                || (inner is WebSocketException && inner.Message.Contains("KeepAliveTimeout", StringComparison.Ordinal)))
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>Ends the session for a failed send or receive: a keepalive timeout, or any other gateway failure.</summary>
+    private Task FailAsync(Exception e)
+    {
+        if (session.IsEnded)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (IsKeepAliveTimeout(e))
+        {
+            MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
+            return session.EndAsync(EndReason.GatewayKeepAliveTimeout);
+        }
+
+        MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
+        return session.EndAsync(EndReason.GatewayFailed);
     }
 
     /// <summary>A JSON message from the gateway (accepted in both modes); returns its kind for the caller to act on

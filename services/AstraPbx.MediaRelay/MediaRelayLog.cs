@@ -52,4 +52,19 @@ internal static partial class MediaRelayLog
 
     [LoggerMessage(3015, LogLevel.Error, "Playout clock tick failed for session {SessionId} of call {CallId}")]
     public static partial void TickFailed(ILogger logger, Exception exception, string callId, Guid sessionId);
+
+    [LoggerMessage(3030, LogLevel.Warning, "Session {SessionId} for call {CallId}: the gateway closed its WebSocket with error status {Status}; the caller goes to the fallback")]
+    public static partial void GatewayErrorClose(ILogger logger, string callId, Guid sessionId, int status);
+
+    [LoggerMessage(3031, LogLevel.Warning, "Session {SessionId} for call {CallId}: the gateway answered no WebSocket ping within {Timeout} (partitioned or hung); the caller goes to the fallback")]
+    public static partial void GatewayKeepAliveTimedOut(ILogger logger, string callId, Guid sessionId, TimeSpan timeout);
+
+    [LoggerMessage(3032, LogLevel.Warning, "Session {SessionId} for call {CallId}: a send to the gateway did not complete within {Timeout} (the bot is not reading); the caller goes to the fallback")]
+    public static partial void GatewaySendTimedOut(ILogger logger, string callId, Guid sessionId, TimeSpan timeout);
+
+    [LoggerMessage(3033, LogLevel.Information, "Session {SessionId} for call {CallId}: AudioSocket connection reset ({Reason}) so Asterisk's dialplan falls back")]
+    public static partial void CallerConnectionReset(ILogger logger, string callId, Guid sessionId, string reason);
+
+    [LoggerMessage(3034, LogLevel.Warning, "AudioSocket connection {ConnectionId} has no socket to reset; it is aborted instead (Asterisk may see a graceful close)")]
+    public static partial void NoSocketToReset(ILogger logger, string connectionId);
 }

@@ -105,6 +105,21 @@ public sealed class RelayOptions : IValidatableObject
     /// <summary>Instance name with its default applied.</summary>
     public string Instance => string.IsNullOrWhiteSpace(InstanceName) ? Environment.MachineName : InstanceName;
 
+    /// <summary>How often the relay pings the gateway's WebSocket. With <see cref="GatewayKeepAliveTimeout"/> it bounds
+    /// how long a partitioned bot goes unnoticed (interval + timeout, 5 s by default).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Relay:GatewayKeepAliveInterval must be 0.1 s - 5 min.")]
+    public TimeSpan GatewayKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the gateway has to answer a ping with a pong before the session ends as
+    /// <c>gateway-keepalive-timeout</c> and the caller goes to the fallback.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Relay:GatewayKeepAliveTimeout must be 0.1 s - 5 min.")]
+    public TimeSpan GatewayKeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long one send to the gateway may take (a bot that stopped reading fills the socket) before the
+    /// session ends as <c>gateway-send-timeout</c> and the caller goes to the fallback.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Relay:GatewaySendTimeout must be 0.1 s - 1 min.")]
+    public TimeSpan GatewaySendTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!IPAddress.TryParse(ListenAddress, out var ip))

@@ -1,3 +1,4 @@
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.Contracts.RelayAdmin;
 using AstraPbx.MediaRelay.Sessions;
@@ -53,7 +54,9 @@ public sealed class DrainTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqF
         var before = caller.Received.Count;
         await Wait.Until(() => caller.Received.Count > before + 10, "the live call still flowing while draining");
 
-        Assert.Equal(CallerEnd.RelayHungUp, await caller.Ended.Within(Long, "the hangup at the drain timeout"));
+        // Issue 12: a drain hands the caller to the dialplan's fallback (reset), it does not hang them up.
+        Assert.Equal(CallerEnd.ConnectionLost, await caller.Ended.Within(Long, "the reset at the drain timeout"));
+        Assert.DoesNotContain(caller.Received, f => f.Kind == AudioSocketKind.Hangup);
         var ended = await relay.Ended(ready.SessionId);
         Assert.Equal(SessionEndedBy.Relay, ended.EndedBy);
         Assert.Equal("drain-timeout", ended.Reason);
@@ -65,7 +68,7 @@ public sealed class DrainTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqF
     }
 
     [Fact]
-    public async Task Sigterm_drains_live_calls_and_hangs_them_up_cleanly()
+    public async Task Sigterm_drains_live_calls_and_hands_them_to_the_fallback()
     {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
         await using var relay = await RelayHost.StartAsync(rabbit, new Dictionary<string, string?> { ["Relay:DrainTimeout"] = "00:00:01" });
@@ -76,8 +79,10 @@ public sealed class DrainTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqF
 
         await relay.StopRelayAsync();
 
-        // 0x00 (the dialplan continues), not a reset; the gateway got a clean close; the end was still published.
-        Assert.Equal(CallerEnd.RelayHungUp, await caller.Ended.Within(Long, "the hangup on shutdown"));
+        // A reset, not 0x00 (issue 12: TRYSTATUS=FAILED, the dialplan falls back); the gateway got a clean close; the end
+        // was still published.
+        Assert.Equal(CallerEnd.ConnectionLost, await caller.Ended.Within(Long, "the reset on shutdown"));
+        Assert.DoesNotContain(caller.Received, f => f.Kind == AudioSocketKind.Hangup);
         await bot.Closed.Within(Long, "the gateway closed");
         Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, bot.CloseStatus);
         Assert.Equal("drain-timeout", (await relay.Ended(ready.SessionId)).Reason);

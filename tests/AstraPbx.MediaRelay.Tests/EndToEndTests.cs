@@ -104,7 +104,7 @@ public sealed class EndToEndTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
     [Theory]
     [InlineData("stop", "gateway-stop")]
     [InlineData("close", "gateway-closed")]
-    [InlineData("abort", "gateway-failed")]
+    [InlineData("going-away", "gateway-closed")]
     public async Task Gateway_ending_the_call_sends_hangup_to_Asterisk(string how, string reason)
     {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
@@ -123,7 +123,7 @@ public sealed class EndToEndTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
                 await bot.CloseAsync();
                 break;
             default:
-                bot.Abort();
+                await bot.CloseAsync(WebSocketCloseStatus.EndpointUnavailable);
                 break;
         }
 

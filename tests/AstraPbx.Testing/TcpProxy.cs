@@ -5,7 +5,8 @@ namespace AstraPbx.Testing;
 
 /// <summary>A loopback TCP forwarder in front of a real server. <see cref="Stop"/> closes the listener and every
 /// forwarded connection, so whoever is behind the proxy sees its server go away (a stopped broker) without
-/// stopping the server other tests share.</summary>
+/// stopping the server other tests share. <see cref="Freeze"/> stops forwarding without closing anything (a network
+/// partition: no FIN, no RST, the bytes just stop).</summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly string _targetHost;
@@ -14,6 +15,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
     private Task _accepting = Task.CompletedTask;
+    private TaskCompletionSource _thawed = NewThawed(thawed: true);
 
     public TcpProxy(string targetHost, int targetPort)
     {
@@ -33,6 +35,12 @@ public sealed class TcpProxy : IAsyncDisposable
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync(_listener, _stop.Token);
     }
+
+    /// <summary>Stops forwarding in both directions, keeping every connection open, until <see cref="Thaw"/>.</summary>
+    public void Freeze() => Interlocked.Exchange(ref _thawed, NewThawed(thawed: false));
+
+    /// <summary>Forwards again after <see cref="Freeze"/>.</summary>
+    public void Thaw() => Volatile.Read(ref _thawed).TrySetResult();
 
     public void Stop()
     {
@@ -88,8 +96,8 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await outbound.ConnectAsync(_targetHost, _targetPort, token);
-            var a = inbound.GetStream().CopyToAsync(outbound.GetStream(), token);
-            var b = outbound.GetStream().CopyToAsync(inbound.GetStream(), token);
+            var a = CopyAsync(inbound.GetStream(), outbound.GetStream(), token);
+            var b = CopyAsync(outbound.GetStream(), inbound.GetStream(), token);
             await Task.WhenAny(a, b);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
@@ -99,6 +107,34 @@ public sealed class TcpProxy : IAsyncDisposable
         {
             inbound.Dispose();
             outbound.Dispose();
+        }
+    }
+
+    private static TaskCompletionSource NewThawed(bool thawed)
+    {
+        var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (thawed)
+        {
+            source.SetResult();
+        }
+
+        return source;
+    }
+
+    /// <summary>Copies until the source closes; while frozen, holds what it read and reads no more.</summary>
+    private async Task CopyAsync(Stream from, Stream to, CancellationToken token)
+    {
+        var buffer = new byte[16 * 1024];
+        while (true)
+        {
+            var read = await from.ReadAsync(buffer, token);
+            if (read == 0)
+            {
+                return;
+            }
+
+            await Volatile.Read(ref _thawed).Task.WaitAsync(token);
+            await to.WriteAsync(buffer.AsMemory(0, read), token);
         }
     }
 

@@ -34,7 +34,10 @@ public sealed class GatewayConnector : IDisposable
         timeout.CancelAfter(_options.GatewayConnectTimeout);
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
-        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(15);
+        // Ping/pong with a timeout (not unsolicited pongs): a partitioned bot aborts the socket, and the session ends as
+        // gateway-keepalive-timeout instead of leaving the caller in silence.
+        socket.Options.KeepAliveInterval = _options.GatewayKeepAliveInterval;
+        socket.Options.KeepAliveTimeout = _options.GatewayKeepAliveTimeout;
         try
         {
             await socket.ConnectAsync(url, _invoker, timeout.Token).ConfigureAwait(false);

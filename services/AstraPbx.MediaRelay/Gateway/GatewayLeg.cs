@@ -6,8 +6,10 @@ using AstraPbx.MediaRelay.Sessions;
 namespace AstraPbx.MediaRelay.Gateway;
 
 /// <summary>The AI gateway side of a session: its WebSocket (open from preparation on), the send lock every message to
-/// the gateway takes, the receive loop that feeds bot audio into the jitter buffer, and the close.</summary>
-internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session, ILogger logger)
+/// the gateway takes (each send bounded by <see cref="RelayOptions.GatewaySendTimeout"/>), the receive loop that feeds bot
+/// audio into the jitter buffer and tells a normal close from an error close or a keepalive timeout, and the close.</summary>
+internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
+    RelayOptions options, ILogger logger)
 {
     /// <summary>A text message from the gateway may not grow past this (it is buffered whole before parsing).</summary>
     private const int MaxTextMessage = 1024 * 1024;
@@ -79,16 +81,31 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         {
             if (socket.State == WebSocketState.Open)
             {
-                await socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                // Sends nearly always complete at once (the kernel buffers them); only a pending one pays for a timer.
+                var send = socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+                if (!send.IsCompleted)
+                {
+                    await send.AsTask().WaitAsync(options.GatewaySendTimeout).ConfigureAwait(false);
+                }
+                else
+                {
+                    await send.ConfigureAwait(false);
+                }
             }
         }
-        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+        catch (TimeoutException)
         {
+            // The bot stopped reading: the session ends (and aborts the socket, which completes the pending send).
             if (!session.IsEnded)
             {
-                MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                _ = session.EndAsync(EndReason.GatewayFailed);
+                MediaRelayLog.GatewaySendTimedOut(logger, session.CallId, session.SessionId, options.GatewaySendTimeout);
+                _ = session.EndAsync(EndReason.GatewaySendTimeout);
             }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException
+                                       or OperationCanceledException)
+        {
+            _ = FailAsync(e);
         }
         finally
         {
@@ -108,7 +125,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                 switch (result.MessageType)
                 {
                     case WebSocketMessageType.Close:
-                        await session.EndAsync(EndReason.GatewayClosed).ConfigureAwait(false);
+                        await session.EndAsync(ClosedReason()).ConfigureAwait(false);
                         return;
                     case WebSocketMessageType.Binary:
                         Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
@@ -137,16 +154,61 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
-            if (!session.IsEnded)
-            {
-                MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
-                await session.EndAsync(EndReason.GatewayFailed).ConfigureAwait(false);
-            }
+            await FailAsync(e).ConfigureAwait(false);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>1000 (normal) and 1001 (going away) are the bot ending the call on purpose: the caller is hung up. Any
+    /// other status is an error: the caller goes to the fallback.</summary>
+    private EndReason ClosedReason()
+    {
+        if (socket.CloseStatus is WebSocketCloseStatus.NormalClosure or WebSocketCloseStatus.EndpointUnavailable)
+        {
+            return EndReason.GatewayClosed;
+        }
+
+        MediaRelayLog.GatewayErrorClose(logger, session.CallId, session.SessionId, (int?)socket.CloseStatus ?? 0);
+        return EndReason.GatewayCloseError;
+    }
+
+    /// <summary>The WebSocket aborts itself when a ping goes unanswered for <see cref="RelayOptions.GatewayKeepAliveTimeout"/>:
+    /// every pending and later operation then fails with <see cref="OperationCanceledException"/> ("Aborted") or
+    /// <see cref="WebSocketException"/> wrapping the heartbeat's <see cref="WebSocketException"/> (seen on .NET 10,
+    /// whose runtime messages are not localized). A peer that drops the connection fails without that inner cause.</summary>
+    private static bool IsKeepAliveTimeout(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is TimeoutException
+                || (inner is WebSocketException && inner.Message.Contains("KeepAliveTimeout", StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Ends the session for a failed send or receive: a keepalive timeout, or any other gateway failure.</summary>
+    private Task FailAsync(Exception e)
+    {
+        if (session.IsEnded)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (IsKeepAliveTimeout(e))
+        {
+            MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
+            return session.EndAsync(EndReason.GatewayKeepAliveTimeout);
+        }
+
+        MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
+        return session.EndAsync(EndReason.GatewayFailed);
     }
 
     /// <summary>A JSON message from the gateway (accepted in both modes); returns its kind for the caller to act on

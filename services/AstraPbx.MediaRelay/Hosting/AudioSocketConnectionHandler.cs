@@ -1,7 +1,9 @@
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Hosting;
@@ -58,8 +60,35 @@ public sealed class AudioSocketConnectionHandler(
         clock.Add(session.Playout);
         using (session.Ending.Register(() => clock.Remove(session.Playout)))
         {
-            await session.RunCallerAsync(input, connection.Transport.Output).ConfigureAwait(false);
+            await session.RunCallerAsync(input, connection.Transport.Output, () => Reset(connection)).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Resets the connection (RST: no 0x00, no FIN) so that <c>TryExec(AudioSocket(...))</c> gives
+    /// <c>TRYSTATUS=FAILED</c> and the dialplan falls back (PROTOCOLS.md 1). Kestrel's own abort shuts the socket down
+    /// gracefully first (a FIN, which Asterisk takes as a hangup), so the socket is closed here with linger 0 before
+    /// Kestrel tears the connection down.</summary>
+    private void Reset(ConnectionContext connection)
+    {
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is null)
+        {
+            MediaRelayLog.NoSocketToReset(logger, connection.ConnectionId);
+        }
+        else
+        {
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Close();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already gone: Asterisk saw the connection end its own way.
+            }
+        }
+
+        connection.Abort(new ConnectionAbortedException("AudioSocket reset: the dialplan falls back"));
     }
 
     private void Refuse(string connectionId, string? remote, string reason, Guid sessionId)

@@ -4,7 +4,8 @@ namespace AstraPbx.MediaRelay.Sessions;
 /// is what <c>AiSessionEnded.Reason</c>, the logs and the span tag carry.</summary>
 internal enum EndReason
 {
-    /// <summary><c>relay-error</c>: the relay failed (a tick threw, the read loop stopped unexpectedly).</summary>
+    /// <summary><c>relay-error</c>: the relay failed (a tick threw, the read loop stopped unexpectedly). The AudioSocket is
+    /// reset: the dialplan falls back.</summary>
     RelayError,
 
     /// <summary><c>caller-closed</c>: Asterisk closed the connection between frames.</summary>
@@ -46,13 +47,27 @@ internal enum EndReason
     /// <summary><c>caller-idle</c>: Asterisk sent nothing for <see cref="RelayOptions.CallerIdleTimeout"/>.</summary>
     CallerIdle,
 
-    /// <summary><c>gateway-closed</c>: the gateway closed its WebSocket.</summary>
+    /// <summary><c>gateway-closed</c>: the gateway closed its WebSocket normally (1000, or 1001 going away: the bot chose
+    /// to end the call). Asterisk gets 0x00: the caller is hung up.</summary>
     GatewayClosed,
+
+    /// <summary><c>gateway-close-error</c>: the gateway closed its WebSocket with a status other than 1000/1001 (an error
+    /// close, 1011 and the like). The AudioSocket is reset: the dialplan falls back.</summary>
+    GatewayCloseError,
+
+    /// <summary><c>gateway-keepalive-timeout</c>: the gateway did not answer a WebSocket ping within
+    /// <see cref="RelayOptions.GatewayKeepAliveTimeout"/> (a partition, a hung bot). The AudioSocket is reset.</summary>
+    GatewayKeepAliveTimeout,
+
+    /// <summary><c>gateway-send-timeout</c>: a send to the gateway did not complete within
+    /// <see cref="RelayOptions.GatewaySendTimeout"/> (the bot stopped reading). The AudioSocket is reset.</summary>
+    GatewaySendTimeout,
 
     /// <summary><c>gateway-stop</c>: the gateway sent a <c>stop</c> event.</summary>
     GatewayStop,
 
-    /// <summary><c>gateway-failed</c>: the gateway's WebSocket failed mid-call (the socket is aborted, not closed).</summary>
+    /// <summary><c>gateway-failed</c>: the gateway's WebSocket failed mid-call (the socket is aborted, not closed). The
+    /// AudioSocket is reset: the dialplan falls back.</summary>
     GatewayFailed,
 
     /// <summary><c>gateway-message-too-large</c>: a text message from the gateway over 1 MiB.</summary>
@@ -61,6 +76,8 @@ internal enum EndReason
     /// <summary><c>not-claimed</c>: Asterisk never claimed the prepared session.</summary>
     NotClaimed,
 
-    /// <summary><c>drain-timeout</c>: the relay drained and the call outlived the drain timeout.</summary>
+    /// <summary><c>drain-timeout</c>: the relay drained and the call outlived the drain timeout. The AudioSocket is reset,
+    /// not hung up: the bot did not choose to end the call, so the dialplan hands the caller to the fallback (a person)
+    /// rather than hanging up on them because a relay pod was replaced.</summary>
     DrainTimeout,
 }

@@ -24,6 +24,9 @@ internal static class EndReasonExtensions
         EndReason.CallerNotReading => "caller-not-reading",
         EndReason.CallerIdle => "caller-idle",
         EndReason.GatewayClosed => "gateway-closed",
+        EndReason.GatewayCloseError => "gateway-close-error",
+        EndReason.GatewayKeepAliveTimeout => "gateway-keepalive-timeout",
+        EndReason.GatewaySendTimeout => "gateway-send-timeout",
         EndReason.GatewayStop => "gateway-stop",
         EndReason.GatewayFailed => "gateway-failed",
         EndReason.GatewayMessageTooLarge => "gateway-message-too-large",
@@ -38,10 +41,19 @@ internal static class EndReasonExtensions
     {
         EndReason.CallerClosed or EndReason.CallerReset or EndReason.CallerHangup or EndReason.CallerError
             or EndReason.TruncatedFrame => SessionEndedBy.Caller,
-        EndReason.GatewayClosed or EndReason.GatewayStop or EndReason.GatewayFailed
+        EndReason.GatewayClosed or EndReason.GatewayStop or EndReason.GatewayFailed or EndReason.GatewayCloseError
+            or EndReason.GatewayKeepAliveTimeout or EndReason.GatewaySendTimeout
             or EndReason.GatewayMessageTooLarge => SessionEndedBy.Gateway,
         EndReason.NotClaimed => SessionEndedBy.NotClaimed,
         EndReason.DrainTimeout => wasLive ? SessionEndedBy.Relay : SessionEndedBy.NotClaimed,
         _ => SessionEndedBy.Relay,
     };
+
+    /// <summary>True when a live call ending for this reason resets the AudioSocket connection (RST, no 0x00, no FIN) so
+    /// that <c>TryExec(AudioSocket(...))</c> gives <c>TRYSTATUS=FAILED</c> and the dialplan falls back (PROTOCOLS.md 1):
+    /// the gateway failed or went silent, or the relay did. Only a deliberate end by the bot (<c>stop</c>, close
+    /// 1000/1001) or a caller-side end hangs up with 0x00.</summary>
+    public static bool ResetsCaller(this EndReason reason) => reason is EndReason.GatewayFailed or EndReason.GatewayCloseError
+        or EndReason.GatewayKeepAliveTimeout or EndReason.GatewaySendTimeout or EndReason.GatewayMessageTooLarge
+        or EndReason.RelayError or EndReason.DrainTimeout;
 }

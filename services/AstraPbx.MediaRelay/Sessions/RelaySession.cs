@@ -32,6 +32,9 @@ internal sealed class RelaySession : ISessionControl
 
     private int _state = Pending;
     private int _endStarted;
+    private int _resetRequested;
+    private int _resetDone;
+    private Action? _resetCaller;
     private long _liveAt;
 
     public RelaySession(StartAiSession request, ClientWebSocket gateway, Activity? activity, SessionServices services)
@@ -45,7 +48,7 @@ internal sealed class RelaySession : ISessionControl
         _services = services;
         _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs);
         var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPayloadFromCaller);
-        _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Logger);
+        _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
         _caller = new CallerLeg(new CallerPlayout(_jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
     }
 
@@ -119,9 +122,17 @@ internal sealed class RelaySession : ISessionControl
         return Interlocked.CompareExchange(ref _state, Live, Pending) == Pending && !IsEnded;
     }
 
-    /// <summary>Relays a claimed AudioSocket connection (its UUID frame already consumed) until the call ends.</summary>
-    public async Task RunCallerAsync(PipeReader input, PipeWriter output)
+    /// <summary>Relays a claimed AudioSocket connection (its UUID frame already consumed) until the call ends.
+    /// <paramref name="resetConnection"/> resets it (RST) when the end reason hands the caller to the fallback.</summary>
+    public async Task RunCallerAsync(PipeReader input, PipeWriter output, Action resetConnection)
     {
+        Volatile.Write(ref _resetCaller, resetConnection);
+        if (Volatile.Read(ref _resetRequested) != 0)
+        {
+            // The session ended for a failure between the claim and here.
+            ResetCaller();
+        }
+
         RelayTelemetry.ActiveSessions.Add(1);
         try
         {
@@ -138,8 +149,10 @@ internal sealed class RelaySession : ISessionControl
         }
     }
 
-    /// <summary>Ends the session once, from whichever side (the reason names it): 0x00 to Asterisk unless Asterisk ended
-    /// it, <c>stop</c> and close 1000 to the gateway unless the gateway ended it, then <c>AiSessionEnded</c>.</summary>
+    /// <summary>Ends the session once, from whichever side (the reason names it). Toward Asterisk: a reset when the reason
+    /// hands the caller to the fallback (<see cref="EndReasonExtensions.ResetsCaller"/>), else 0x00 unless Asterisk ended
+    /// it. Toward the gateway: an abort when it failed, else <c>stop</c> (unless the gateway ended it) and close 1000.
+    /// Then <c>AiSessionEnded</c>.</summary>
     public async Task EndAsync(EndReason reason)
     {
         if (Interlocked.Exchange(ref _endStarted, 1) != 0)
@@ -152,7 +165,13 @@ internal sealed class RelaySession : ISessionControl
         _ending.Cancel();
         if (wasLive)
         {
-            if (endedBy != SessionEndedBy.Caller)
+            if (reason.ResetsCaller())
+            {
+                MediaRelayLog.CallerConnectionReset(_services.Logger, CallId, SessionId, reason.ToWire());
+                Volatile.Write(ref _resetRequested, 1);
+                ResetCaller();
+            }
+            else if (endedBy != SessionEndedBy.Caller)
             {
                 await _caller.Playout.HangUpAsync().ConfigureAwait(false);
             }
@@ -162,7 +181,8 @@ internal sealed class RelaySession : ISessionControl
             RelayTelemetry.ActiveSessions.Add(-1);
         }
 
-        var failed = reason == EndReason.GatewayFailed;
+        // A gateway that failed or stopped answering gets no stop and no close handshake: its socket is aborted.
+        var failed = reason is EndReason.GatewayFailed or EndReason.GatewayKeepAliveTimeout or EndReason.GatewaySendTimeout;
         await _gateway.CloseAsync(failed, sendStop: endedBy != SessionEndedBy.Gateway).ConfigureAwait(false);
         _closed.Cancel();
         var wire = reason.ToWire();
@@ -172,13 +192,23 @@ internal sealed class RelaySession : ISessionControl
         _activity?.SetTag("astrapbx.session.end_reason", wire);
         _activity?.SetTag("astrapbx.session.frames_to_gateway", FramesToGateway);
         _activity?.SetTag("astrapbx.session.frames_to_caller", FramesToCaller);
-        if (endedBy == SessionEndedBy.Relay || failed)
+        if (endedBy == SessionEndedBy.Relay || reason.ResetsCaller())
         {
             _activity?.SetStatus(ActivityStatusCode.Error, wire);
         }
 
         _activity?.Dispose();
         _ended.TrySetResult();
+    }
+
+    /// <summary>Resets the AudioSocket connection once, as soon as both the end asked for it and the connection is known.</summary>
+    private void ResetCaller()
+    {
+        var reset = Volatile.Read(ref _resetCaller);
+        if (reset is not null && Interlocked.Exchange(ref _resetDone, 1) == 0)
+        {
+            reset();
+        }
     }
 
     private void PublishEnded(SessionEndedBy endedBy, string reason, bool wasLive)

@@ -22,6 +22,9 @@ public sealed class RawCaller : IAsyncDisposable
     /// <summary>Completes when the relay closed the connection; true if a 0x00 frame came first.</summary>
     public Task<bool> Closed => _closed.Task;
 
+    /// <summary>True once the relay reset the connection (RST); false after a graceful close (FIN). Read after <see cref="Closed"/>.</summary>
+    public bool EndedWithReset { get; private set; }
+
     public static async Task<RawCaller> ConnectAsync(IPEndPoint endpoint)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -72,8 +75,9 @@ public sealed class RawCaller : IAsyncDisposable
                 ScanForHangup(buffer.AsSpan(0, read));
             }
         }
-        catch (SocketException)
+        catch (SocketException e)
         {
+            EndedWithReset = e.SocketErrorCode == SocketError.ConnectionReset;
         }
         catch (ObjectDisposedException)
         {

@@ -25,6 +25,9 @@ public sealed class EndReasonTests
         { nameof(EndReason.CallerNotReading), "caller-not-reading" },
         { nameof(EndReason.CallerIdle), "caller-idle" },
         { nameof(EndReason.GatewayClosed), "gateway-closed" },
+        { nameof(EndReason.GatewayCloseError), "gateway-close-error" },
+        { nameof(EndReason.GatewayKeepAliveTimeout), "gateway-keepalive-timeout" },
+        { nameof(EndReason.GatewaySendTimeout), "gateway-send-timeout" },
         { nameof(EndReason.GatewayStop), "gateway-stop" },
         { nameof(EndReason.GatewayFailed), "gateway-failed" },
         { nameof(EndReason.GatewayMessageTooLarge), "gateway-message-too-large" },
@@ -70,6 +73,9 @@ public sealed class EndReasonTests
     [InlineData(nameof(EndReason.GatewayStop), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewayFailed), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewayMessageTooLarge), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewayCloseError), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewayKeepAliveTimeout), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewaySendTimeout), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.NotClaimed), SessionEndedBy.NotClaimed)]
     public void End_reason_names_the_side_that_ended_the_call(string reason, SessionEndedBy endedBy)
     {
@@ -83,4 +89,22 @@ public sealed class EndReasonTests
         Assert.Equal(SessionEndedBy.Relay, EndReason.DrainTimeout.EndedBy(wasLive: true));
         Assert.Equal(SessionEndedBy.NotClaimed, EndReason.DrainTimeout.EndedBy(wasLive: false));
     }
+
+    /// <summary>Only a deliberate end by the bot, or an end from Asterisk's side, hangs up with 0x00; a failed or silent
+    /// bot, a relay fault and a drain reset the AudioSocket so the dialplan falls back (issue 12).</summary>
+    [Theory]
+    [InlineData(nameof(EndReason.GatewayStop), false)]
+    [InlineData(nameof(EndReason.GatewayClosed), false)]
+    [InlineData(nameof(EndReason.CallerHangup), false)]
+    [InlineData(nameof(EndReason.CallerClosed), false)]
+    [InlineData(nameof(EndReason.BadDtmf), false)]
+    [InlineData(nameof(EndReason.GatewayFailed), true)]
+    [InlineData(nameof(EndReason.GatewayCloseError), true)]
+    [InlineData(nameof(EndReason.GatewayKeepAliveTimeout), true)]
+    [InlineData(nameof(EndReason.GatewaySendTimeout), true)]
+    [InlineData(nameof(EndReason.GatewayMessageTooLarge), true)]
+    [InlineData(nameof(EndReason.RelayError), true)]
+    [InlineData(nameof(EndReason.DrainTimeout), true)]
+    public void End_reason_decides_between_hangup_and_reset(string reason, bool resets) =>
+        Assert.Equal(resets, Enum.Parse<EndReason>(reason).ResetsCaller());
 }

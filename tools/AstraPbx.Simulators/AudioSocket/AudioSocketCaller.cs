@@ -293,7 +293,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
                 input.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted)
                 {
-                    await EndAsync(CallerEnd.RelayClosed).ConfigureAwait(false);
+                    await EndAsync(WasReset() ? CallerEnd.ConnectionLost : CallerEnd.RelayClosed).ConfigureAwait(false);
                     return;
                 }
             }
@@ -301,6 +301,26 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
             _ended.TrySetResult(_stop.IsCancellationRequested ? CallerEnd.CallerHungUp : CallerEnd.ConnectionLost);
+        }
+    }
+
+    /// <summary>After the end of the stream: a reset or a FIN? The reset's error may have gone to a concurrent frame
+    /// write, leaving the read only an end of stream. An empty send tells them apart: after a FIN the socket is still
+    /// open for sending (CLOSE_WAIT), after a reset it is closed and the send fails (EPIPE).</summary>
+    private bool WasReset()
+    {
+        try
+        {
+            _socket.Send(ReadOnlySpan<byte>.Empty, SocketFlags.None);
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
         }
     }
 

@@ -27,6 +27,7 @@ public sealed class GatewaySession
     private long _audioBytes;
     private long _audioFrames;
     private volatile bool _echoing;
+    private readonly TaskCompletionSource _readingStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal GatewaySession(WebSocket socket, HttpContext context, string path, FakeGatewayOptions options)
     {
@@ -135,6 +136,10 @@ public sealed class GatewaySession
             _sendLock.Release();
         }
     }
+
+    /// <summary>The bot hangs: it stops reading the WebSocket (after the message in progress) without closing it, so
+    /// pings go unanswered and the relay's sends back up.</summary>
+    public void StopReading() => _readingStopped.TrySetResult();
 
     /// <summary>The gateway fails: drops the TCP connection without a close frame.</summary>
     public void Abort()
@@ -259,6 +264,12 @@ public sealed class GatewaySession
     {
         while (true)
         {
+            if (_readingStopped.Task.IsCompleted)
+            {
+                // A hung bot: nothing more is read (so no pong answers a ping) until the relay gives up on the socket.
+                await Task.Delay(Timeout.Infinite, stopping).ConfigureAwait(false);
+            }
+
             var type = await ReceiveMessageAsync(buffer, stopping).ConfigureAwait(false);
             if (type is null)
             {

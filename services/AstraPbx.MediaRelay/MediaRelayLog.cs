@@ -53,6 +53,9 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3015, LogLevel.Error, "Playout clock tick failed for session {SessionId} of call {CallId}")]
     public static partial void TickFailed(ILogger logger, Exception exception, string callId, Guid sessionId);
 
+    [LoggerMessage(3035, LogLevel.Warning, "Session {SessionId} for call {CallId}: the gateway broke a bound ({Violation}); the session ends, the caller goes to the fallback")]
+    public static partial void GatewayViolation(ILogger logger, string callId, Guid sessionId, Gateway.GatewayViolation violation);
+
     [LoggerMessage(3030, LogLevel.Warning, "Session {SessionId} for call {CallId}: the gateway closed its WebSocket with error status {Status}; the caller goes to the fallback")]
     public static partial void GatewayErrorClose(ILogger logger, string callId, Guid sessionId, int status);
 

@@ -25,7 +25,9 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
     {
         await using var relay = await RelayHost.StartAsync(rabbit);
         await using var caller = await relay.DialAsync(Guid.NewGuid());
-        Assert.Equal(CallerEnd.RelayClosed, await caller.Ended.Within(Long, "the refusal"));
+        // Closed, or reset when the caller's first frames were still unread at the close (issue 12 wants a reset here
+        // always, so that TryExec falls back; not yet done).
+        Assert.Contains(await caller.Ended.Within(Long, "the refusal"), new[] { CallerEnd.RelayClosed, CallerEnd.ConnectionLost });
         Assert.Empty(caller.Received);
     }
 

@@ -12,7 +12,6 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
     RelayOptions options, ILogger logger)
 {
     /// <summary>A text message from the gateway may not grow past this (it is buffered whole before parsing).</summary>
-    private const int MaxTextMessage = 1024 * 1024;
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
@@ -131,7 +130,7 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                         Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
                         break;
                     case WebSocketMessageType.Text:
-                        if (text.WrittenCount + result.Count > MaxTextMessage)
+                        if (text.WrittenCount + result.Count > options.MaxGatewayTextMessageBytes)
                         {
                             await session.EndAsync(EndReason.GatewayMessageTooLarge).ConfigureAwait(false);
                             return;
@@ -151,6 +150,11 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
                         break;
                 }
             }
+        }
+        catch (GatewayViolationException e)
+        {
+            MediaRelayLog.GatewayViolation(logger, session.CallId, session.SessionId, e.Violation);
+            await session.EndAsync(EndReason.GatewayViolation).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {

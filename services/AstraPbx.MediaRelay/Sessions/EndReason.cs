@@ -70,8 +70,13 @@ internal enum EndReason
     /// AudioSocket is reset: the dialplan falls back.</summary>
     GatewayFailed,
 
-    /// <summary><c>gateway-message-too-large</c>: a text message from the gateway over 1 MiB.</summary>
+    /// <summary><c>gateway-message-too-large</c>: a text message from the gateway over <c>Relay:MaxGatewayTextMessageBytes</c>
+    /// (64 KiB), stopped while it is still arriving. The AudioSocket is reset.</summary>
     GatewayMessageTooLarge,
+
+    /// <summary><c>gateway-violation</c>: the gateway broke a bound on what a bot controls (too many pending marks, a
+    /// mark name, a text message or a JSON nesting over its limit). The AudioSocket is reset: the dialplan falls back.</summary>
+    GatewayViolation,
 
     /// <summary><c>not-claimed</c>: Asterisk never claimed the prepared session.</summary>
     NotClaimed,

@@ -30,6 +30,7 @@ internal static class EndReasonExtensions
         EndReason.GatewayStop => "gateway-stop",
         EndReason.GatewayFailed => "gateway-failed",
         EndReason.GatewayMessageTooLarge => "gateway-message-too-large",
+        EndReason.GatewayViolation => "gateway-violation",
         EndReason.NotClaimed => "not-claimed",
         EndReason.DrainTimeout => "drain-timeout",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
@@ -43,7 +44,7 @@ internal static class EndReasonExtensions
             or EndReason.TruncatedFrame => SessionEndedBy.Caller,
         EndReason.GatewayClosed or EndReason.GatewayStop or EndReason.GatewayFailed or EndReason.GatewayCloseError
             or EndReason.GatewayKeepAliveTimeout or EndReason.GatewaySendTimeout
-            or EndReason.GatewayMessageTooLarge => SessionEndedBy.Gateway,
+            or EndReason.GatewayMessageTooLarge or EndReason.GatewayViolation => SessionEndedBy.Gateway,
         EndReason.NotClaimed => SessionEndedBy.NotClaimed,
         EndReason.DrainTimeout => wasLive ? SessionEndedBy.Relay : SessionEndedBy.NotClaimed,
         _ => SessionEndedBy.Relay,
@@ -55,5 +56,5 @@ internal static class EndReasonExtensions
     /// 1000/1001) or a caller-side end hangs up with 0x00.</summary>
     public static bool ResetsCaller(this EndReason reason) => reason is EndReason.GatewayFailed or EndReason.GatewayCloseError
         or EndReason.GatewayKeepAliveTimeout or EndReason.GatewaySendTimeout or EndReason.GatewayMessageTooLarge
-        or EndReason.RelayError or EndReason.DrainTimeout;
+        or EndReason.GatewayViolation or EndReason.RelayError or EndReason.DrainTimeout;
 }

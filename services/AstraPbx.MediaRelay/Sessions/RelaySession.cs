@@ -46,8 +46,9 @@ internal sealed class RelaySession : ISessionControl
         Gateway = SecretRedactor.RedactUrl(request.GatewayUrl);
         _activity = activity;
         _services = services;
-        _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs);
-        var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPayloadFromCaller);
+        _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs, services.Options.MaxPendingMarks);
+        var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPayloadFromCaller,
+            GatewayLimits.From(services.Options));
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
         _caller = new CallerLeg(new CallerPlayout(_jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
     }

@@ -33,6 +33,7 @@ public sealed class EndReasonTests
         { nameof(EndReason.GatewayMessageTooLarge), "gateway-message-too-large" },
         { nameof(EndReason.NotClaimed), "not-claimed" },
         { nameof(EndReason.DrainTimeout), "drain-timeout" },
+        { nameof(EndReason.GatewayViolation), "gateway-violation" },
     };
 
     [Theory]
@@ -73,6 +74,7 @@ public sealed class EndReasonTests
     [InlineData(nameof(EndReason.GatewayStop), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewayFailed), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewayMessageTooLarge), SessionEndedBy.Gateway)]
+    [InlineData(nameof(EndReason.GatewayViolation), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewayCloseError), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewayKeepAliveTimeout), SessionEndedBy.Gateway)]
     [InlineData(nameof(EndReason.GatewaySendTimeout), SessionEndedBy.Gateway)]
@@ -103,6 +105,7 @@ public sealed class EndReasonTests
     [InlineData(nameof(EndReason.GatewayKeepAliveTimeout), true)]
     [InlineData(nameof(EndReason.GatewaySendTimeout), true)]
     [InlineData(nameof(EndReason.GatewayMessageTooLarge), true)]
+    [InlineData(nameof(EndReason.GatewayViolation), true)]
     [InlineData(nameof(EndReason.RelayError), true)]
     [InlineData(nameof(EndReason.DrainTimeout), true)]
     public void End_reason_decides_between_hangup_and_reset(string reason, bool resets) =>

@@ -70,4 +70,7 @@ internal static partial class MediaRelayLog
 
     [LoggerMessage(3034, LogLevel.Warning, "AudioSocket connection {ConnectionId} has no socket to reset; it is aborted instead (Asterisk may see a graceful close)")]
     public static partial void NoSocketToReset(ILogger logger, string connectionId);
+
+    [LoggerMessage(3035, LogLevel.Warning, "Session {SessionId} for call {CallId}: prepared for AudioSocket kind 0x{Prepared:x2}, but Asterisk sends 0x{Received:x2}; its audio is resampled, the playout stays 0x{Prepared:x2} (check the route's rate against the dialplan)")]
+    public static partial void CallerKindMismatch(ILogger logger, string callId, Guid sessionId, byte prepared, byte received);
 }

@@ -45,10 +45,17 @@ public sealed class RelayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "Relay:UuidWait must be 50 ms - 1 min.")]
     public TimeSpan UuidWait { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>A live call whose Asterisk side sends nothing (not even part of a frame) for this long is ended
-    /// (<c>caller-idle</c>). Asterisk sends a frame every 20 ms and itself gives up after 2 s of silence.</summary>
+    /// <summary>A live call whose Asterisk side started a frame and did not finish it within this is ended
+    /// (<c>caller-idle</c>). Silence between whole frames is not idleness: a silent caller, or a phone with silence
+    /// suppression, sends no audio at all while the bot speaks (issue 12).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Relay:CallerIdleTimeout must be 0.1 s - 10 min.")]
     public TimeSpan CallerIdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Audio written to Asterisk that stays unacknowledged this long ends the call (<c>TCP_USER_TIMEOUT</c> on
+    /// the claimed connection, Linux): Asterisk's host vanished without closing. 0 leaves the kernel's default (about
+    /// 15 minutes of retries).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Relay:CallerAckTimeout must be 0 - 10 min.")]
+    public TimeSpan CallerAckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>On SIGTERM or StartDrain, live calls may run this long before the relay ends them with 0x00.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Relay:DrainTimeout must be 0 - 1 h.")]

@@ -53,7 +53,7 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
         [nameof(StartAiSession)] = new StartAiSession
         {
             CallId = "c1", AsteriskId = "a1", SessionId = Guid.Parse("3f2c5a8e-1b7d-4c9e-9a0b-6d4e2f1a8c7b"),
-            GatewayUrl = "wss://bots.example/ws/org/bot?key=ak_test", MediaMode = MediaMode.Twilio, OrgId = "org-1",
+            GatewayUrl = "wss://bots.example/ws/org/bot?key=ak_test", MediaMode = MediaMode.Twilio, CallerSampleRate = 16000, OrgId = "org-1",
             CallerNumber = "+15551230001", Extension = "1003", ChannelName = "PJSIP/1001-00000001",
             CustomParameters = new Dictionary<string, string> { ["LANG"] = "en" },
         },

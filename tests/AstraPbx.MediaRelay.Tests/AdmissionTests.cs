@@ -21,13 +21,12 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
     };
 
     [Fact]
-    public async Task Unknown_uuid_is_refused()
+    public async Task Unknown_uuid_is_refused_with_a_reset_so_the_dialplan_falls_back()
     {
         await using var relay = await RelayHost.StartAsync(rabbit);
         await using var caller = await relay.DialAsync(Guid.NewGuid());
-        // Closed, or reset when the caller's first frames were still unread at the close (issue 12 wants a reset here
-        // always, so that TryExec falls back; not yet done).
-        Assert.Contains(await caller.Ended.Within(Long, "the refusal"), new[] { CallerEnd.RelayClosed, CallerEnd.ConnectionLost });
+        // A FIN would be TRYSTATUS=SUCCESS and the generated context would hang the caller up (PROTOCOLS.md 1).
+        Assert.Equal(CallerEnd.ConnectionLost, await caller.Ended.Within(Long, "the refusal"));
         Assert.Empty(caller.Received);
     }
 
@@ -42,7 +41,7 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
         await bot.FirstAudio.Within(Long, "the first call's audio");
 
         await using var second = await relay.DialAsync(ready.SessionId);
-        Assert.Equal(CallerEnd.RelayClosed, await second.Ended.Within(Long, "the refusal of the reused UUID"));
+        Assert.Equal(CallerEnd.ConnectionLost, await second.Ended.Within(Long, "the refusal (reset) of the reused UUID"));
 
         var before = first.Received.Count;
         await Wait.Until(() => first.Received.Count > before + 5, "the first call still receiving");
@@ -52,7 +51,7 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
         await first.HangUpAsync();
         await relay.Ended(ready.SessionId);
         await using var third = await relay.DialAsync(ready.SessionId);
-        Assert.Equal(CallerEnd.RelayClosed, await third.Ended.Within(Long, "the refusal of a used UUID"));
+        Assert.Equal(CallerEnd.ConnectionLost, await third.Ended.Within(Long, "the refusal (reset) of a used UUID"));
     }
 
     [Fact]
@@ -62,6 +61,7 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
         await using var raw = await RawCaller.ConnectAsync(relay.Endpoints.AudioSocket);
         await raw.SendAsync(RawCaller.Frame(AudioSocketKind.Slin, new byte[320]));
         Assert.False(await raw.Closed.Within(Long, "the refusal"));
+        Assert.True(raw.EndedWithReset, "refused with a reset, not a graceful close");
     }
 
     [Fact]
@@ -71,6 +71,7 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
         await using var raw = await RawCaller.ConnectAsync(relay.Endpoints.AudioSocket);
         await raw.SendAsync([0x01, 0x00]);
         Assert.False(await raw.Closed.Within(Long, "the close after the UUID wait"));
+        Assert.True(raw.EndedWithReset, "refused with a reset, not a graceful close");
     }
 
     [Theory]

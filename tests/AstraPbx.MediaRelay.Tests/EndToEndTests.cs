@@ -65,7 +65,7 @@ public sealed class EndToEndTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
     {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
         await using var relay = await RelayHost.StartAsync(rabbit);
-        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString(), callerSampleRate: 16000);
         var bot = await gateway.NextSession(Long);
 
         await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource(440, 16000), AudioSocketKind.Slin16);

@@ -43,7 +43,7 @@ public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         var bot = await gateway.NextSession(Long);
         var caller = await relay.DialAsync(ready!.SessionId);
         await bot.FirstAudio.Within(Long, "caller audio at the gateway");
-        await Wait.Until(() => relay.Session(ready.SessionId).CallerRateKnown, "the caller's rate");
+        await Wait.Until(() => relay.Session(ready.SessionId).CallerAttached, "the claimed connection");
         return new Call(relay, bot, caller, ready.SessionId);
     }
 

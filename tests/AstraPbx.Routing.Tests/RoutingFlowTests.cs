@@ -24,6 +24,7 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
 
         Assert.Equal(Seeder.DefaultGatewayUrl, request.GatewayUrl);
         Assert.Equal(MediaMode.AstraPbxBinary, request.MediaMode);
+        Assert.Equal(8000, request.CallerSampleRate);
         Assert.Equal("1", request.OrgId);
         Assert.Equal(request.SessionId, connect.SessionId);
         Assert.Equal(RoutingHarness.RelayEndpoint, connect.RelayEndpoint);

@@ -22,6 +22,12 @@ public sealed record StartAiSession
     /// as <c>?key=***</c> everywhere else.</summary>
     public required string GatewayUrl { get; init; }
 
+    /// <summary>The sample rate Asterisk's AudioSocket carries for this call, which the relay plays out at from the
+    /// claim on: 8000 for the <c>AudioSocket()</c> application (kind 0x10, its only rate), 16000 when the route dials
+    /// <c>AudioSocket/host:port/uuid/c(slin16)</c> (kind 0x12). It comes with the session, not from the caller's first
+    /// frame: a silent caller sends none, and Asterisk ends an AudioSocket with no activity after 2 s.</summary>
+    public int CallerSampleRate { get; init; } = 8000;
+
     /// <summary>How audio crosses the gateway WebSocket.</summary>
     public MediaMode MediaMode { get; init; } = MediaMode.AstraPbxBinary;
 

@@ -22,21 +22,21 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
     private readonly byte[] _in8k = new byte[MaxPayloadFromCaller];
 
-    private long _lastInput;
+    private long _partialSince;
+    private bool _mismatchLogged;
     private long _framesToGateway;
     private long _bytesToGateway;
 
     /// <summary>The paced writer toward Asterisk.</summary>
     public CallerPlayout Playout { get; } = playout;
 
-    public TimeSpan Idle => Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastInput));
+    /// <summary>How long a frame Asterisk started has waited for the rest of its bytes (zero between whole frames: a
+    /// silent caller sends nothing, and that is not a fault).</summary>
+    public TimeSpan Stalled => Interlocked.Read(ref _partialSince) is var since and not 0 ? Stopwatch.GetElapsedTime(since) : TimeSpan.Zero;
 
     public long FramesToGateway => Interlocked.Read(ref _framesToGateway);
 
     public long BytesToGateway => Interlocked.Read(ref _bytesToGateway);
-
-    /// <summary>Idle time counts from the claim: the watchdog may look at a live session before the read loop starts.</summary>
-    public void NoteClaimed() => Interlocked.Exchange(ref _lastInput, Stopwatch.GetTimestamp());
 
     /// <summary>Stops reading what Asterisk still sends after <paramref name="delay"/>, whoever ended the call.</summary>
     public void StopReadingAfter(TimeSpan delay) => _read.CancelAfter(delay);
@@ -76,11 +76,6 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                 continue;
             }
 
-            if (!buffer.IsEmpty)
-            {
-                Interlocked.Exchange(ref _lastInput, Stopwatch.GetTimestamp());
-            }
-
             EndReason? bad = null;
             while (bad is null && !session.IsEnded)
             {
@@ -100,6 +95,7 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
+            NotePartial(buffer.IsEmpty);
             if (bad is { } reason)
             {
                 MediaRelayLog.MalformedInput(logger, session.CallId, session.SessionId, reason.ToWire());
@@ -117,6 +113,20 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Starts the stall clock when a frame is left incomplete, keeps it while more of it trickles in, and stops
+    /// it once the buffer ends on a frame boundary.</summary>
+    private void NotePartial(bool onBoundary)
+    {
+        if (onBoundary)
+        {
+            Interlocked.Exchange(ref _partialSince, 0);
+        }
+        else if (Interlocked.Read(ref _partialSince) == 0)
+        {
+            Interlocked.Exchange(ref _partialSince, Stopwatch.GetTimestamp());
         }
     }
 
@@ -142,8 +152,15 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                     return EndReason.BadAudioLength;
                 }
 
+                if (kind != Playout.Kind && !_mismatchLogged)
+                {
+                    // The route said one format and Asterisk sends another (a dialplan edited by hand?): the audio is
+                    // resampled both ways, and the playout keeps the prepared kind.
+                    _mismatchLogged = true;
+                    MediaRelayLog.CallerKindMismatch(logger, session.CallId, session.SessionId, (byte)Playout.Kind, (byte)kind);
+                }
+
                 frame.Payload.CopyTo(_inFrame);
-                Playout.NoteCallerKind(kind);
                 var length = frame.Length;
                 if (rate != 8000)
                 {

@@ -9,10 +9,12 @@ using AstraPbx.MediaRelay.Sessions;
 namespace AstraPbx.MediaRelay.Caller;
 
 /// <summary>The paced writer toward Asterisk: the shared clock ticks it, and each tick writes exactly one 20 ms frame (bot
-/// audio from the jitter buffer, or silence) and echoes the marks that became due. Only the clock writes audio, so the
-/// frame writer has a single writer; the end path takes the same gate to write the final 0x00. A peer that stops
-/// reading gets skipped ticks, never an unbounded queue.</summary>
-internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISessionControl session, ILogger logger) : IPlayoutTarget
+/// audio from the jitter buffer, or silence) and echoes the marks that became due, from the claim on and in the kind the
+/// session was prepared for (<c>StartAiSession.CallerSampleRate</c>): a silent caller sends nothing, and Asterisk ends an
+/// AudioSocket with no activity on either side after 2 s (PROTOCOLS.md 1). Only the clock writes audio, so the frame
+/// writer has a single writer; the end path takes the same gate to write the final 0x00. A peer that stops reading gets
+/// skipped ticks, never an unbounded queue.</summary>
+internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, GatewayLeg gateway, ISessionControl session, ILogger logger) : IPlayoutTarget
 {
     /// <summary>How long the output to Asterisk may stay blocked (Asterisk not reading) before the session ends. Real
     /// time, not ticks: it is about the peer's socket, not the playout schedule.</summary>
@@ -24,12 +26,12 @@ internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISe
     private readonly byte[] _frame8k = new byte[JitterBuffer.FrameBytes];
     private readonly byte[] _frameOut = new byte[JitterBuffer.FrameBytes * 2];
 
+    private readonly int _rate = AudioSocketFormat.SampleRate(kind);
     private PipeWriter? _output;
     private Task? _pendingFlush;
     private long _blockedSince;
     private long _skippedTicks;
     private bool _outputClosed;
-    private volatile int _kind;
     private long _framesToCaller;
     private long _bytesToCaller;
     private long _lateTicks;
@@ -48,14 +50,15 @@ internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISe
     /// <summary>Ticks whose frame was skipped because Asterisk's socket was full.</summary>
     public long SkippedTicks => _skippedTicks;
 
-    /// <summary>True once Asterisk's first audio frame told the rate to play out at.</summary>
-    public bool RateKnown => _kind != 0;
+    /// <summary>The audio kind written to Asterisk: the one the session was prepared for (0x10 for <c>AudioSocket()</c>,
+    /// 0x12 for <c>c(slin16)</c>).</summary>
+    public AudioSocketKind Kind => kind;
 
-    /// <summary>The connection's output; nothing is written before Asterisk's first audio frame.</summary>
-    public void Attach(PipeWriter output) => _output = output;
+    /// <summary>True once the claimed connection's output is attached: ticks write from here on.</summary>
+    public bool Attached => Volatile.Read(ref _output) is not null;
 
-    /// <summary>Asterisk's audio kind, which is the rate it expects back (0x10 for AudioSocket(), 0x12 for slin16).</summary>
-    public void NoteCallerKind(AudioSocketKind kind) => _kind = (int)kind;
+    /// <summary>The claimed connection's output; the clock may tick the session just before it is attached.</summary>
+    public void Attach(PipeWriter output) => Volatile.Write(ref _output, output);
 
     /// <summary>The shared clock's tick: exactly one frame to Asterisk (bot audio or silence), then due marks.</summary>
     public void OnTick(long tick, double latenessMs, int skippedTicks)
@@ -75,16 +78,10 @@ internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISe
             // The clock stalled and skipped these ticks rather than burst them: their audio is now late.
             jitter.NoteSkippedTicks(skippedTicks);
 
-            var kind = (AudioSocketKind)_kind;
-            if (kind == 0)
-            {
-                // Asterisk's first audio frame tells the rate it expects back.
-                return;
-            }
-
             lock (_writeGate)
             {
-                if (_outputClosed)
+                var output = _output;
+                if (_outputClosed || output is null)
                 {
                     return;
                 }
@@ -116,14 +113,14 @@ internal sealed class CallerPlayout(JitterBuffer jitter, GatewayLeg gateway, ISe
                 ReadOnlySpan<byte> payload = _frame8k;
                 if (kind != AudioSocketKind.Slin)
                 {
-                    var written = Resampler.Resample(_frame8k, 8000, _frameOut, AudioSocketFormat.SampleRate(kind));
+                    var written = Resampler.Resample(_frame8k, 8000, _frameOut, _rate);
                     payload = _frameOut.AsSpan(0, written);
                 }
 
-                AudioSocketFrameWriter.Write(_output!, kind, payload);
+                AudioSocketFrameWriter.Write(output, kind, payload);
                 Interlocked.Increment(ref _framesToCaller);
                 Interlocked.Add(ref _bytesToCaller, payload.Length);
-                var flush = _output!.FlushAsync();
+                var flush = output.FlushAsync();
                 if (!flush.IsCompletedSuccessfully)
                 {
                     _pendingFlush = flush.AsTask();

@@ -29,7 +29,7 @@ public sealed class AudioSocketConnectionHandler(
             var (id, refusal) = await ReadUuidAsync(input, uuidWait.Token).ConfigureAwait(false);
             if (refusal is not null)
             {
-                Refuse(connection.ConnectionId, remote, refusal, id);
+                Refuse(connection, remote, refusal, id);
                 return;
             }
 
@@ -37,26 +37,27 @@ public sealed class AudioSocketConnectionHandler(
         }
         catch (OperationCanceledException)
         {
-            Refuse(connection.ConnectionId, remote, "no-uuid-in-time", Guid.Empty);
+            Refuse(connection, remote, "no-uuid-in-time", Guid.Empty);
             return;
         }
         catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException)
         {
-            Refuse(connection.ConnectionId, remote, "reset-before-uuid", Guid.Empty);
+            Refuse(connection, remote, "reset-before-uuid", Guid.Empty);
             return;
         }
 
         switch (registry.TryClaim(sessionId, out var session))
         {
             case ClaimOutcome.Unknown:
-                Refuse(connection.ConnectionId, remote, "unknown-uuid", sessionId);
+                Refuse(connection, remote, "unknown-uuid", sessionId);
                 return;
             case ClaimOutcome.AlreadyClaimed:
-                Refuse(connection.ConnectionId, remote, "uuid-already-used", sessionId);
+                Refuse(connection, remote, "uuid-already-used", sessionId);
                 return;
         }
 
         MediaRelayLog.SessionClaimed(logger, session.CallId, sessionId, connection.ConnectionId, remote);
+        CallerSocket.LimitUnacknowledged(connection.Features.Get<IConnectionSocketFeature>()?.Socket, options.Value.CallerAckTimeout);
         clock.Add(session.Playout);
         using (session.Ending.Register(() => clock.Remove(session.Playout)))
         {
@@ -91,10 +92,14 @@ public sealed class AudioSocketConnectionHandler(
         connection.Abort(new ConnectionAbortedException("AudioSocket reset: the dialplan falls back"));
     }
 
-    private void Refuse(string connectionId, string? remote, string reason, Guid sessionId)
+    /// <summary>Refuses a connection with a reset, not a graceful close: under <c>TryExec</c> a FIN counts as
+    /// <c>SUCCESS</c> and the generated context would hang the caller up, while a reset sends the caller to the fallback
+    /// (PROTOCOLS.md 1). A UUID this relay does not know (it restarted, or the session expired) is a failed AI leg.</summary>
+    private void Refuse(ConnectionContext connection, string? remote, string reason, Guid sessionId)
     {
         RelayTelemetry.AdmissionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        MediaRelayLog.AdmissionRefused(logger, connectionId, remote, reason, sessionId);
+        MediaRelayLog.AdmissionRefused(logger, connection.ConnectionId, remote, reason, sessionId);
+        Reset(connection);
     }
 
     /// <summary>Reads the first frame; refuses a non-UUID kind as soon as its header is in, without waiting for a payload.</summary>

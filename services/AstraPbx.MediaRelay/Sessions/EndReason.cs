@@ -44,7 +44,7 @@ internal enum EndReason
     /// <summary><c>caller-not-reading</c>: Asterisk's socket stayed full too long.</summary>
     CallerNotReading,
 
-    /// <summary><c>caller-idle</c>: Asterisk sent nothing for <see cref="RelayOptions.CallerIdleTimeout"/>.</summary>
+    /// <summary><c>caller-idle</c>: Asterisk started a frame and did not finish it within <see cref="RelayOptions.CallerIdleTimeout"/>.</summary>
     CallerIdle,
 
     /// <summary><c>gateway-closed</c>: the gateway closed its WebSocket normally (1000, or 1001 going away: the bot chose

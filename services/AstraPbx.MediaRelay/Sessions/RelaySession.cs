@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Caller;
 using AstraPbx.MediaRelay.Gateway;
@@ -50,7 +51,8 @@ internal sealed class RelaySession : ISessionControl
         var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPayloadFromCaller,
             GatewayLimits.From(services.Options));
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
-        _caller = new CallerLeg(new CallerPlayout(_jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
+        var kind = AudioSocketFormat.KindForRate(request.CallerSampleRate) ?? AudioSocketKind.Slin;
+        _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
     }
 
     public Guid SessionId { get; }
@@ -86,7 +88,8 @@ internal sealed class RelaySession : ISessionControl
 
     public TimeSpan Age => Stopwatch.GetElapsedTime(_createdAt);
 
-    public TimeSpan CallerIdle => _caller.Idle;
+    /// <summary>How long a frame Asterisk started has been waiting for its remaining bytes.</summary>
+    public TimeSpan CallerStalled => _caller.Stalled;
 
     public long FramesToGateway => _caller.FramesToGateway;
 
@@ -104,8 +107,8 @@ internal sealed class RelaySession : ISessionControl
     /// <summary>The jitter buffer (tests look at its state between ticks).</summary>
     internal JitterBuffer Jitter => _jitter;
 
-    /// <summary>True once Asterisk's first audio frame told the rate to play out at.</summary>
-    internal bool CallerRateKnown => _caller.Playout.RateKnown;
+    /// <summary>True once the claimed connection is attached: from here every tick writes a frame to Asterisk.</summary>
+    internal bool CallerAttached => _caller.Playout.Attached;
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void StartGateway() => _gateway.Start();
@@ -118,7 +121,6 @@ internal sealed class RelaySession : ISessionControl
             return false;
         }
 
-        _caller.NoteClaimed();
         Interlocked.Exchange(ref _liveAt, Stopwatch.GetTimestamp());
         return Interlocked.CompareExchange(ref _state, Live, Pending) == Pending && !IsEnded;
     }

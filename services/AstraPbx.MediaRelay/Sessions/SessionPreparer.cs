@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
@@ -43,6 +44,11 @@ public sealed class SessionPreparer(
         if (!Uri.TryCreate(request.GatewayUrl, UriKind.Absolute, out var url) || url.Scheme is not ("ws" or "wss") || url.Host.Length == 0)
         {
             return Fail(request, AiSessionFailure.InvalidUrl, "not a ws:// or wss:// URL", gateway);
+        }
+
+        if (AudioSocketFormat.KindForRate(request.CallerSampleRate) is not (AudioSocketKind.Slin or AudioSocketKind.Slin16))
+        {
+            return Fail(request, AiSessionFailure.Other, $"caller sample rate {request.CallerSampleRate} Hz is not an AudioSocket rate the relay plays (8000 or 16000)", gateway);
         }
 
         if (!registry.TryReserve())

@@ -114,7 +114,7 @@ public sealed class SessionRegistry
         }
     }
 
-    /// <summary>One pass of the watchdog: expires unclaimed sessions, ends calls whose Asterisk side went silent,
+    /// <summary>One pass of the watchdog: expires unclaimed sessions, ends calls whose Asterisk side stopped mid-frame,
     /// forgets old used ids.</summary>
     internal void Sweep()
     {
@@ -124,7 +124,7 @@ public sealed class SessionRegistry
             {
                 _ = session.EndAsync(EndReason.NotClaimed);
             }
-            else if (session.IsLive && session.CallerIdle > _options.CallerIdleTimeout)
+            else if (session.IsLive && session.CallerStalled > _options.CallerIdleTimeout)
             {
                 _ = session.EndAsync(EndReason.CallerIdle);
             }

@@ -43,6 +43,7 @@ public sealed class AiSessionStarter(IRequestClient<StartAiSession> startAiSessi
                     SessionId = sessionId,
                     GatewayUrl = decision.GatewayUrl!,
                     MediaMode = decision.MediaMode,
+                    CallerSampleRate = decision.CallerSampleRate,
                     OrgId = decision.OrganizationId?.ToString(CultureInfo.InvariantCulture) ?? message.OrgId,
                     CallerNumber = message.CallerNumber,
                     Extension = message.Extension,

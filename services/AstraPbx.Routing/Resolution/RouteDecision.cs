@@ -21,6 +21,11 @@ public sealed record RouteDecision
     /// <summary>For <see cref="RouteOutcome.AiAgent"/>: how audio crosses the gateway WebSocket.</summary>
     public MediaMode MediaMode { get; init; }
 
+    /// <summary>For <see cref="RouteOutcome.AiAgent"/>: the rate of the route's AudioSocket leg
+    /// (<c>StartAiSession.CallerSampleRate</c>). The generated <c>[audiosocket-ai]</c> context runs the
+    /// <c>AudioSocket()</c> application, which is 8 kHz only.</summary>
+    public int CallerSampleRate { get; init; } = 8000;
+
     /// <summary>For <see cref="RouteOutcome.AiAgent"/>: the AI agent's user id.</summary>
     public int? AgentUserId { get; init; }
 

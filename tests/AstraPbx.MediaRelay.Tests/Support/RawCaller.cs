@@ -19,6 +19,9 @@ public sealed class RawCaller : IAsyncDisposable
         _ = ReadAsync();
     }
 
+    /// <summary>Every frame received from the relay, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(AudioSocketKind Kind, byte[] Payload)> Frames { get; } = new();
+
     /// <summary>Completes when the relay closed the connection; true if a 0x00 frame came first.</summary>
     public Task<bool> Closed => _closed.Task;
 
@@ -71,7 +74,7 @@ public sealed class RawCaller : IAsyncDisposable
                 }
 
                 // Audio frames are whole 323-byte units on loopback in practice; a 0x00 header anywhere on a
-                // frame boundary is the hangup. Scan frames properly.
+                // frame boundary is the hangup. Scan frames properly, keeping each.
                 ScanForHangup(buffer.AsSpan(0, read));
             }
         }
@@ -98,6 +101,8 @@ public sealed class RawCaller : IAsyncDisposable
             {
                 _hangupReceived = true;
             }
+
+            Frames.Enqueue((frame.Kind, frame.Payload.ToArray()));
 
             sequence = sequence.Slice(consumed);
         }

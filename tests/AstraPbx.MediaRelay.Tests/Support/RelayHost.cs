@@ -113,7 +113,7 @@ public sealed class RelayHost : IAsyncDisposable
 
     /// <summary>Asks the relays (over the broker) to prepare a session, as Routing does.</summary>
     public async Task<(AiSessionReady? Ready, AiSessionFailed? Failed)> PrepareAsync(string gatewayUrl, MediaMode mode = MediaMode.AstraPbxBinary,
-        Guid? sessionId = null, IReadOnlyDictionary<string, string>? custom = null, TimeSpan? timeout = null)
+        Guid? sessionId = null, IReadOnlyDictionary<string, string>? custom = null, TimeSpan? timeout = null, int callerSampleRate = 8000)
     {
         var client = _bus.Bus.CreateRequestClient<StartAiSession>(new Uri("queue:" + StartAiSessionConsumerDefinition.QueueName),
             RequestTimeout.After(ms: (int)(timeout ?? TimeSpan.FromSeconds(60)).TotalMilliseconds));
@@ -124,6 +124,7 @@ public sealed class RelayHost : IAsyncDisposable
             SessionId = sessionId ?? Guid.NewGuid(),
             GatewayUrl = gatewayUrl,
             MediaMode = mode,
+            CallerSampleRate = callerSampleRate,
             OrgId = "org-1",
             CallerNumber = "+15550100",
             Extension = "600",

@@ -107,6 +107,48 @@ public sealed class GatewayFailureTests(RabbitMqFixture rabbit) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_send_the_bot_does_not_take_within_the_send_timeout_ends_the_session_as_gateway_send_timeout()
+    {
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
+        await using var relay = await RelayHost.StartAsync(rabbit, new Dictionary<string, string?>
+        {
+            // The keepalive is out of the way: only the bounded send can notice this bot.
+            ["Relay:GatewayKeepAliveInterval"] = "00:05:00",
+            ["Relay:GatewayKeepAliveTimeout"] = "00:05:00",
+            ["Relay:GatewaySendTimeout"] = "00:00:01",
+        });
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
+        var bot = await gateway.NextSession(Long);
+        await using var raw = await RawCaller.ConnectAsync(relay.Endpoints.AudioSocket);
+        await raw.SendAsync(RawCaller.Uuid(ready!.SessionId), RawCaller.Frame(AudioSocketKind.Slin, new byte[320]));
+        await bot.FirstAudio.Within(Long, "caller audio at the gateway");
+
+        bot.StopReading();
+
+        // Large frames, unpaced, fill the socket buffers between relay and bot in moments instead of minutes.
+        var big = RawCaller.Frame(AudioSocketKind.Slin, new byte[8000]);
+        var ended = relay.Ended(ready.SessionId);
+        var resetSeenBySend = false;
+        while (!ended.IsCompleted && !raw.Closed.IsCompleted)
+        {
+            try
+            {
+                await raw.SendAsync(big).WaitAsync(Long);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                // The reset's error goes to whichever call meets it first: this write, or the read.
+                resetSeenBySend = e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset;
+                break;
+            }
+        }
+
+        Assert.Equal("gateway-send-timeout", (await ended).Reason);
+        Assert.False(await raw.Closed.Within(Long, "the AudioSocket end"), "no 0x00");
+        Assert.True(raw.EndedWithReset || resetSeenBySend, "a reset, so the dialplan falls back");
+    }
+
+    [Fact]
     public async Task A_bot_stop_hangs_up_with_0x00_then_a_graceful_close_not_a_reset()
     {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });

@@ -55,6 +55,23 @@ public sealed class AdmissionTests(RabbitMqFixture rabbit) : IClassFixture<Rabbi
     }
 
     [Fact]
+    public async Task A_session_whose_bot_left_before_Asterisk_connected_is_refused_saying_so()
+    {
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
+        var logs = new CapturingLoggerProvider();
+        await using var relay = await RelayHost.StartAsync(rabbit, logs: logs);
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
+        var bot = await gateway.NextSession(Long);
+        await bot.CloseAsync();
+        Assert.Equal(SessionEndedBy.Gateway, (await relay.Ended(ready!.SessionId)).EndedBy);
+
+        await using var caller = await relay.DialAsync(ready.SessionId);
+        Assert.Equal(CallerEnd.ConnectionLost, await caller.Ended.Within(Long, "the refusal (reset)"));
+        await Wait.Until(() => logs.Lines.Any(l => l.Contains("session-ended-before-claim", StringComparison.Ordinal)), "the refusal's reason logged");
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("uuid-already-used", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_first_frame_that_is_not_a_uuid_is_refused()
     {
         await using var relay = await RelayHost.StartAsync(rabbit);

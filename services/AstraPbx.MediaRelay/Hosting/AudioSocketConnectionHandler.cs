@@ -54,6 +54,9 @@ public sealed class AudioSocketConnectionHandler(
             case ClaimOutcome.AlreadyClaimed:
                 Refuse(connection, remote, "uuid-already-used", sessionId);
                 return;
+            case ClaimOutcome.EndedBeforeClaim:
+                Refuse(connection, remote, "session-ended-before-claim", sessionId);
+                return;
         }
 
         MediaRelayLog.SessionClaimed(logger, session.CallId, sessionId, connection.ConnectionId, remote);

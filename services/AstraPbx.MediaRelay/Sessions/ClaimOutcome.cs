@@ -6,4 +6,7 @@ internal enum ClaimOutcome
     Claimed,
     Unknown,
     AlreadyClaimed,
+
+    /// <summary>The session ended before Asterisk connected (its bot closed or failed, or it expired unclaimed).</summary>
+    EndedBeforeClaim,
 }

@@ -72,6 +72,9 @@ internal sealed class RelaySession : ISessionControl
 
     public bool IsEnded => Volatile.Read(ref _endStarted) != 0;
 
+    /// <summary>True once Asterisk claimed the session (it may have ended since).</summary>
+    public bool WasClaimed => Interlocked.Read(ref _liveAt) != 0;
+
     /// <summary>Cancelled when the end starts, before the 0x00 and the gateway close: the clock stops ticking the
     /// session here. Callbacks run synchronously, on the ending thread.</summary>
     public CancellationToken Ending => _ending.Token;
@@ -121,8 +124,14 @@ internal sealed class RelaySession : ISessionControl
             return false;
         }
 
-        Interlocked.Exchange(ref _liveAt, Stopwatch.GetTimestamp());
-        return Interlocked.CompareExchange(ref _state, Live, Pending) == Pending && !IsEnded;
+        var claimedAt = Stopwatch.GetTimestamp();
+        if (Interlocked.CompareExchange(ref _state, Live, Pending) != Pending)
+        {
+            return false;
+        }
+
+        Interlocked.Exchange(ref _liveAt, claimedAt);
+        return !IsEnded;
     }
 
     /// <summary>Relays a claimed AudioSocket connection (its UUID frame already consumed) until the call ends.

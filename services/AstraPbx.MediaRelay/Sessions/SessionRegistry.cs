@@ -12,6 +12,10 @@ public sealed class SessionRegistry
 
     private readonly ConcurrentDictionary<Guid, RelaySession> _sessions = new();
     private readonly ConcurrentDictionary<Guid, long> _used = new();
+
+    // Sessions that ended before Asterisk claimed them (the bot left, or the claim never came): a late connection for
+    // one of them is refused with a reason that says so, not as a reused UUID.
+    private readonly ConcurrentDictionary<Guid, long> _endedUnclaimed = new();
     private readonly RelayOptions _options;
     private int _reserved;
     private long _started;
@@ -99,6 +103,11 @@ public sealed class SessionRegistry
             return ClaimOutcome.Claimed;
         }
 
+        if (_endedUnclaimed.ContainsKey(sessionId) || (session is not null && session.IsEnded && !session.WasClaimed))
+        {
+            return ClaimOutcome.EndedBeforeClaim;
+        }
+
         return _used.ContainsKey(sessionId) || (session is not null && !session.IsPending) ? ClaimOutcome.AlreadyClaimed : ClaimOutcome.Unknown;
     }
 
@@ -107,6 +116,11 @@ public sealed class SessionRegistry
         if (_sessions.TryRemove(new KeyValuePair<Guid, RelaySession>(session.SessionId, session)))
         {
             _used[session.SessionId] = Stopwatch.GetTimestamp();
+            if (!session.WasClaimed)
+            {
+                _endedUnclaimed[session.SessionId] = Stopwatch.GetTimestamp();
+            }
+
             Interlocked.Add(ref _framesToGateway, session.FramesToGateway);
             Interlocked.Add(ref _framesToCaller, session.FramesToCaller);
             Interlocked.Add(ref _underruns, session.Underruns);
@@ -135,6 +149,7 @@ public sealed class SessionRegistry
             if (Stopwatch.GetElapsedTime(at) > RememberUsedIds)
             {
                 _used.TryRemove(id, out _);
+                _endedUnclaimed.TryRemove(id, out _);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using AstraPbx.MediaRelay.Admin;
+using AstraPbx.MediaRelay.Capacity;
 using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
@@ -27,6 +28,11 @@ public static class ApplicationServiceExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        builder.Services.AddOptions<CapacityOptions>()
+            .Bind(builder.Configuration.GetSection(CapacityOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         builder.Services.TryAddSingleton<IPlayoutDriver, ThreadPlayoutDriver>();
         builder.Services.AddSingleton<PlayoutClock>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PlayoutClock>());
@@ -37,6 +43,9 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<RelayEndpoints>();
         builder.Services.AddSingleton<RelayDrain>();
         builder.Services.AddSingleton<StartAiSessionEndpoint>();
+        builder.Services.TryAddSingleton<CpuSampler>();
+        builder.Services.AddSingleton<CapacityMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CapacityMonitor>());
         builder.Services.AddHostedService<RelayLifetime>();
         builder.Services.AddHealthChecks().AddCheck<RelayHealthCheck>(RelayHealthCheck.Name);
 

@@ -73,4 +73,13 @@ internal static partial class MediaRelayLog
 
     [LoggerMessage(3035, LogLevel.Warning, "Session {SessionId} for call {CallId}: prepared for AudioSocket kind 0x{Prepared:x2}, but Asterisk sends 0x{Received:x2}; its audio is resampled, the playout stays 0x{Prepared:x2} (check the route's rate against the dialplan)")]
     public static partial void CallerKindMismatch(ILogger logger, string callId, Guid sessionId, byte prepared, byte received);
+
+    [LoggerMessage(3036, LogLevel.Warning, "No room for another session ({Limiter}: {Sessions} sessions, CPU {CpuUsed:0.00} of {CpuLimit:0.00} cores, {LateRatio:P1} of ticks late): StartAiSession is left to other relays until there is")]
+    public static partial void CapacityFull(ILogger logger, string limiter, int sessions, double cpuUsed, double cpuLimit, double lateRatio);
+
+    [LoggerMessage(3037, LogLevel.Information, "Room again ({Headroom} more sessions, {Sessions} now): taking StartAiSession")]
+    public static partial void CapacityRoom(ILogger logger, int headroom, int sessions);
+
+    [LoggerMessage(3038, LogLevel.Debug, "RelayCapacity not published: {Reason}")]
+    public static partial void CapacityNotPublished(ILogger logger, string reason);
 }

@@ -51,6 +51,7 @@ public static class ApplicationServiceExtensions
         services.AddSingleton<RoutingInstance>();
         services.AddSingleton<DatabaseGuard>();
         services.AddSingleton<DatabaselessFallbacks>();
+        services.AddSingleton<RelayCapacityView>();
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<AiSessionStarter>();
         services.AddScoped<DatabaselessRouter>();
@@ -66,6 +67,12 @@ public static class ApplicationServiceExtensions
         x.AddConsumer<CallEndedConsumer, CallEndedConsumerDefinition>();
         x.AddConsumer<AiSessionEndedConsumer, AiSessionEndedConsumerDefinition>();
         x.AddConsumer<FallbackTakenConsumer, FallbackTakenConsumerDefinition>();
+        x.AddConsumer<RelayCapacityConsumer>().Endpoint(e =>
+        {
+            e.Name = "relay-capacity";
+            e.InstanceId = Guid.NewGuid().ToString("N")[..12];
+            e.Temporary = true;
+        });
         x.AddRequestClient<StartAiSession>();
         return x;
     }

@@ -70,4 +70,7 @@ internal static partial class RoutingLog
 
     [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "Migrations at start failed ({Error}); retrying in {DelaySeconds} s")]
     public static partial void MigrationRetry(ILogger logger, string error, double delaySeconds);
+
+    [LoggerMessage(EventId = 5023, Level = LogLevel.Warning, Message = "Call {CallId}: no relay has room ({Relays} heard from, none accepting); the call goes to the fallback without asking")]
+    public static partial void NoRelayCapacity(ILogger logger, string callId, int relays);
 }

@@ -161,12 +161,13 @@ public sealed class LocalDeployment : IAsyncDisposable
     {
         var name = $"relay-{_relays.Count + 1}";
         var audioSocketPort = ServiceProcess.FreePort();
-        var service = StartService(name, "AstraPbx.MediaRelay", new()
+        var settings = new Dictionary<string, string?>(_options.RelaySettings)
         {
             ["Relay__AudioSocketPort"] = Invariant(audioSocketPort),
             ["Relay__InstanceName"] = name,
             ["Relay__DrainTimeout"] = Invariant(_options.DrainTimeout),
-        });
+        };
+        var service = StartService(name, "AstraPbx.MediaRelay", settings);
         var relay = new RelayInstance(name, service, audioSocketPort);
         _relays.Add(relay);
         await service.WaitServingAsync().ConfigureAwait(false);

@@ -40,6 +40,12 @@ public sealed class LocalDeploymentOptions
     /// <c>Routing__ClaimLease</c>).</summary>
     public IReadOnlyDictionary<string, string?> RoutingSettings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>More settings for every relay process (environment variable name to value). By default load-aware
+    /// admission is off (<c>Relay__Capacity__Enabled=false</c>): the tests and the demo run every service and the
+    /// simulators on one small, busy machine, whose tick lateness is the test run's, not a relay's; a deployment that
+    /// tests admission passes its own limits.</summary>
+    public IReadOnlyDictionary<string, string?> RelaySettings { get; init; } = new Dictionary<string, string?> { ["Relay__Capacity__Enabled"] = "false" };
+
     /// <summary>More settings for the ingress process.</summary>
     public IReadOnlyDictionary<string, string?> IngressSettings { get; init; } = new Dictionary<string, string?>();
 

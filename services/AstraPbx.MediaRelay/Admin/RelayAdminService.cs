@@ -1,5 +1,6 @@
 using AstraPbx.Contracts.Media;
 using AstraPbx.Contracts.RelayAdmin;
+using AstraPbx.MediaRelay.Capacity;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
@@ -8,7 +9,7 @@ using Grpc.Core;
 namespace AstraPbx.MediaRelay.Admin;
 
 /// <summary>The relay's admin API (<c>contracts/protos/relay_admin.proto</c>), on the HTTP/2 endpoint.</summary>
-public sealed class RelayAdminService(SessionRegistry registry, PlayoutClock clock, RelayDrain drain) : RelayAdmin.RelayAdminBase
+public sealed class RelayAdminService(SessionRegistry registry, PlayoutClock clock, RelayDrain drain, CapacityMonitor capacity) : RelayAdmin.RelayAdminBase
 {
     public override Task<ListSessionsResponse> ListSessions(ListSessionsRequest request, ServerCallContext context)
     {
@@ -53,6 +54,22 @@ public sealed class RelayAdminService(SessionRegistry registry, PlayoutClock clo
             LateTicks = clock.LateTicks,
             MaxLatenessMs = clock.MaxLatenessMs,
             Draining = registry.Draining,
+        });
+    }
+
+    public override Task<RelayCapacityInfo> GetCapacity(GetCapacityRequest request, ServerCallContext context)
+    {
+        var state = capacity.State;
+        return Task.FromResult(new RelayCapacityInfo
+        {
+            Accepting = state.Accepting,
+            Limiter = state.Limiter,
+            HeadroomSessions = state.HeadroomSessions,
+            Sessions = state.Sessions,
+            Load = state.Load,
+            CpuUsedCores = state.CpuUsedCores,
+            CpuLimitCores = state.CpuLimitCores,
+            LateTickRatio = state.LateTickRatio,
         });
     }
 

@@ -6,14 +6,18 @@ using MassTransit;
 namespace AstraPbx.MediaRelay.Hosting;
 
 /// <summary>Connects the <c>start-ai-session</c> receive endpoint once the bus has started, and stops it when the
-/// relay drains, so a draining relay takes no more <c>StartAiSession</c> and the other relays get them.</summary>
+/// relay drains, so a draining relay takes no more <c>StartAiSession</c> and the other relays get them. The capacity
+/// monitor pauses and resumes it the same way while the relay has no room (<see cref="SetAcceptingAsync"/>).</summary>
 public sealed class StartAiSessionEndpoint
 {
     private readonly IServiceProvider _services;
     private readonly SessionRegistry _registry;
     private readonly object _lock = new();
+    private readonly SemaphoreSlim _pausing = new(1, 1);
     private HostReceiveEndpointHandle? _handle;
     private bool _stopped;
+    private bool _paused;
+    private bool _wantPaused;
 
     public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted)
     {
@@ -41,6 +45,46 @@ public sealed class StartAiSessionEndpoint
         if (handle is not null)
         {
             await handle.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True while the endpoint is paused for lack of room.</summary>
+    public bool Paused => Volatile.Read(ref _paused);
+
+    /// <summary>Pauses consuming while the relay has no room (the requests stay on the shared queue for relays that
+    /// have), and resumes once it has. The last call wins; a drain's stop wins over both.</summary>
+    public async Task SetAcceptingAsync(bool accepting, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _wantPaused, !accepting);
+        await _pausing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            HostReceiveEndpointHandle? handle;
+            lock (_lock)
+            {
+                handle = _stopped ? null : _handle;
+            }
+
+            var pause = Volatile.Read(ref _wantPaused);
+            if (handle is null || pause == _paused)
+            {
+                return;
+            }
+
+            if (pause)
+            {
+                await handle.ReceiveEndpoint.Stop(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await handle.ReceiveEndpoint.Start(cancellationToken).Ready.ConfigureAwait(false);
+            }
+
+            Volatile.Write(ref _paused, pause);
+        }
+        finally
+        {
+            _pausing.Release();
         }
     }
 

@@ -1,4 +1,5 @@
 using AstraPbx.MediaRelay.Media.Playout;
+using AstraPbx.MediaRelay.Capacity;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Media;
@@ -36,7 +37,7 @@ public sealed class PlayoutClock : BackgroundService
     private readonly Dictionary<IPlayoutTarget, PlayoutLane> _laneOf = new(ReferenceEqualityComparer.Instance);
     private long _start;
 
-    public PlayoutClock(IPlayoutDriver driver, IOptions<RelayOptions> options, ILogger<PlayoutClock> logger)
+    public PlayoutClock(IPlayoutDriver driver, IOptions<RelayOptions> options, IOptions<CapacityOptions> capacity, ILogger<PlayoutClock> logger)
     {
         _driver = driver;
         _logger = logger;
@@ -47,7 +48,7 @@ public sealed class PlayoutClock : BackgroundService
             _lanes[i] = new PlayoutLane(i);
         }
 
-        _ticker = new PlayoutTicker(_lanes, driver.Time, logger);
+        _ticker = new PlayoutTicker(_lanes, driver.Time, logger, capacity.Value.LateTickMs);
     }
 
     /// <summary>Ticks completed by every lane since start.</summary>
@@ -58,6 +59,12 @@ public sealed class PlayoutClock : BackgroundService
 
     /// <summary>Times a lane's schedule was rebased after a stall.</summary>
     public long Resyncs => _ticker.Resyncs;
+
+    /// <summary>Ticks delivered, counted per lane.</summary>
+    public long LaneTicks => _ticker.LaneTicks;
+
+    /// <summary>Lane ticks later than <see cref="CapacityOptions.LateTickMs"/>.</summary>
+    public long CapacityLateTicks => _ticker.CapacityLateTicks;
 
     /// <summary>The worst lateness seen, in milliseconds.</summary>
     public double MaxLatenessMs => _ticker.MaxLatenessMs;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Capacity;
 using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.ServiceDefaults.Telemetry;
@@ -14,6 +15,7 @@ namespace AstraPbx.MediaRelay.Sessions;
 /// sends the handshake, registers the one-shot pending session and starts reading the gateway.</summary>
 public sealed class SessionPreparer(
     SessionRegistry registry,
+    CapacityMonitor capacity,
     GatewayConnector connector,
     RelayEndpoints endpoints,
     IOutboundPublisher outbound,
@@ -49,6 +51,12 @@ public sealed class SessionPreparer(
         if (AudioSocketFormat.KindForRate(request.CallerSampleRate) is not (AudioSocketKind.Slin or AudioSocketKind.Slin16))
         {
             return Fail(request, AiSessionFailure.Other, $"caller sample rate {request.CallerSampleRate} Hz is not an AudioSocket rate the relay plays (8000 or 16000)", gateway);
+        }
+
+        if (!capacity.HasRoom(registry.Reserved))
+        {
+            var state = capacity.State;
+            return Fail(request, AiSessionFailure.OverCapacity, $"no headroom ({state.Limiter}, {state.Sessions} sessions, load {state.Load:0.00})", gateway);
         }
 
         if (!registry.TryReserve())

@@ -32,6 +32,9 @@ public sealed class SessionRegistry
 
     internal void SetDraining() => _draining = true;
 
+    /// <summary>Slots taken: sessions being prepared, pending and live.</summary>
+    public int Reserved => Math.Max(0, Volatile.Read(ref _reserved));
+
     public int PendingCount => _sessions.Values.Count(s => s.IsPending);
 
     public int LiveCount => _sessions.Values.Count(s => s.IsLive);

@@ -10,10 +10,17 @@ namespace AstraPbx.Routing.Orchestration;
 /// <summary>Asks a relay for an AI session: <c>StartSessionRetries</c> further attempts after a failure, each with a
 /// new session id, each cut to the decision's budget so that the fallback still reaches the ingress before its edge
 /// deadline.</summary>
-public sealed class AiSessionStarter(IRequestClient<StartAiSession> startAiSession, IOptionsMonitor<RoutingOptions> options, TimeProvider time, ILogger<AiSessionStarter> logger)
+public sealed class AiSessionStarter(IRequestClient<StartAiSession> startAiSession, RelayCapacityView capacity, IOptionsMonitor<RoutingOptions> options, TimeProvider time, ILogger<AiSessionStarter> logger)
 {
     public async Task<AiSessionAttempts> StartAsync(CallEnteredStasis message, RouteDecision decision, DecisionBudget budget, CancellationToken token)
     {
+        if (capacity.NoRelayHasRoom(out var relays))
+        {
+            // A request now would wait on a queue no relay consumes until Routing's timeout, and then again for the retry.
+            RoutingLog.NoRelayCapacity(logger, message.CallId, relays);
+            return AiSessionAttempts.None with { Failure = Reasons.NoRelayCapacity };
+        }
+
         var settings = options.CurrentValue;
         var relayTime = TimeSpan.Zero;
         var failure = "";

@@ -27,6 +27,9 @@ public static class Reasons
     /// <summary>The database did not answer (after one quick retry): the call went to the fallback without it.</summary>
     public const string DatabaseUnavailable = "database-unavailable";
 
+    /// <summary>Every relay heard from recently said it has no room (<c>RelayCapacity</c>): no request was sent.</summary>
+    public const string NoRelayCapacity = "no-relay-capacity";
+
     /// <summary>Too little time was left before the ingress's edge deadline to ask a relay at all.</summary>
     public const string NoTimeLeft = "no-time-left";
 }

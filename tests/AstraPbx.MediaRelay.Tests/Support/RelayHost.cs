@@ -76,6 +76,9 @@ public sealed class RelayHost : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:MassTransit"] = "Warning",
+            // The relay runs inside the test process, whose CPU and tick lateness belong to the whole test run: load-aware
+            // admission would refuse sessions for the tests' load. CapacityTests turn it on with limits of their own.
+            ["Relay:Capacity:Enabled"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -107,7 +110,11 @@ public sealed class RelayHost : IAsyncDisposable
         await app.Services.GetRequiredService<StartAiSessionEndpoint>().Ready.Within(Long, "the start-ai-session endpoint");
 
         var ended = new EndedCollector();
-        var bus = await TestBus.StartAsync(connectionString, x => x.AddConsumer<EndedConsumer>(), s => s.AddSingleton(ended));
+        var bus = await TestBus.StartAsync(connectionString, x =>
+        {
+            x.AddConsumer<EndedConsumer>();
+            x.AddConsumer<CapacityConsumer>();
+        }, s => s.AddSingleton(ended));
         return new RelayHost(app, bus, ended, time, playout);
     }
 
@@ -183,8 +190,22 @@ public sealed class RelayHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
+    public sealed class CapacityConsumer(EndedCollector collector) : IConsumer<RelayCapacity>
+    {
+        public Task Consume(ConsumeContext<RelayCapacity> context)
+        {
+            collector.Capacity.Enqueue(context.Message);
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Every <see cref="RelayCapacity"/> the relay published, in order.</summary>
+    public ConcurrentQueue<RelayCapacity> CapacityReports => _ended.Capacity;
+
     public sealed class EndedCollector
     {
+        public ConcurrentQueue<RelayCapacity> Capacity { get; } = new();
+
         private readonly ConcurrentDictionary<Guid, TaskCompletionSource<AiSessionEnded>> _ended = new();
 
         public Task<AiSessionEnded> For(Guid sessionId) => Slot(sessionId).Task;

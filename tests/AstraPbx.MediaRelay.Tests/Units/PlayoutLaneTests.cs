@@ -118,7 +118,7 @@ public sealed class PlayoutLaneTests
     }
 
     private static PlayoutClock Clock(IPlayoutDriver driver, int lanes) =>
-        new(driver, Options.Create(new RelayOptions { PlayoutThreads = lanes }), NullLogger<PlayoutClock>.Instance);
+        new(driver, Options.Create(new RelayOptions { PlayoutThreads = lanes }), Options.Create(new AstraPbx.MediaRelay.Capacity.CapacityOptions()), NullLogger<PlayoutClock>.Instance);
 
     private sealed class RecordingTarget : IPlayoutTarget
     {

@@ -9,14 +9,18 @@ public sealed class PlayoutTicker
     private readonly PlayoutLane[] _lanes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly double _capacityLateMs;
     private long _ticks;
+    private long _laneTicks;
     private long _lateTicks;
+    private long _capacityLateTicks;
     private long _resyncs;
     private double _maxLatenessMs;
     private long _lastResyncLog;
 
-    internal PlayoutTicker(PlayoutLane[] lanes, TimeProvider time, ILogger logger)
+    internal PlayoutTicker(PlayoutLane[] lanes, TimeProvider time, ILogger logger, double capacityLateMs = 4)
     {
+        _capacityLateMs = capacityLateMs;
         _lanes = lanes;
         _time = time;
         _logger = logger;
@@ -30,6 +34,13 @@ public sealed class PlayoutTicker
 
     /// <summary>Lane ticks that fired more than <see cref="PlayoutClock.LateThresholdMs"/> late.</summary>
     public long LateTicks => Interlocked.Read(ref _lateTicks);
+
+    /// <summary>Ticks delivered, counted per lane (the denominator of the late ratios).</summary>
+    public long LaneTicks => Interlocked.Read(ref _laneTicks);
+
+    /// <summary>Lane ticks later than the capacity threshold (<c>Relay:Capacity:LateTickMs</c>): the relay's own measure of
+    /// whether it is keeping up, read by the capacity monitor.</summary>
+    public long CapacityLateTicks => Interlocked.Read(ref _capacityLateTicks);
 
     /// <summary>Times a lane's schedule was rebased after a stall.</summary>
     public long Resyncs => Interlocked.Read(ref _resyncs);
@@ -60,9 +71,15 @@ public sealed class PlayoutTicker
     internal void TickLane(PlayoutLane lane, long n, double latenessMs, int skippedTicks)
     {
         RelayTelemetry.TickLateness.Record(latenessMs);
+        Interlocked.Increment(ref _laneTicks);
         if (latenessMs > PlayoutClock.LateThresholdMs)
         {
             Interlocked.Increment(ref _lateTicks);
+        }
+
+        if (latenessMs > _capacityLateMs)
+        {
+            Interlocked.Increment(ref _capacityLateTicks);
         }
 
         if (latenessMs > Volatile.Read(ref _maxLatenessMs))

@@ -1,0 +1,47 @@
+namespace AstraPbx.MediaRelay.Capacity;
+
+/// <summary>The relay's headroom as last measured.</summary>
+/// <param name="Accepting">True when one more session fits.</param>
+/// <param name="Limiter"><c>none</c>, <c>cpu</c>, <c>lateness</c>, <c>sessions</c> or <c>draining</c>: what is full.</param>
+/// <param name="HeadroomSessions">Sessions that still fit (an estimate from the CPU per session).</param>
+/// <param name="Sessions">Live and pending sessions.</param>
+/// <param name="CpuUsedCores">CPU used over the window, in cores.</param>
+/// <param name="CpuLimitCores">The CPU the sessions may use (<c>CpuLimit</c> x available cores).</param>
+/// <param name="LateTickRatio">Share of the window's ticks later than <c>LateTickMs</c>.</param>
+public sealed record CapacityState(
+    bool Accepting,
+    string Limiter,
+    int HeadroomSessions,
+    int Sessions,
+    double CpuUsedCores,
+    double CpuLimitCores,
+    double LateTickRatio)
+{
+    /// <summary>Before the first measurement: room for everything the session limit allows.</summary>
+    public static CapacityState Initial(int maxSessions) => new(true, "none", maxSessions, 0, 0, 0, 0);
+
+    /// <summary>Projected load with one more session against the limit (1 is full); what an autoscaler scales on.</summary>
+    public double Load => CpuLimitCores <= 0 ? 0 : Sessions == 0 ? CpuUsedCores / CpuLimitCores : CpuUsedCores * (Sessions + 1) / Sessions / CpuLimitCores;
+
+    /// <summary>Decides from one window's measurement. The CPU per session is what the window's sessions used
+    /// together, idle work included (conservative); with no session there is room.</summary>
+    public static CapacityState Measure(CapacityOptions options, int maxSessions, int sessions, bool draining, double cpuUsedCores,
+        double availableCores, double lateTickRatio)
+    {
+        var limit = options.CpuLimit * availableCores;
+        var bySessions = Math.Max(0, maxSessions - sessions);
+        var byCpu = sessions == 0 ? bySessions : (int)Math.Clamp(Math.Floor((limit - cpuUsedCores) / (cpuUsedCores / sessions)), 0, int.MaxValue);
+        if (sessions > 0 && cpuUsedCores <= 0)
+        {
+            byCpu = bySessions;
+        }
+
+        var headroom = Math.Min(bySessions, byCpu);
+        var limiter = draining ? "draining"
+            : bySessions == 0 ? "sessions"
+            : sessions > 0 && lateTickRatio > options.MaxLateTickRatio ? "lateness"
+            : byCpu == 0 ? "cpu"
+            : "none";
+        return new CapacityState(limiter == "none", limiter, limiter == "none" ? headroom : 0, sessions, cpuUsedCores, limit, lateTickRatio);
+    }
+}

@@ -1,0 +1,68 @@
+using AstraPbx.Contracts.Media;
+using AstraPbx.Contracts.RelayAdmin;
+using AstraPbx.MediaRelay.Tests.Support;
+using AstraPbx.Simulators.AudioSocket;
+using AstraPbx.Simulators.Gateway;
+using AstraPbx.Testing;
+using Grpc.Net.Client;
+using MassTransit;
+using Xunit;
+
+namespace AstraPbx.MediaRelay.Tests;
+
+/// <summary>Issue 13, item 1: a relay whose next session would not fit stops taking <c>StartAiSession</c> (the request
+/// stays on the queue for other relays), says so (RelayCapacity, admin API), and takes requests again once it has room.
+/// The limit here is a CPU share no live session fits under, so the outcome does not depend on the machine's load.</summary>
+public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+
+    private static readonly Dictionary<string, string?> TinyLimit = new()
+    {
+        ["Relay:Capacity:Enabled"] = "true",
+        ["Relay:Capacity:CpuLimit"] = "0.0001",
+        ["Relay:Capacity:Window"] = "00:00:00.500",
+        ["Relay:Capacity:PublishInterval"] = "00:00:00.200",
+    };
+
+    [Fact]
+    public async Task A_full_relay_leaves_requests_on_the_queue_says_why_and_takes_them_again_once_it_has_room()
+    {
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        await using var relay = await RelayHost.StartAsync(rabbit, TinyLimit);
+        using var channel = GrpcChannel.ForAddress(relay.GrpcAddress);
+        var admin = new RelayAdmin.RelayAdminClient(channel);
+
+        await Wait.Until(() => relay.CapacityReports.Any(r => r.Accepting), "a report with room (no session yet)");
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
+        var bot = await gateway.NextSession(Long);
+        await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource());
+        await bot.FirstAudio.Within(Long, "the admitted call's audio");
+
+        var seen = relay.CapacityReports.Count;
+        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => !r.Accepting), "a report without room");
+        var full = relay.CapacityReports.Skip(seen).First(r => !r.Accepting);
+        Assert.Equal("relay-test", full.RelayInstance);
+        Assert.Contains(full.Limiter, new[] { "cpu", "lateness" });
+        Assert.Equal(1, full.Sessions);
+        Assert.True(full.Load > 1, $"load {full.Load}");
+        var capacity = await admin.GetCapacityAsync(new GetCapacityRequest());
+        Assert.False(capacity.Accepting);
+        Assert.Equal(0, capacity.HeadroomSessions);
+
+        // Not consumed: the request waits on the queue (for another relay) until it expires.
+        await Assert.ThrowsAsync<RequestTimeoutException>(() => relay.PrepareAsync(gateway.Url.ToString(), timeout: TimeSpan.FromSeconds(2)));
+        Assert.Equal(1, relay.Registry.Reserved);
+
+        // The admitted call is unaffected, and once it ends the relay has room again.
+        var before = caller.Received.Count;
+        await Wait.Until(() => caller.Received.Count > before + 10, "the admitted call keeps flowing");
+        await caller.HangUpAsync();
+        await relay.Ended(ready.SessionId);
+        seen = relay.CapacityReports.Count;
+        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => r.Accepting), "a report with room again");
+        var (again, failed) = await relay.PrepareAsync(gateway.Url.ToString());
+        Assert.Null(failed);
+        Assert.NotNull(again);
+    }
+}

@@ -1,0 +1,72 @@
+using AstraPbx.MediaRelay.Capacity;
+using Xunit;
+
+namespace AstraPbx.MediaRelay.Tests.Units;
+
+/// <summary>Issue 13, item 1: the headroom decision from one window's measurement.</summary>
+public sealed class CapacityStateTests
+{
+    private static readonly CapacityOptions Options = new() { CpuLimit = 0.8, MaxLateTickRatio = 0.01 };
+
+    [Theory]
+    [InlineData("200000 100000", 2.0)]
+    [InlineData("50000 100000\n", 0.5)]
+    [InlineData("max 100000", null)]
+    [InlineData("", null)]
+    [InlineData("x y", null)]
+    [InlineData("0 100000", null)]
+    public void The_cgroup_quota_is_read_as_cores(string cpuMax, double? cores) =>
+        Assert.Equal(cores, CpuSampler.ParseCpuMax(cpuMax));
+
+    [Fact]
+    public void With_no_session_there_is_room_for_every_session_the_limit_allows()
+    {
+        var state = CapacityState.Measure(Options, maxSessions: 1000, sessions: 0, draining: false, cpuUsedCores: 0.02, availableCores: 1, lateTickRatio: 0.5);
+        Assert.True(state.Accepting);
+        Assert.Equal(1000, state.HeadroomSessions);
+    }
+
+    [Fact]
+    public void Headroom_is_what_the_cpu_per_session_leaves_under_the_limit()
+    {
+        // 10 sessions on half a core: 0.05 each; the limit is 0.8 of one core, so 6 more fit.
+        var state = CapacityState.Measure(Options, 1000, 10, false, 0.5, 1, 0);
+        Assert.True(state.Accepting);
+        Assert.Equal("none", state.Limiter);
+        Assert.Equal(6, state.HeadroomSessions);
+        Assert.Equal(0.55 / 0.8, state.Load, 3);
+    }
+
+    [Fact]
+    public void One_more_session_over_the_cpu_limit_is_refused()
+    {
+        var state = CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0);
+        Assert.False(state.Accepting);
+        Assert.Equal("cpu", state.Limiter);
+        Assert.Equal(0, state.HeadroomSessions);
+        Assert.True(state.Load > 1);
+    }
+
+    [Fact]
+    public void Late_ticks_over_the_ratio_refuse_even_with_cpu_to_spare()
+    {
+        var state = CapacityState.Measure(Options, 1000, 5, false, 0.1, 2, 0.05);
+        Assert.False(state.Accepting);
+        Assert.Equal("lateness", state.Limiter);
+    }
+
+    [Fact]
+    public void The_session_limit_and_a_drain_refuse_whatever_the_cpu()
+    {
+        Assert.Equal("sessions", CapacityState.Measure(Options, 4, 4, false, 0.01, 2, 0).Limiter);
+        Assert.Equal("draining", CapacityState.Measure(Options, 1000, 1, true, 0.01, 2, 0).Limiter);
+    }
+
+    [Fact]
+    public void The_quota_scales_the_limit()
+    {
+        // The same 16 sessions on 0.78 cores fit under two cores' limit (1.6), not under one core's (0.8).
+        Assert.True(CapacityState.Measure(Options, 1000, 16, false, 0.78, 2, 0).Accepting);
+        Assert.False(CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0).Accepting);
+    }
+}

@@ -14,7 +14,13 @@ public abstract class DeploymentFixture : IAsyncLifetime
 
     public LocalDeployment Deployment { get; private set; } = null!;
 
+    /// <summary>The deployment's broker (its own virtual host), for a test that listens to the services' events.</summary>
+    public string RabbitMq { get; private set; } = "";
+
     protected virtual int Relays => 1;
+
+    /// <summary>Settings of every relay process; null keeps the deployment's defaults (load-aware admission off).</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? RelaySettings => null;
 
     // Longer than the product's 5 s default: the first calls after start pay JIT and connection setup on a loaded 2-core machine.
     protected virtual TimeSpan StartSessionTimeout => TimeSpan.FromSeconds(15);
@@ -27,14 +33,16 @@ public abstract class DeploymentFixture : IAsyncLifetime
     {
         await _rabbit.InitializeAsync();
         await _postgres.InitializeAsync();
+        RabbitMq = await _rabbit.CreateVirtualHostAsync("e2e");
         Deployment = await LocalDeployment.StartAsync(new LocalDeploymentOptions
         {
-            RabbitMq = await _rabbit.CreateVirtualHostAsync("e2e"),
+            RabbitMq = RabbitMq,
             Postgres = await _postgres.CreateDatabaseAsync("e2e"),
             Relays = Relays,
             StartSessionTimeout = StartSessionTimeout,
             EdgeFallbackAfter = EdgeFallbackAfter,
             Gateway = new FakeGatewayOptions { Behavior = GatewayBehavior.Echo },
+            RelaySettings = RelaySettings ?? new LocalDeploymentOptions { RabbitMq = "", Postgres = "" }.RelaySettings,
         });
     }
 

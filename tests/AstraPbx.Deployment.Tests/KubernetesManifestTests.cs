@@ -213,7 +213,12 @@ public sealed partial class KubernetesManifestTests
         var min = int.Parse(hpa.Doc.Str("spec", "minReplicas")!, CultureInfo.InvariantCulture);
         var max = int.Parse(hpa.Doc.Str("spec", "maxReplicas")!, CultureInfo.InvariantCulture);
         Assert.InRange(min, 2, max);
-        Assert.Contains(hpa.Doc.List("spec", "metrics"), m => m.Str("type") == "Pods" && m.Str("pods", "metric", "name")!.Contains("sessions", StringComparison.Ordinal));
+        // Scaled on the relay's own headroom gauge (astrapbx.relay.capacity.load), not a session count.
+        Assert.Contains(hpa.Doc.List("spec", "metrics"), m => m.Str("type") == "Pods" && m.Str("pods", "metric", "name") == "astrapbx_relay_capacity_load");
+        Assert.Contains("astrapbx.relay.capacity.load", Repo.Read("services/AstraPbx.MediaRelay/Capacity/CapacityMonitor.cs"), StringComparison.Ordinal);
+        var capacityEnv = Kubernetes.Containers.Single(c => c.Workload == Kubernetes.Get("Deployment", RelayName)).Container
+            .List("env").Single(e => e.Str("name") == "Relay__Capacity__CpuMillicores");
+        Assert.Equal("requests.cpu", capacityEnv.Str("valueFrom", "resourceFieldRef", "resource"));
         Assert.Single(Kubernetes.OfKind("HorizontalPodAutoscaler"));
 
         var relay = Kubernetes.Get("Deployment", RelayName);

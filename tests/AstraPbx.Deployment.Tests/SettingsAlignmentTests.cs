@@ -71,14 +71,14 @@ public sealed partial class SettingsAlignmentTests
 
             foreach (Match property in SettableProperty().Matches(text))
             {
-                keys.Add(section.Groups[1].Value + "__" + property.Groups[1].Value);
+                keys.Add(section.Groups[1].Value.Replace(":", "__", StringComparison.Ordinal) + "__" + property.Groups[1].Value);
             }
         }
 
         return keys;
     }
 
-    [GeneratedRegex(@"const string (?:Section|SectionName) = ""(\w+)""")]
+    [GeneratedRegex(@"const string (?:Section|SectionName) = ""([\w:]+)""")]
     private static partial Regex SectionConstant();
 
     [GeneratedRegex(@"public [\w<>?\[\], ]+ (\w+) \{ get; set; \}")]

@@ -97,7 +97,8 @@ public sealed class CapacityMonitor : BackgroundService
         var ticks = now.LaneTicks - first.LaneTicks;
         var lateRatio = ticks > 0 ? (double)(now.LateTicks - first.LateTicks) / ticks : 0;
         var previous = State;
-        var state = CapacityState.Measure(_options, _relay.MaxSessions, _registry.Reserved, _registry.Draining, cpuCores, _cpu.AvailableCores, lateRatio);
+        var state = CapacityState.Measure(_options, _relay.MaxSessions, _registry.Reserved, _registry.Draining, cpuCores,
+            _options.CpuMillicores > 0 ? _options.CpuMillicores / 1000.0 : _cpu.AvailableCores, lateRatio);
         Volatile.Write(ref _state, state);
 
         if (state.Accepting != previous.Accepting)

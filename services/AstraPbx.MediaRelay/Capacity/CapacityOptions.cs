@@ -17,6 +17,12 @@ public sealed class CapacityOptions
     [Range(0.0001, 1.0, ErrorMessage = "Relay:Capacity:CpuLimit must be 0.0001-1.")]
     public double CpuLimit { get; set; } = 0.8;
 
+    /// <summary>The CPU the relay may count on, in millicores; 0 takes the cgroup quota (a container CPU limit), else
+    /// the processors. In Kubernetes the relay runs without a CPU limit (throttling stalls the 20 ms tick) and this
+    /// is set from the pod's CPU request, so the limit is what the scheduler reserved, not the whole node.</summary>
+    [Range(0, 1_000_000, ErrorMessage = "Relay:Capacity:CpuMillicores must be 0-1000000.")]
+    public int CpuMillicores { get; set; }
+
     /// <summary>A playout tick later than this counts against the relay's headroom (half a millisecond over the 2 ms
     /// the per-session lateness counts is noise on a busy host; a frame spacing over 22 ms is what a caller hears).</summary>
     [Range(0.5, 20, ErrorMessage = "Relay:Capacity:LateTickMs must be 0.5-20.")]

@@ -94,6 +94,53 @@ public sealed class SimulatorDialplanTests
         await call.HangUpAsync();
     }
 
+    [Fact]
+    public async Task A_connect_that_times_out_after_2_s_fails_TryExec_and_the_channel_reenters_Stasis()
+    {
+        await using var world = await World.StartAsync();
+
+        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither succeeds nor is refused.
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        try
+        {
+            while (fillers.Count < 16)
+            {
+                var filler = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var probe = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await filler.ConnectAsync(endpoint, probe.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            var session = Guid.NewGuid();
+            var clock = Stopwatch.StartNew();
+            var call = await world.StartAiCallAsync(session, $"127.0.0.1:{endpoint.Port}");
+
+            var result = await call.AudioSocketReturned.Within(Patience, "AudioSocket() to give up connecting");
+            Assert.Equal(("FAILED", (CallerEnd?)null, "connect timeout"), (result.TryStatus, result.End, result.Error));
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(1900), $"gave up after {clock.Elapsed.TotalMilliseconds:0} ms, before app_audiosocket's 2000 ms");
+            await world.AssertReenteredAsync(call, session);
+            await call.HangUpAsync();
+        }
+        finally
+        {
+            foreach (var filler in fillers)
+            {
+                filler.Dispose();
+            }
+        }
+    }
+
     /// <summary>ast_audiosocket_receive_frame accepts only 0x00 and the audio kinds, and no empty audio frame.</summary>
     [Theory]
     [InlineData("03000135", "DTMF")]

@@ -13,7 +13,7 @@ namespace AstraPbx.Simulators.AudioSocket;
 /// It records every frame it receives with its arrival time, and ends the call as app_audiosocket would: on a 0x00
 /// frame, a graceful close, a reset, a kind Asterisk rejects, or (with <see cref="CallerOptions.IdleTimeout"/>) 2 s
 /// with no activity on either side, closing its socket each time.</summary>
-public sealed class AudioSocketCaller : IAsyncDisposable
+public sealed partial class AudioSocketCaller : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly PipeWriter _output;
@@ -158,74 +158,6 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
-        }
-    }
-
-    /// <summary>One paced frame, called by the <see cref="CallerPacer"/>'s thread: never blocks it. If the previous
-    /// write has not finished (the socket is full) this tick's frame is skipped and counted.</summary>
-    internal void SendPacedFrame()
-    {
-        if (_stop.IsCancellationRequested)
-        {
-            return;
-        }
-
-        if (!_writeLock.Wait(0))
-        {
-            Interlocked.Increment(ref _framesSkipped);
-            return;
-        }
-
-        var release = true;
-        try
-        {
-            _source.Fill(_pacedFrame, FramesSent);
-            AudioSocketFrameWriter.Write(_output, Kind, _pacedFrame);
-            var flush = _output.FlushAsync();
-            if (flush.IsCompletedSuccessfully)
-            {
-                if (!flush.Result.IsCompleted)
-                {
-                    Interlocked.Increment(ref _framesSent);
-                    MarkActivity();
-                }
-            }
-            else
-            {
-                release = false;
-                _ = CompletePacedFlushAsync(flush);
-            }
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            _ended.TrySetResult(CallerEnd.ConnectionLost);
-        }
-        finally
-        {
-            if (release)
-            {
-                _writeLock.Release();
-            }
-        }
-    }
-
-    private async Task CompletePacedFlushAsync(ValueTask<FlushResult> flush)
-    {
-        try
-        {
-            if (!(await flush.ConfigureAwait(false)).IsCompleted)
-            {
-                Interlocked.Increment(ref _framesSent);
-                MarkActivity();
-            }
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-        {
-            _ended.TrySetResult(CallerEnd.ConnectionLost);
-        }
-        finally
-        {
-            _writeLock.Release();
         }
     }
 

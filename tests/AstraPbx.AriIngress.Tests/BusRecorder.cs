@@ -67,11 +67,13 @@ internal sealed class RecorderConsumer(BusRecorder recorder) : IConsumer<CallEnt
     }
 }
 
-/// <summary>A stand-in media relay: accepts AudioSocket connections, reads the UUID frame, and can hang up (0x00).</summary>
+/// <summary>A stand-in media relay: accepts AudioSocket connections, reads the UUID frame, counts (and discards) what
+/// follows it, and can hang up (0x00).</summary>
 internal sealed class FakeRelay : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<Socket>> _sessions = new();
+    private readonly ConcurrentDictionary<Guid, long> _bytesAfterUuid = new();
 
     public FakeRelay()
     {
@@ -83,6 +85,9 @@ internal sealed class FakeRelay : IAsyncDisposable
 
     /// <summary>Completes with the connection once Asterisk dialled and sent <paramref name="sessionId"/>.</summary>
     public Task<Socket> ConnectedAsync(Guid sessionId) => _sessions.GetOrAdd(sessionId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Bytes the caller sent after its UUID frame (audio and DTMF frames).</summary>
+    public long BytesAfterUuid(Guid sessionId) => _bytesAfterUuid.GetValueOrDefault(sessionId);
 
     public static async Task HangUpAsync(Socket socket)
     {
@@ -116,9 +121,10 @@ internal sealed class FakeRelay : IAsyncDisposable
         {
             var result = await reader.ReadAsync();
             var buffer = result.Buffer;
-            if (AudioSocketFrameReader.TryRead(buffer, out var frame, out _) && frame.Kind == AudioSocketKind.Uuid
+            if (AudioSocketFrameReader.TryRead(buffer, out var frame, out var afterUuid) && frame.Kind == AudioSocketKind.Uuid
                 && AudioSocketFrameReader.TryReadUuid(frame.Payload, out var id))
             {
+                _bytesAfterUuid[id] = buffer.Slice(afterUuid).Length;
                 _sessions.GetOrAdd(id, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(socket);
 
                 // Keep reading (and discarding) the caller's audio so the connection stays healthy.
@@ -128,6 +134,7 @@ internal sealed class FakeRelay : IAsyncDisposable
                     while (true)
                     {
                         var more = await reader.ReadAsync();
+                        _bytesAfterUuid.AddOrUpdate(id, more.Buffer.Length, (_, n) => n + more.Buffer.Length);
                         reader.AdvanceTo(more.Buffer.End);
                         if (more.IsCompleted)
                         {

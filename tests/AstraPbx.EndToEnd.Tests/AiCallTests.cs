@@ -63,9 +63,16 @@ public sealed class AiCallTests(OneRelayDeployment fixture)
 
         await bot.SendStopAsync();
         Assert.Equal(CallerEnd.RelayHungUp, await caller.Ended.Within(Calls.Patience, "the relay to send 0x00"));
-        await call.Ended.Within(Calls.Patience, "the channel to be hung up by the dialplan");
+        var end = await call.Ended.Within(Calls.Patience, "the channel to be hung up by the dialplan");
+
+        // A deliberate end: TRYSTATUS=SUCCESS, Hangup(), no second Stasis entry and no fallback (issue 12 item 2).
+        Assert.Equal((16, Simulators.Ari.SimulatedEndReason.RelayHungUp), (end.Cause, end.Reason));
+        Assert.Equal("SUCCESS", (await call.AudioSocketReturned).TryStatus);
+        Assert.Equal(1, call.StasisEntries);
+        Assert.Single(call.Continuations);
         var record = await Calls.RecordAsync(deployment, call.ChannelId, r => r["ended_at"] is not null && r["ai_ended_at"] is not null, "ended");
-        Assert.Equal("gateway", record["ai_ended_by"]);
+        Assert.Equal(("gateway", "gateway-stop"), (record["ai_ended_by"], record["ai_end_reason"]));
+        Assert.Equal((1, "ai_agent"), (record["stasis_entries"], record["outcome"]));
     }
 
     [Theory]

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using AstraPbx.LocalRun;
 using AstraPbx.Simulators.Ari;
 using AstraPbx.Simulators.AudioSocket;
@@ -11,10 +13,12 @@ internal static class Calls
 {
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static async Task<SimulatedCall> DialAsync(LocalDeployment deployment, string stasisArgs, string extension)
+    /// <param name="silentCaller">The caller's channel carries no media (see <see cref="SimulatedCallOptions.SilentCaller"/>).</param>
+    public static async Task<SimulatedCall> DialAsync(LocalDeployment deployment, string stasisArgs, string extension, bool silentCaller = false)
     {
         return await deployment.Asterisk.StartCallAsync(new SimulatedCallOptions
         {
+            SilentCaller = silentCaller,
             StasisArgs = stasisArgs,
             CallerNumber = "08065978002",
             CallerName = "E2E Caller",
@@ -26,9 +30,9 @@ internal static class Calls
 
     /// <summary>A call to the AI bot 1003, up to the point where audio flows both ways.</summary>
     public static async Task<(SimulatedCall Call, AudioSocketCaller Caller, GatewaySession Bot)> DialBotAsync(
-        LocalDeployment deployment, string stasisArgs, string extension, FakeGateway? gateway = null)
+        LocalDeployment deployment, string stasisArgs, string extension, FakeGateway? gateway = null, bool silentCaller = false)
     {
-        var call = await DialAsync(deployment, stasisArgs, extension);
+        var call = await DialAsync(deployment, stasisArgs, extension, silentCaller);
         var caller = await call.AudioSocketDialled.Within(Patience, $"Asterisk to dial the relay for {call.ChannelId}\n{deployment.AllOutput()}");
         // A relay may also have prepared sessions nobody claimed (a request Routing gave up on under load): skip them.
         var deadline = DateTime.UtcNow + Patience;
@@ -51,6 +55,28 @@ internal static class Calls
             "ON CONFLICT (organization_id, extension) DO UPDATE SET routing_destination = EXCLUDED.routing_destination",
             ("org", int.Parse(deployment.OrgId, System.Globalization.CultureInfo.InvariantCulture)), ("ext", extension), ("url", gatewayUrl));
         return await deployment.IdOfAsync("users", extension);
+    }
+
+    /// <summary>Completes when the call is continued to the fallback (the seed's reception queue), whichever entry
+    /// into Stasis that continue answered.</summary>
+    public static Task<Continuation> FallbackAsync(LocalDeployment deployment, SimulatedCall call) =>
+        call.ContinuedTo(deployment.InternalContext, "5001");
+
+    /// <summary>Milliseconds from one <see cref="Stopwatch.GetTimestamp"/> to a later one.</summary>
+    public static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+
+    /// <summary>A process's resident set size in KiB (<c>VmRSS</c> in <c>/proc/&lt;pid&gt;/status</c>).</summary>
+    public static long RssKiB(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"no VmRSS for process {pid}");
     }
 
     /// <summary>Waits until the call record satisfies <paramref name="done"/>.</summary>

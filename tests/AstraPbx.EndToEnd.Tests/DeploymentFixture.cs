@@ -73,3 +73,6 @@ public sealed class TwoRelayDeployment : DeploymentFixture
 {
     protected override int Relays => 2;
 }
+
+/// <summary>One relay of its own, for a test that SIGKILLs it (the other classes keep theirs).</summary>
+public sealed class RelayKillDeployment : DeploymentFixture;

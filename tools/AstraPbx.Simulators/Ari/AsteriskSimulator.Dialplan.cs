@@ -1,20 +1,75 @@
+using System.Diagnostics;
 using System.Globalization;
 using AstraPbx.Simulators.AudioSocket;
 
 namespace AstraPbx.Simulators.Ari;
 
-/// <summary>The dialplan the product ships, as the simulator runs it after <c>continue</c> into the AudioSocket context.</summary>
+/// <summary>The dialplan the product ships, as the simulator runs it after <c>continue</c> into the AudioSocket context
+/// (Routing's DialplanGenerator writes it):
+/// <code>
+/// exten => s,1,NoOp(AI session ${AUDIOSOCKET_UUID} via ${AUDIOSOCKET_SERVICE})
+///  same => n,TryExec(AudioSocket(${AUDIOSOCKET_UUID},${AUDIOSOCKET_SERVICE}))
+///  same => n,GotoIf($["${TRYSTATUS}" != "SUCCESS"]?failed)
+///  same => n,Hangup()
+///  same => n(failed),Stasis(app,ai_failed,${AUDIOSOCKET_UUID})
+///  same => n,Hangup()
+/// </code>
+/// TryExec sets <c>TRYSTATUS</c> to SUCCESS when AudioSocket() returned 0 (the relay sent 0x00 or closed gracefully)
+/// and FAILED when it returned -1 (a reset, a rejected frame, 2 s with no activity, no connection), as
+/// app_exec.c's <c>tryexec_exec</c> and app_audiosocket.c's <c>audiosocket_run</c> do (PROTOCOLS.md 1).</summary>
 public sealed partial class AsteriskSimulator
 {
-    /// <summary>[audiosocket-ai]: NoOp, Answer, AudioSocket(${AUDIOSOCKET_UUID},${AUDIOSOCKET_SERVICE}), Hangup().</summary>
+    private const int TryExecPriority = 2;
+    private const int GotoIfPriority = 3;
+    private const int HangupPriority = 4;
+    private const int FailedPriority = 5;
+
     private async Task RunAudioSocketDialplanAsync(SimulatedCall call)
     {
         call.Variables.TryGetValue("AUDIOSOCKET_UUID", out var uuid);
         call.Variables.TryGetValue("AUDIOSOCKET_SERVICE", out var service);
-        Step(call, 1, "NoOp", $"AudioSocket AI Agent: UUID={uuid} Service={service}");
-        Step(call, 2, "Answer", "");
-        Step(call, 3, "AudioSocket", $"{uuid},{service}");
+        Step(call, 1, "NoOp", $"AI session {uuid} via {service}");
+        Step(call, TryExecPriority, "TryExec", $"AudioSocket({uuid},{service})");
 
+        var (end, error) = await RunAudioSocketAsync(call, uuid, service).ConfigureAwait(false);
+        if (end == CallerEnd.CallerHungUp)
+        {
+            // The channel is gone: the dialplan stops here.
+            return;
+        }
+
+        var succeeded = end is CallerEnd.RelayHungUp or CallerEnd.RelayClosed;
+        var status = succeeded ? "SUCCESS" : "FAILED";
+        lock (call)
+        {
+            if (call.Destroyed)
+            {
+                return;
+            }
+
+            call.Variables["TRYSTATUS"] = status;
+            Emit(call, "ChannelVarset", before: w =>
+            {
+                w.WriteString("variable", "TRYSTATUS");
+                w.WriteString("value", status);
+            });
+        }
+
+        call.SetAudioSocketReturned(new AudioSocketResult(status, end, error, Stopwatch.GetTimestamp()));
+        Step(call, GotoIfPriority, "GotoIf", (succeeded ? "0" : "1") + "?failed");
+        if (succeeded)
+        {
+            Step(call, HangupPriority, "Hangup", "");
+            EndCall(call, 16, end == CallerEnd.RelayHungUp ? SimulatedEndReason.RelayHungUp : SimulatedEndReason.RelayClosed);
+            return;
+        }
+
+        EnterStasisAgain(call, FailedPriority, "ai_failed," + uuid);
+    }
+
+    /// <summary>Dials the relay and waits until AudioSocket() returns: how it ended, or (end null) why it never connected.</summary>
+    private async Task<(CallerEnd? End, string? Error)> RunAudioSocketAsync(SimulatedCall call, string? uuid, string? service)
+    {
         AudioSocketCaller caller;
         try
         {
@@ -24,14 +79,19 @@ public sealed partial class AsteriskSimulator
                 throw new FormatException($"AudioSocket needs a UUID and host:port, got '{uuid}' and '{service}'");
             }
 
-            var source = Options.AudioSource?.Invoke(call) ?? new ToneSource();
-            caller = await AudioSocketCaller.DialAsync(service[..colon], port, sessionId, source).ConfigureAwait(false);
+            var options = new CallerOptions
+            {
+                Source = Options.AudioSource?.Invoke(call) ?? new ToneSource(),
+                Silent = call.Options.SilentCaller,
+                ConnectTimeout = Options.AudioSocketConnectTimeout,
+                IdleTimeout = Options.AudioSocketIdleTimeout,
+            };
+            caller = await AudioSocketCaller.DialAsync(service[..colon], port, sessionId, options).ConfigureAwait(false);
         }
         catch (Exception e) when (e is FormatException or System.Net.Sockets.SocketException or OperationCanceledException or IOException)
         {
             call.SetAudioSocketFailed(e);
-            EndCall(call, 16, SimulatedEndReason.AudioSocketFailed);
-            return;
+            return (null, e is OperationCanceledException ? "connect timeout" : e.Message);
         }
 
         lock (call)
@@ -39,27 +99,31 @@ public sealed partial class AsteriskSimulator
             if (call.Destroyed)
             {
                 _ = caller.HangUpAsync();
-                return;
+                return (CallerEnd.CallerHungUp, null);
             }
 
             call.SetAudioSocket(caller);
         }
 
-        var how = await caller.Ended.ConfigureAwait(false);
-        switch (how)
+        return (await caller.Ended.ConfigureAwait(false), null);
+    }
+
+    /// <summary>The channel runs <c>Stasis(app, args)</c> again from the dialplan: <c>ChannelDialplan</c> for the app, then
+    /// a new <c>StasisStart</c> on the same channel id, as Asterisk emits for a channel that left Stasis and comes back.</summary>
+    private void EnterStasisAgain(SimulatedCall call, int priority, string stasisArgs)
+    {
+        var appData = call.Application + "," + stasisArgs;
+        lock (call)
         {
-            case CallerEnd.CallerHungUp:
+            if (call.Destroyed)
+            {
                 return;
-            case CallerEnd.RelayHungUp:
-                Step(call, 4, "Hangup", "");
-                EndCall(call, 16, SimulatedEndReason.RelayHungUp);
-                return;
-            case CallerEnd.RejectedFrame:
-                EndCall(call, 16, SimulatedEndReason.RelayRejected);
-                return;
-            default:
-                EndCall(call, 16, SimulatedEndReason.RelayClosed);
-                return;
+            }
+
+            Step(call, priority, "Stasis", appData);
+            call.InStasis = true;
+            call.CountStasisEntry();
+            EmitStasisStart(call, stasisArgs);
         }
     }
 

@@ -54,6 +54,22 @@ public sealed partial class AsteriskSimulator
         call.SetEnded(new SimulatedCallEnd(cause, text, reason));
     }
 
+    /// <summary><c>StasisStart</c> with the comma-separated <paramref name="stasisArgs"/> (caller holds <c>lock(call)</c>).</summary>
+    private bool EmitStasisStart(SimulatedCall call, string stasisArgs)
+    {
+        var args = stasisArgs.Length == 0 ? [] : stasisArgs.Split(',');
+        return Emit(call, "StasisStart", after: w =>
+        {
+            w.WriteStartArray("args");
+            foreach (var arg in args)
+            {
+                w.WriteStringValue(arg);
+            }
+
+            w.WriteEndArray();
+        });
+    }
+
     internal void EmitDtmf(SimulatedCall call, char digit)
     {
         lock (call)

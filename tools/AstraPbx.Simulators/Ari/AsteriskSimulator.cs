@@ -89,17 +89,7 @@ public sealed partial class AsteriskSimulator : IAsyncDisposable
         _allCalls[call.ChannelId] = call;
         lock (call)
         {
-            var args = call.Options.StasisArgs.Length == 0 ? [] : call.Options.StasisArgs.Split(',');
-            var delivered = Emit(call, "StasisStart", after: w =>
-            {
-                w.WriteStartArray("args");
-                foreach (var arg in args)
-                {
-                    w.WriteStringValue(arg);
-                }
-
-                w.WriteEndArray();
-            });
+            var delivered = EmitStasisStart(call, call.Options.StasisArgs);
             if (delivered)
             {
                 call.StasisStartSentTimestamp = Stopwatch.GetTimestamp();

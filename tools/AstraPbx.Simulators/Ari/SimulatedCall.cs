@@ -14,7 +14,11 @@ public sealed class SimulatedCall
     private readonly TaskCompletionSource<DialplanTarget> _continued = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<AudioSocketCaller> _audioSocket = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<SimulatedCallEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<AudioSocketResult> _audioSocketReturned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentQueue<SimulatedEvent> _events = new();
+    private readonly List<Continuation> _continuations = [];
+    private readonly List<(Func<DialplanTarget, bool> Match, TaskCompletionSource<Continuation> Done)> _continuationWaiters = [];
+    private int _stasisEntries = 1;
     private int _continueRequests;
     private int _hangupRequests;
 
@@ -75,8 +79,27 @@ public sealed class SimulatedCall
     /// <summary>Completes with the time the first <c>answer</c> request arrived.</summary>
     public Task<DateTimeOffset> Answered => _answered.Task;
 
-    /// <summary>Completes when <c>continue</c> moved the channel out of Stasis.</summary>
+    /// <summary>Completes when the first <c>continue</c> moved the channel out of Stasis (later ones: <see cref="Continuations"/>).</summary>
     public Task<DialplanTarget> Continued => _continued.Task;
+
+    /// <summary>Every <c>continue</c> so far, in order: an AI call whose AudioSocket failed has two, into the AudioSocket
+    /// context and then, after it re-entered Stasis with <c>ai_failed</c>, to the fallback.</summary>
+    public IReadOnlyList<Continuation> Continuations
+    {
+        get
+        {
+            lock (_continuations)
+            {
+                return [.. _continuations];
+            }
+        }
+    }
+
+    /// <summary>Times the channel entered Stasis (1 at the start, one more per re-entry such as <c>ai_failed</c>).</summary>
+    public int StasisEntries => Volatile.Read(ref _stasisEntries);
+
+    /// <summary>Completes when <c>TryExec(AudioSocket(...))</c> returned (not when the caller hung up during it).</summary>
+    public Task<AudioSocketResult> AudioSocketReturned => _audioSocketReturned.Task;
 
     /// <summary>Completes once AudioSocket connected to <c>AUDIOSOCKET_SERVICE</c> and sent the UUID.</summary>
     public Task<AudioSocketCaller> AudioSocketDialled => _audioSocket.Task;
@@ -96,7 +119,7 @@ public sealed class SimulatedCall
     /// <summary><see cref="Stopwatch.GetTimestamp"/> when the first answer request arrived (0 if never).</summary>
     public long AnswerReceivedTimestamp { get; internal set; }
 
-    /// <summary><see cref="Stopwatch.GetTimestamp"/> when <c>continue</c> moved the channel out of Stasis (0 if never).</summary>
+    /// <summary><see cref="Stopwatch.GetTimestamp"/> when the first <c>continue</c> moved the channel out of Stasis (0 if never).</summary>
     public long ContinuedTimestamp { get; private set; }
 
     /// <summary><c>continue</c> requests received for this channel, including refused ones (the fault suite checks
@@ -110,6 +133,35 @@ public sealed class SimulatedCall
     public TimeSpan? TimeToAnswer => AnswerReceivedTimestamp == 0 || StasisStartSentTimestamp == 0
         ? null
         : Stopwatch.GetElapsedTime(StasisStartSentTimestamp, AnswerReceivedTimestamp);
+
+    /// <summary>Completes with the first <c>continue</c> (past or future) to <paramref name="context"/> (and
+    /// <paramref name="extension"/> when given); cancelled if the channel ends first.</summary>
+    public Task<Continuation> ContinuedTo(string context, string? extension = null)
+    {
+        bool Match(DialplanTarget t) => t.Context == context && (extension is null || t.Extension == extension);
+        lock (_continuations)
+        {
+            foreach (var c in _continuations)
+            {
+                if (Match(c.Target))
+                {
+                    return Task.FromResult(c);
+                }
+            }
+
+            var done = new TaskCompletionSource<Continuation>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_ended.Task.IsCompleted)
+            {
+                done.TrySetCanceled();
+            }
+            else
+            {
+                _continuationWaiters.Add((Match, done));
+            }
+
+            return done.Task;
+        }
+    }
 
     /// <summary>The caller hangs up with Q.850 <paramref name="cause"/>: AudioSocket (if any) is closed without a 0x00
     /// frame, then <c>ChannelHangupRequest</c>, <c>StasisEnd</c> (if in Stasis) and <c>ChannelDestroyed</c> go out.</summary>
@@ -140,9 +192,32 @@ public sealed class SimulatedCall
 
     internal void SetContinued(DialplanTarget target)
     {
-        ContinuedTimestamp = Stopwatch.GetTimestamp();
+        var now = Stopwatch.GetTimestamp();
+        if (ContinuedTimestamp == 0)
+        {
+            ContinuedTimestamp = now;
+        }
+
+        var continuation = new Continuation(target, now);
+        lock (_continuations)
+        {
+            _continuations.Add(continuation);
+            for (var i = _continuationWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_continuationWaiters[i].Match(target))
+                {
+                    _continuationWaiters[i].Done.TrySetResult(continuation);
+                    _continuationWaiters.RemoveAt(i);
+                }
+            }
+        }
+
         _continued.TrySetResult(target);
     }
+
+    internal void SetAudioSocketReturned(AudioSocketResult result) => _audioSocketReturned.TrySetResult(result);
+
+    internal void CountStasisEntry() => Interlocked.Increment(ref _stasisEntries);
 
     internal void CountContinueRequest() => Interlocked.Increment(ref _continueRequests);
 
@@ -167,6 +242,16 @@ public sealed class SimulatedCall
         _audioSocket.TrySetCanceled();
         _answered.TrySetCanceled();
         _continued.TrySetCanceled();
-        _ended.TrySetResult(end);
+        _audioSocketReturned.TrySetCanceled();
+        lock (_continuations)
+        {
+            _ended.TrySetResult(end);
+            foreach (var (_, done) in _continuationWaiters)
+            {
+                done.TrySetCanceled();
+            }
+
+            _continuationWaiters.Clear();
+        }
     }
 }

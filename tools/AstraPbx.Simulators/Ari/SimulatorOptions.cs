@@ -21,6 +21,13 @@ public sealed class AsteriskSimulatorOptions
 
     /// <summary>What each caller says once dialled into AudioSocket; a 440 Hz tone when null.</summary>
     public Func<SimulatedCall, IAudioSource>? AudioSource { get; init; }
+
+    /// <summary>app_audiosocket's no-activity timeout (<c>MAX_WAIT_TIMEOUT_MSEC</c>, 2000 ms): AudioSocket() fails once
+    /// nothing came from the relay and the caller's channel produced nothing for this long. Null turns it off.</summary>
+    public TimeSpan? AudioSocketIdleTimeout { get; init; } = TimeSpan.FromMilliseconds(2000);
+
+    /// <summary>app_audiosocket's connect timeout (<c>MAX_CONNECT_TIMEOUT_MSEC</c>, 2000 ms).</summary>
+    public TimeSpan AudioSocketConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(2000);
 }
 
 /// <summary>One call entering <c>Stasis(app, StasisArgs)</c> from the simulated dialplan.</summary>
@@ -51,10 +58,26 @@ public sealed class SimulatedCallOptions
     /// <summary>Also put <see cref="Variables"/> into every event's <c>channel.channelvars</c>, as <c>ari.conf</c>'s
     /// <c>channelvars</c> setting does.</summary>
     public bool IncludeChannelVars { get; init; }
+
+    /// <summary>The caller's channel carries no media (a <c>Local</c> channel running <c>Wait()</c>, a phone with
+    /// silence suppression): once in AudioSocket it sends the UUID frame and any DTMF, never an audio frame, so only
+    /// the relay's frames keep app_audiosocket's 2 s no-activity timeout from firing.</summary>
+    public bool SilentCaller { get; init; }
 }
 
 /// <summary>Where a <c>continue</c> sent the channel.</summary>
 public sealed record DialplanTarget(string Context, string Extension, int Priority);
+
+/// <summary>One <c>continue</c> out of Stasis: where to, and its <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>.</summary>
+public sealed record Continuation(DialplanTarget Target, long Timestamp);
+
+/// <summary>How <c>TryExec(AudioSocket(...))</c> returned: <see cref="TryStatus"/> is <c>SUCCESS</c> (the relay sent
+/// 0x00 or closed gracefully) or <c>FAILED</c> (a reset, a rejected frame, the 2 s idle timeout, or no connection:
+/// <see cref="End"/> is null and <see cref="Error"/> says why). <see cref="Timestamp"/> is when it returned.</summary>
+public sealed record AudioSocketResult(string TryStatus, CallerEnd? End, string? Error, long Timestamp)
+{
+    public bool Succeeded => TryStatus == "SUCCESS";
+}
 
 /// <summary>Why a simulated call ended.</summary>
 public enum SimulatedEndReason
@@ -65,17 +88,13 @@ public enum SimulatedEndReason
     /// <summary><c>DELETE /channels/{id}</c>.</summary>
     HungUpByAri,
 
-    /// <summary>The relay sent 0x00: AudioSocket() returned and the dialplan ran <c>Hangup()</c>.</summary>
+    /// <summary>The relay sent 0x00: AudioSocket() returned, <c>TRYSTATUS=SUCCESS</c>, and the dialplan ran <c>Hangup()</c>.</summary>
     RelayHungUp,
 
-    /// <summary>The relay sent a kind Asterisk rejects (or empty audio): the channel was hung up.</summary>
-    RelayRejected,
-
-    /// <summary>The relay closed or reset the AudioSocket connection: the channel was hung up.</summary>
+    /// <summary>The relay closed the AudioSocket connection gracefully (FIN, no 0x00): the same as 0x00 for Asterisk,
+    /// <c>TRYSTATUS=SUCCESS</c> and <c>Hangup()</c>. A reset, a rejected frame or a failed connect do not end the
+    /// channel: it re-enters Stasis with <c>ai_failed,&lt;uuid&gt;</c> (<see cref="SimulatedCall.AudioSocketReturned"/>).</summary>
     RelayClosed,
-
-    /// <summary>AudioSocket could not connect (bad UUID/service, refused, 2 s timeout): the channel was hung up.</summary>
-    AudioSocketFailed,
 }
 
 /// <summary>How a simulated call ended.</summary>

@@ -9,9 +9,11 @@ namespace AstraPbx.Simulators.AudioSocket;
 
 /// <summary>Dials a relay as Asterisk's AudioSocket does (PROTOCOLS.md section 1): connects as the TCP client,
 /// sends the UUID frame first, then one audio frame every 20 ms (320 bytes at 8 kHz, 640 at 16 kHz) from
-/// <see cref="IAudioSource"/>, and on hangup closes the socket without a 0x00 frame. It records every frame it
-/// receives with its arrival time, and ends the call as Asterisk would on a 0x00 frame or on a kind Asterisk rejects.</summary>
-public sealed class AudioSocketCaller : IAsyncDisposable
+/// <see cref="IAudioSource"/> (none at all for a silent caller), and on hangup closes the socket without a 0x00 frame.
+/// It records every frame it receives with its arrival time, and ends the call as app_audiosocket would: on a 0x00
+/// frame, a graceful close, a reset, a kind Asterisk rejects, or (with <see cref="CallerOptions.IdleTimeout"/>) 2 s
+/// with no activity on either side, closing its socket each time.</summary>
+public sealed partial class AudioSocketCaller : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly PipeWriter _output;
@@ -22,6 +24,8 @@ public sealed class AudioSocketCaller : IAsyncDisposable
     private readonly TaskCompletionSource<CallerEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _sending = Task.CompletedTask;
     private Task _receiving = Task.CompletedTask;
+    private Task _watching = Task.CompletedTask;
+    private long _lastActivity = Stopwatch.GetTimestamp();
     private readonly bool _record;
     private readonly ReceivedFrameHandler? _onFrame;
     private CallerPacer? _pacer;
@@ -92,8 +96,17 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         var caller = new AudioSocketCaller(socket, options.Kind, options.RecordReceived, options.OnFrame);
         await caller.WriteFrameAsync(w => AudioSocketFrameWriter.WriteUuid(w, sessionId)).ConfigureAwait(false);
         caller._receiving = caller.ReceiveAsync();
+        if (options.IdleTimeout is { } idle)
+        {
+            caller._watching = caller.WatchIdleAsync(idle);
+        }
+
         var source = options.Source ?? new SilenceSource(AudioSocketFormat.SampleRate(options.Kind));
-        if (options.Pacer is { } pacer)
+        if (options.Silent)
+        {
+            // A channel with no media: ast_waitfor_nandfds never wakes for it, so app_audiosocket writes nothing.
+        }
+        else if (options.Pacer is { } pacer)
         {
             caller._source = source;
             caller._pacedFrame = new byte[AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(options.Kind))];
@@ -148,72 +161,6 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         }
     }
 
-    /// <summary>One paced frame, called by the <see cref="CallerPacer"/>'s thread: never blocks it. If the previous
-    /// write has not finished (the socket is full) this tick's frame is skipped and counted.</summary>
-    internal void SendPacedFrame()
-    {
-        if (_stop.IsCancellationRequested)
-        {
-            return;
-        }
-
-        if (!_writeLock.Wait(0))
-        {
-            Interlocked.Increment(ref _framesSkipped);
-            return;
-        }
-
-        var release = true;
-        try
-        {
-            _source.Fill(_pacedFrame, FramesSent);
-            AudioSocketFrameWriter.Write(_output, Kind, _pacedFrame);
-            var flush = _output.FlushAsync();
-            if (flush.IsCompletedSuccessfully)
-            {
-                if (!flush.Result.IsCompleted)
-                {
-                    Interlocked.Increment(ref _framesSent);
-                }
-            }
-            else
-            {
-                release = false;
-                _ = CompletePacedFlushAsync(flush);
-            }
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            _ended.TrySetResult(CallerEnd.ConnectionLost);
-        }
-        finally
-        {
-            if (release)
-            {
-                _writeLock.Release();
-            }
-        }
-    }
-
-    private async Task CompletePacedFlushAsync(ValueTask<FlushResult> flush)
-    {
-        try
-        {
-            if (!(await flush.ConfigureAwait(false)).IsCompleted)
-            {
-                Interlocked.Increment(ref _framesSent);
-            }
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-        {
-            _ended.TrySetResult(CallerEnd.ConnectionLost);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
     private async Task SendAudioAsync(IAudioSource source)
     {
         var frameBytes = AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(Kind));
@@ -245,6 +192,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
             if (sent)
             {
                 Interlocked.Increment(ref _framesSent);
+                MarkActivity();
             }
 
             // An absolute schedule: a late tick does not push every later frame back.
@@ -267,6 +215,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var arrived = Stopwatch.GetTimestamp();
+                MarkActivity();
                 while (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
                 {
                     if (_record)
@@ -300,9 +249,37 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            _ended.TrySetResult(_stop.IsCancellationRequested ? CallerEnd.CallerHungUp : CallerEnd.ConnectionLost);
+            // Asterisk closes its socket whatever ended AudioSocket(); a reset seen here is a failure (FAILED).
+            await EndAsync(_stop.IsCancellationRequested ? CallerEnd.CallerHungUp : CallerEnd.ConnectionLost).ConfigureAwait(false);
         }
     }
+
+    /// <summary>app_audiosocket's loop waits up to 2000 ms for a frame from the channel or bytes from the socket,
+    /// restarting the wait after each; when neither came it gives up (returns -1).</summary>
+    private async Task WatchIdleAsync(TimeSpan timeout)
+    {
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                var idle = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastActivity));
+                if (idle >= timeout)
+                {
+                    await EndAsync(CallerEnd.IdleTimeout).ConfigureAwait(false);
+                    return;
+                }
+
+                await Task.Delay(timeout - idle, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The call ended some other way.
+        }
+    }
+
+    private void MarkActivity() => Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
 
     /// <summary>After the end of the stream: a reset or a FIN? The reset's error may have gone to a concurrent frame
     /// write, leaving the read only an end of stream. An empty send tells them apart: after a FIN the socket is still
@@ -338,6 +315,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         {
             write(_output);
             await _output.FlushAsync().ConfigureAwait(false);
+            MarkActivity();
         }
         finally
         {
@@ -351,6 +329,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         try
         {
             await _output.WriteAsync(bytes).ConfigureAwait(false);
+            MarkActivity();
         }
         finally
         {
@@ -365,6 +344,7 @@ public sealed class AudioSocketCaller : IAsyncDisposable
         try
         {
             await _receiving.ConfigureAwait(false);
+            await _watching.ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {

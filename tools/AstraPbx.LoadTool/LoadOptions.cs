@@ -73,7 +73,7 @@ internal sealed class LoadOptions
             Description = "measure a peer instead of AstraPbx's relay: 'node' = the seed-style Node.js relay (started by the tool, " +
                 "PACE=1, its dependency installed by npm on first use); no broker needed",
             HelpName = "node",
-        }.AcceptOnlyFromAmong("node");
+        }.Require(v => v == "node", "--peer: the only peer is 'node'");
         var peerDir = new Option<string?>("--peer-dir")
         {
             Description = "the peer's folder, copied to .bench/ before use (default ../shared/peers/node-seed-relay beside the repository)",

@@ -158,7 +158,8 @@ internal sealed class LoadRun(LoadOptions options)
     /// one (the relay's handshake is wrong: nothing would be measured); a slow start is only reported.</summary>
     private async Task<bool> GatewayLegsUpAsync(FakeGateway gateway)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(GatewayLegsTimeout.TotalSeconds * Stopwatch.Frequency);
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(GatewayLegsTimeout.TotalSeconds * Stopwatch.Frequency);
         for (var i = 0; i < _calls.Count; i++)
         {
             GatewaySession session;
@@ -180,6 +181,7 @@ internal sealed class LoadRun(LoadOptions options)
             }
         }
 
+        Console.WriteLine($"{_calls.Count} gateway WebSockets up, handshakes accepted, {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s after the last call was up");
         return true;
     }
 

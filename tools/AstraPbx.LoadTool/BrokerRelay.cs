@@ -79,7 +79,17 @@ internal sealed class BrokerRelay : IMeasuredRelay
         }
 
         var relay = new BrokerRelay(options, gateway, broker, process, connectionString);
-        await relay._bus.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await relay._bus.StartAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            // The relay process must not outlive a run that never began.
+            await relay.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         return relay;
     }
 

@@ -29,6 +29,10 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     public long OutOfOrder { get; private set; }
 
+    /// <summary>The lowest sequence number that came back (so this many frames were sent before it, none of which
+    /// did); -1 before any.</summary>
+    public long FirstEchoedFrame { get; private set; } = -1;
+
     /// <summary>Round trips (ms) of the frames that came back inside the measurement window.</summary>
     public IReadOnlyList<float> RoundTrips => _rttMs;
 
@@ -102,6 +106,10 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
         _seen[(int)seq] = true;
         DistinctEchoes++;
+        if (FirstEchoedFrame < 0 || seq < FirstEchoedFrame)
+        {
+            FirstEchoedFrame = seq;
+        }
         if (seq < _highestSeq)
         {
             OutOfOrder++;

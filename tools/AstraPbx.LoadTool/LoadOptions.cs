@@ -28,6 +28,15 @@ internal sealed class LoadOptions
 
     public IReadOnlyList<string> RelaySettings { get; private init; } = [];
 
+    /// <summary><c>node</c>: measure the seed-style Node.js peer instead of AstraPbx's relay.</summary>
+    public string? Peer { get; private init; }
+
+    public string? PeerDir { get; private init; }
+
+    public int? RelayCore { get; private init; }
+
+    public int? ToolCore { get; private init; }
+
     /// <summary>The command: every option with its default and bounds, running <paramref name="run"/> with the values.
     /// Bounded by design: the tool must stop by itself and stay a local benchmark.</summary>
     public static RootCommand Command(Func<LoadOptions, Task<int>> run)
@@ -59,14 +68,49 @@ internal sealed class LoadOptions
         var prepareConcurrency = ToolCommandLine.NewOption("--prepare-concurrency", defaults.PrepareConcurrency, "StartAiSession requests in flight at once", "N");
         var rampRate = ToolCommandLine.NewOption("--ramp-rate", defaults.RampRate, "start calls at R per second (0: as fast as --prepare-concurrency allows)", "R")
             .Require(v => v is >= 0 and <= 1000, "--ramp-rate must be 0-1000");
+        var peer = new Option<string?>("--peer")
+        {
+            Description = "measure a peer instead of AstraPbx's relay: 'node' = the seed-style Node.js relay (started by the tool, " +
+                "PACE=1, its dependency installed by npm on first use); no broker needed",
+            HelpName = "node",
+        }.Require(v => v == "node", "--peer: the only peer is 'node'");
+        var peerDir = new Option<string?>("--peer-dir")
+        {
+            Description = "the peer's folder, copied to .bench/ before use (default ../shared/peers/node-seed-relay beside the repository)",
+            HelpName = "PATH",
+        };
+        var relayCore = new Option<int?>("--relay-core")
+        {
+            Description = "pin the measured relay (ours or the peer), every thread, to this core: taskset -a -p -c N <pid>",
+            HelpName = "N",
+        }.Require(v => v is >= 0 and <= 1023, "--relay-core must be a core number");
+        var toolCore = new Option<int?>("--tool-core")
+        {
+            Description = "pin the load tool itself (callers, pacer, echo gateway) to this core: taskset -a -p -c N <own pid>",
+            HelpName = "N",
+        }.Require(v => v is >= 0 and <= 1023, "--tool-core must be a core number");
 
         var root = new RootCommand("""
             AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
-            running MediaRelay to an echo gateway; reports frames lost, arrival spacing, added round trip, relay CPU and memory.
+            running MediaRelay (or the seed-style Node.js peer, --peer node) to an echo gateway; reports frames lost, arrival
+            spacing, added round trip, relay CPU and memory.
             """)
         {
             calls, duration, warmup, startRelay, relayDll, relayPid, relaySettings, jitterTarget, rabbitMq, prepareConcurrency, rampRate,
+            peer, peerDir, relayCore, toolCore,
         };
+        root.Validators.Add(result =>
+        {
+            if (result.GetValue(peer) is not null && (result.GetValue(startRelay) || result.GetValue(relayPid) is not null))
+            {
+                result.AddError("--peer starts and measures the peer: drop --start-relay and --relay-pid");
+            }
+
+            if (result.GetValue(relayCore) is { } r && r == result.GetValue(toolCore))
+            {
+                result.AddError("--relay-core and --tool-core must differ: the relay gets a core of its own");
+            }
+        });
         root.SetAction(parsed => run(new LoadOptions
         {
             Calls = parsed.GetValue(calls),
@@ -80,6 +124,10 @@ internal sealed class LoadOptions
             RabbitMq = parsed.GetValue(rabbitMq),
             PrepareConcurrency = parsed.GetValue(prepareConcurrency),
             RampRate = parsed.GetValue(rampRate),
+            Peer = parsed.GetValue(peer),
+            PeerDir = parsed.GetValue(peerDir),
+            RelayCore = parsed.GetValue(relayCore),
+            ToolCore = parsed.GetValue(toolCore),
         }));
         return root;
     }

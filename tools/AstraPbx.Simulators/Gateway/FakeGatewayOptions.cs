@@ -35,4 +35,9 @@ public sealed class FakeGatewayOptions
 
     /// <summary>Read and validate the two handshake frames, then close the WebSocket (1000).</summary>
     public bool CloseAfterHandshake { get; init; }
+
+    /// <summary>Accept the seed document's <c>start</c> frame, which lacks <c>from</c>, <c>to</c>, <c>direction</c> and
+    /// the <c>org_id</c>/<c>endpoint</c> custom parameters: the load tool's benchmark peer (a seed-style Node.js relay)
+    /// sends only that. Every other check stays. Off by default: AstraPbx's relay is held to the full handshake.</summary>
+    public bool AcceptSeedHandshake { get; init; }
 }

@@ -21,8 +21,10 @@ internal static class GatewayHandshake
     }
 
     /// <summary>Checks the <c>start</c> frame; returns the error, or null when valid. <paramref name="into"/> gets the
-    /// values as far as the checks got, so a refused handshake still shows what the relay sent.</summary>
-    public static string? ValidateStart(JsonElement root, StartFrame into)
+    /// values as far as the checks got, so a refused handshake still shows what the relay sent. <paramref name="seedOnly"/>:
+    /// require only the fields the seed document's handshake carries (no <c>from</c>/<c>to</c>/<c>direction</c>, no
+    /// <c>org_id</c>/<c>endpoint</c> parameters), see <see cref="FakeGatewayOptions.AcceptSeedHandshake"/>.</summary>
+    public static string? ValidateStart(JsonElement root, StartFrame into, bool seedOnly = false)
     {
         if (Str(root, "event") != "start")
         {
@@ -52,12 +54,12 @@ internal static class GatewayHandshake
             return "start.accountSid missing";
         }
 
-        if (Str(start, "from") is null || Str(start, "to") is null)
+        if (!seedOnly && (Str(start, "from") is null || Str(start, "to") is null))
         {
             return "start.from/start.to missing";
         }
 
-        if (Str(start, "direction") != "inbound")
+        if (!seedOnly && Str(start, "direction") != "inbound")
         {
             return "start.direction must be 'inbound'";
         }
@@ -90,7 +92,7 @@ internal static class GatewayHandshake
             return "start.customParameters.provider missing";
         }
 
-        if (!parameters.TryGetValue("org_id", out var orgId) || orgId != accountSid)
+        if (!seedOnly && (!parameters.TryGetValue("org_id", out var orgId) || orgId != accountSid))
         {
             return "start.customParameters.org_id must equal start.accountSid";
         }
@@ -100,7 +102,7 @@ internal static class GatewayHandshake
             return "start.customParameters.channel_id must equal start.callSid";
         }
 
-        if (!parameters.ContainsKey("endpoint"))
+        if (!seedOnly && !parameters.ContainsKey("endpoint"))
         {
             return "start.customParameters.endpoint missing";
         }

@@ -238,7 +238,7 @@ public sealed class GatewaySession
         }
 
         (Start, error) = await ReadJsonFrameAsync(buffer, "second", "start", "closed after 'connected', before 'start'", stopping).ConfigureAwait(false);
-        return error ?? GatewayHandshake.ValidateStart(Start!.RootElement, _start);
+        return error ?? GatewayHandshake.ValidateStart(Start!.RootElement, _start, _options.AcceptSeedHandshake);
     }
 
     /// <summary>One handshake frame, which must be a JSON text frame; else why not.</summary>

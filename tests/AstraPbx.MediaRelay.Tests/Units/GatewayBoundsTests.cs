@@ -182,8 +182,39 @@ public sealed class GatewayBoundsTests
                 Tick();
             }
 
-            Assert.Equal(Samples(pcm), Samples(played.ToArray()).Where(sample => sample != 0).ToArray());
+            var expected = Samples(pcm);
+            var heard = Samples(played.ToArray()).Where(sample => sample != 0).ToArray();
+            if (jitter.TrimmedFrames == 0)
+            {
+                Assert.Equal(expected, heard);
+                return;
+            }
+
+            // Drift correction may drop whole frames on purpose (audio arriving at about one frame per tick with a gap
+            // owed, as these writes can look): then every sample heard is the bot's, in order, and exactly the trimmed
+            // frames' samples are missing. A shifted half sample would make the samples heard differ from the bot's.
+            Assert.Equal(expected.Length - (jitter.TrimmedFrames * JitterBuffer.FrameBytes / 2), heard.Length);
+            Assert.True(IsInOrderWithin(heard, expected), "the samples heard are the bot's, in order");
         });
+    }
+
+    private static bool IsInOrderWithin(short[] part, short[] whole)
+    {
+        var at = 0;
+        foreach (var sample in part)
+        {
+            while (at < whole.Length && whole[at] != sample)
+            {
+                at++;
+            }
+
+            if (at++ >= whole.Length)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static short[] Samples(byte[] pcm)

@@ -1,0 +1,114 @@
+using System.Buffers;
+using System.Diagnostics;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Contracts.Media;
+using AstraPbx.Simulators.AudioSocket;
+using AstraPbx.Simulators.Gateway;
+
+namespace AstraPbx.Fuzz.Relay;
+
+/// <summary>How the parallel call fared while the relay was fuzzed.</summary>
+/// <param name="Seconds">How long it ran.</param>
+/// <param name="Frames">Frames the caller received from the relay.</param>
+/// <param name="Audible">Of those, frames with the bot's (echoed) audio, not silence.</param>
+/// <param name="MaxGapMs">The longest time between two frames received.</param>
+/// <param name="StillUp">True when the call was still up at the end (neither side had ended it).</param>
+/// <param name="MaxGapBoundMs">The gap beyond which the call counts as affected.</param>
+public sealed record ParallelCallResult(double Seconds, long Frames, long Audible, double MaxGapMs, bool StillUp, double MaxGapBoundMs)
+{
+    /// <summary>Frames every 20 ms: a call that got less than 80% of them lost its cadence.</summary>
+    public long Expected => (long)(Seconds * 50);
+
+    public bool Unaffected => StillUp && Frames >= Expected * 8 / 10 && Audible > 0 && MaxGapMs <= MaxGapBoundMs;
+
+    public override string ToString() =>
+        $"{Seconds:0} s, {Frames:N0} frames received of {Expected:N0} due ({Audible:N0} with the bot's echo), longest gap {MaxGapMs:0} ms " +
+        $"(bound {MaxGapBoundMs:0}), still up: {StillUp} -> {(Unaffected ? "unaffected" : "AFFECTED")}";
+}
+
+/// <summary>One ordinary call through the relay under fuzz: a caller playing a tone at real time into an echoing bot, so
+/// the bot's audio (the echo) comes back through the jitter buffer and the playout clock. Every frame from the relay is
+/// timed; at the end the call must still be up, with its audio flowing and no gap beyond a generous bound.</summary>
+public sealed class ParallelCall : IAsyncDisposable
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private AudioSocketCaller? _caller;
+    private long _frames;
+    private long _audible;
+    private long _last;
+    private long _maxGap;
+
+    private ParallelCall(Guid sessionId) => SessionId = sessionId;
+
+    public Guid SessionId { get; }
+
+    /// <summary>Prepares a session to <paramref name="echo"/> (an echoing <see cref="FakeGateway"/>) and dials it.</summary>
+    public static async Task<ParallelCall> StartAsync(RelayUnderFuzz relay, FakeGateway echo)
+    {
+        var call = new ParallelCall(Guid.NewGuid());
+        var prepared = await relay.Preparer.PrepareAsync(new StartAiSession
+        {
+            CallId = "parallel-call",
+            AsteriskId = "fuzz",
+            SessionId = call.SessionId,
+            GatewayUrl = echo.Url.ToString(),
+            MediaMode = MediaMode.AstraPbxBinary,
+        }, CancellationToken.None).ConfigureAwait(false);
+        if (prepared.Failed is { } failed)
+        {
+            throw new InvalidOperationException($"the parallel call was not prepared: {failed.Reason} {failed.Detail}");
+        }
+
+        call._caller = await AudioSocketCaller.DialAsync(relay.AudioSocket.Address.ToString(), relay.AudioSocket.Port, call.SessionId,
+            new CallerOptions { Source = new ToneSource(), RecordReceived = false, OnFrame = call.OnFrame }).ConfigureAwait(false);
+        return call;
+    }
+
+    /// <summary>Hangs up and tells how the call fared; the time since the last frame counts as a gap too.</summary>
+    public async Task<ParallelCallResult> StopAsync(double maxGapBoundMs)
+    {
+        var seconds = _clock.Elapsed.TotalSeconds;
+        var stillUp = !_caller!.Ended.IsCompleted;
+        OnGap(Stopwatch.GetTimestamp());
+        await _caller.HangUpAsync().ConfigureAwait(false);
+        return new ParallelCallResult(seconds, Interlocked.Read(ref _frames), Interlocked.Read(ref _audible),
+            Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxGap)).TotalMilliseconds, stillUp, maxGapBoundMs);
+    }
+
+    private void OnFrame(AudioSocketKind kind, ReadOnlySequence<byte> payload, long timestamp)
+    {
+        if (!AudioSocketFormat.IsAudio(kind))
+        {
+            return;
+        }
+
+        OnGap(timestamp);
+        Interlocked.Exchange(ref _last, timestamp);
+        Interlocked.Increment(ref _frames);
+        foreach (var segment in payload)
+        {
+            if (segment.Span.ContainsAnyExcept((byte)0))
+            {
+                Interlocked.Increment(ref _audible);
+                return;
+            }
+        }
+    }
+
+    private void OnGap(long now)
+    {
+        var last = Interlocked.Read(ref _last);
+        if (last != 0 && now - last > Interlocked.Read(ref _maxGap))
+        {
+            Interlocked.Exchange(ref _maxGap, now - last);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_caller is not null)
+        {
+            await _caller.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

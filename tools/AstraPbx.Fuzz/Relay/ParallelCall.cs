@@ -14,7 +14,8 @@ namespace AstraPbx.Fuzz.Relay;
 /// <param name="MaxGapMs">The longest time between two frames received.</param>
 /// <param name="StillUp">True when the call was still up at the end (neither side had ended it).</param>
 /// <param name="MaxGapBoundMs">The gap beyond which the call counts as affected.</param>
-public sealed record ParallelCallResult(double Seconds, long Frames, long Audible, double MaxGapMs, bool StillUp, double MaxGapBoundMs)
+/// <param name="EndReason">How the relay ended the call, when it did before the hangup.</param>
+public sealed record ParallelCallResult(double Seconds, long Frames, long Audible, double MaxGapMs, bool StillUp, double MaxGapBoundMs, string? EndReason)
 {
     /// <summary>Frames every 20 ms: a call that got less than 80% of them lost its cadence.</summary>
     public long Expected => (long)(Seconds * 50);
@@ -23,7 +24,7 @@ public sealed record ParallelCallResult(double Seconds, long Frames, long Audibl
 
     public override string ToString() =>
         $"{Seconds:0} s, {Frames:N0} frames received of {Expected:N0} due ({Audible:N0} with the bot's echo), longest gap {MaxGapMs:0} ms " +
-        $"(bound {MaxGapBoundMs:0}), still up: {StillUp} -> {(Unaffected ? "unaffected" : "AFFECTED")}";
+        $"(bound {MaxGapBoundMs:0}), still up: {StillUp}{(EndReason is null ? "" : " (ended: " + EndReason + ")")} -> {(Unaffected ? "unaffected" : "AFFECTED")}";
 }
 
 /// <summary>One ordinary call through the relay under fuzz: a caller playing a tone at real time into an echoing bot, so
@@ -38,22 +39,17 @@ public sealed class ParallelCall : IAsyncDisposable
     private long _last;
     private long _maxGap;
 
-    private ParallelCall(Guid sessionId) => SessionId = sessionId;
+    private readonly RelayUnderFuzz _relay;
+
+    private ParallelCall(RelayUnderFuzz relay, Guid sessionId) => (_relay, SessionId) = (relay, sessionId);
 
     public Guid SessionId { get; }
 
     /// <summary>Prepares a session to <paramref name="echo"/> (an echoing <see cref="FakeGateway"/>) and dials it.</summary>
     public static async Task<ParallelCall> StartAsync(RelayUnderFuzz relay, FakeGateway echo)
     {
-        var call = new ParallelCall(Guid.NewGuid());
-        var prepared = await relay.Preparer.PrepareAsync(new StartAiSession
-        {
-            CallId = "parallel-call",
-            AsteriskId = "fuzz",
-            SessionId = call.SessionId,
-            GatewayUrl = echo.Url.ToString(),
-            MediaMode = MediaMode.AstraPbxBinary,
-        }, CancellationToken.None).ConfigureAwait(false);
+        var call = new ParallelCall(relay, Guid.NewGuid());
+        var prepared = await relay.Preparer.PrepareAsync(FuzzRequest.For("parallel-call", call.SessionId, echo.Url, MediaMode.AstraPbxBinary), CancellationToken.None).ConfigureAwait(false);
         if (prepared.Failed is { } failed)
         {
             throw new InvalidOperationException($"the parallel call was not prepared: {failed.Reason} {failed.Detail}");
@@ -70,9 +66,11 @@ public sealed class ParallelCall : IAsyncDisposable
         var seconds = _clock.Elapsed.TotalSeconds;
         var stillUp = !_caller!.Ended.IsCompleted;
         OnGap(Stopwatch.GetTimestamp());
+        var ended = _relay.Logs.Ended(SessionId);
+        var reason = ended.IsCompleted ? ended.Result : null;
         await _caller.HangUpAsync().ConfigureAwait(false);
         return new ParallelCallResult(seconds, Interlocked.Read(ref _frames), Interlocked.Read(ref _audible),
-            Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxGap)).TotalMilliseconds, stillUp, maxGapBoundMs);
+            Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxGap)).TotalMilliseconds, stillUp, maxGapBoundMs, reason);
     }
 
     private void OnFrame(AudioSocketKind kind, ReadOnlySequence<byte> payload, long timestamp)

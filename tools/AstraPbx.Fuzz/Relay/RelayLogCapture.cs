@@ -10,8 +10,10 @@ public sealed class RelayLogCapture : ILoggerProvider
 {
     private const int SessionEnded = 3005;
     private const int AdmissionRefused = 3004;
+    private const int SessionClaimed = 3003;
 
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<string>> _ended = new();
+    private readonly ConcurrentDictionary<Guid, bool> _claimed = new();
 
     public ConcurrentDictionary<string, long> Refusals { get; } = new(StringComparer.Ordinal);
 
@@ -29,8 +31,15 @@ public sealed class RelayLogCapture : ILoggerProvider
     private TaskCompletionSource<string> Slot(Guid id) =>
         _ended.GetOrAdd(id, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
 
+    /// <summary>True once an AudioSocket connection claimed session <paramref name="sessionId"/>.</summary>
+    public bool Claimed(Guid sessionId) => _claimed.ContainsKey(sessionId);
+
     /// <summary>Forgets a session whose end was read.</summary>
-    public void Forget(Guid sessionId) => _ended.TryRemove(sessionId, out _);
+    public void Forget(Guid sessionId)
+    {
+        _ended.TryRemove(sessionId, out _);
+        _claimed.TryRemove(sessionId, out _);
+    }
 
     private sealed class Logger(RelayLogCapture capture, string category) : ILogger
     {
@@ -51,7 +60,7 @@ public sealed class RelayLogCapture : ILoggerProvider
                 capture.Errors.Enqueue($"{category} [{eventId.Id}] {formatter(state, exception)} {exception}");
             }
 
-            if (eventId.Id is not (SessionEnded or AdmissionRefused) || state is not IReadOnlyList<KeyValuePair<string, object?>> values)
+            if (eventId.Id is not (SessionEnded or AdmissionRefused or SessionClaimed) || state is not IReadOnlyList<KeyValuePair<string, object?>> values)
             {
                 return;
             }
@@ -70,11 +79,15 @@ public sealed class RelayLogCapture : ILoggerProvider
                 }
             }
 
-            if (eventId.Id == AdmissionRefused)
+            if (eventId.Id == SessionClaimed && session is { } claimed)
+            {
+                capture._claimed[claimed] = true;
+            }
+            else if (eventId.Id == AdmissionRefused)
             {
                 capture.Refusals.AddOrUpdate(reason ?? "?", 1, (_, n) => n + 1);
             }
-            else if (session is { } ended)
+            else if (eventId.Id == SessionEnded && session is { } ended)
             {
                 capture.Slot(ended).TrySetResult(reason ?? "?");
             }

@@ -48,6 +48,11 @@ internal static class FuzzReport
             {
                 Console.WriteLine("relay crash: " + failure);
             }
+
+            foreach (var finding in relay.Findings)
+            {
+                Console.WriteLine("relay finding (not a crash): " + finding);
+            }
         }
 
         foreach (var text in unobserved)

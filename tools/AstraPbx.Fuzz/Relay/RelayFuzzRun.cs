@@ -54,7 +54,7 @@ internal sealed class RelayFuzzRun : IAsyncDisposable
         var logs = _relay!.Relay.Logs;
         var failures = _fuzzer!.ConnectionFailures.Concat(_fuzzer.SessionFailures).Concat(logs.Errors.Select(e => "relay logged an error: " + e)).ToList();
         return new RelayFuzzResult(_clock.Elapsed, _fuzzer.Connections, _fuzzer.Sessions, _bot!.MessagesSent, _fuzzer.ConnectionFailures.Count,
-            _fuzzer.SessionFailures.Count + logs.Errors.Count, _fuzzer.Reasons, logs.Refusals, failures, call);
+            _fuzzer.SessionFailures.Count + logs.Errors.Count, _fuzzer.Reasons, logs.Refusals, failures, [.. _fuzzer.Findings], call);
     }
 
     public async ValueTask DisposeAsync()

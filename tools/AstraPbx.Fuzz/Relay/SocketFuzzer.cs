@@ -34,6 +34,10 @@ public sealed class SocketFuzzer(RelayUnderFuzz relay, FuzzBot bot, Guid paralle
 
     public ConcurrentQueue<string> SessionFailures { get; } = new();
 
+    /// <summary>What the relay wrote toward Asterisk that breaks PROTOCOLS.md 1's rules (not crashes: the call still
+    /// ended with a named reason), for the report.</summary>
+    public ConcurrentQueue<string> Findings { get; } = new();
+
     /// <summary>How the fuzz sessions ended (reason -> count).</summary>
     public ConcurrentDictionary<string, long> Reasons { get; } = new(StringComparer.Ordinal);
 
@@ -176,8 +180,15 @@ public sealed class SocketFuzzer(RelayUnderFuzz relay, FuzzBot bot, Guid paralle
             if (!wasReset)
             {
                 // A reset may cut the last frame: only a gracefully closed stream is checked whole.
-                // A session the bot ended before Asterisk's UUID frame came is refused: nothing is written back.
-                CallerOutput.Verify(output, hungUp: claimed && HangsUp.Contains(reason), reason);
+                try
+                {
+                    // A session the bot ended before Asterisk's UUID frame came is refused: nothing is written back.
+                    CallerOutput.Verify(output, hungUp: claimed && HangsUp.Contains(reason), reason);
+                }
+                catch (FuzzFailure e)
+                {
+                    Findings.Enqueue($"relay iteration {iteration} of seed {seed}: {e.Message}");
+                }
             }
         }
     }

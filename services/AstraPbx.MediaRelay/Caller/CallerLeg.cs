@@ -57,8 +57,9 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
             {
+                // A SocketException is what our own reset (linger 0) leaves a pending read with.
                 await session.EndAsync(EndReason.CallerReset).ConfigureAwait(false);
                 return;
             }

@@ -32,6 +32,7 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     private long _blockedSince;
     private long _skippedTicks;
     private bool _outputClosed;
+    private bool _hangUpOnAttach;
     private long _framesToCaller;
     private long _bytesToCaller;
     private long _lateTicks;
@@ -57,8 +58,22 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     /// <summary>True once the claimed connection's output is attached: ticks write from here on.</summary>
     public bool Attached => Volatile.Read(ref _output) is not null;
 
-    /// <summary>The claimed connection's output; the clock may tick the session just before it is attached.</summary>
-    public void Attach(PipeWriter output) => Volatile.Write(ref _output, output);
+    /// <summary>The claimed connection's output; the clock may tick the session just before it is attached. A hangup
+    /// asked for between the claim and here (the bot closed at that moment) is written now.</summary>
+    public void Attach(PipeWriter output)
+    {
+        bool hangUp;
+        lock (_writeGate)
+        {
+            _output = output;
+            hangUp = _hangUpOnAttach;
+        }
+
+        if (hangUp)
+        {
+            _ = WriteHangupAsync(output, null);
+        }
+    }
 
     /// <summary>The shared clock's tick: exactly one frame to Asterisk (bot audio or silence), then due marks.</summary>
     public void OnTick(long tick, double latenessMs, int skippedTicks)
@@ -142,23 +157,34 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     }
 
     /// <summary>Writes the final 0x00 (the dialplan continues) once any blocked flush has gone out, and writes nothing
-    /// after it.</summary>
-    public async Task HangUpAsync()
+    /// after it. Before the output is attached, the 0x00 waits for it.</summary>
+    public Task HangUpAsync()
     {
         Task? pending;
         PipeWriter? output;
         lock (_writeGate)
         {
-            output = _output;
-            if (_outputClosed || output is null)
+            if (_outputClosed)
             {
-                return;
+                return Task.CompletedTask;
             }
 
             _outputClosed = true;
+            output = _output;
+            if (output is null)
+            {
+                _hangUpOnAttach = true;
+                return Task.CompletedTask;
+            }
+
             pending = _pendingFlush;
         }
 
+        return WriteHangupAsync(output, pending);
+    }
+
+    private static async Task WriteHangupAsync(PipeWriter output, Task? pending)
+    {
         try
         {
             if (pending is not null)

@@ -40,6 +40,8 @@ internal sealed class FuzzRelay : IAsyncDisposable
             ["Relay:InstanceName"] = "relay-fuzz",
             // Every fuzz session has ended by the stop; a call left over must not hold the stop for the 2 min default.
             ["Relay:DrainTimeout"] = "00:00:05",
+            // The fuzz load shares the process: load-aware admission would measure it and refuse the fuzzing bots.
+            ["Relay:Capacity:Enabled"] = "false",
         });
         var logs = new RelayLogCapture();
         builder.Logging.ClearProviders();

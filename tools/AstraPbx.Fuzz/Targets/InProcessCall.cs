@@ -20,7 +20,7 @@ namespace AstraPbx.Fuzz.Targets;
 internal sealed class InProcessCall
 {
     private static readonly IOptions<RelayOptions> Options = Microsoft.Extensions.Options.Options.Create(new RelayOptions { InstanceName = "fuzz" });
-    private static readonly PlayoutClock Clock = new(new ThreadPlayoutDriver(), Options, NullLogger<PlayoutClock>.Instance);
+    private static readonly PlayoutClock Clock = new(new ThreadPlayoutDriver(), Options, Microsoft.Extensions.Options.Options.Create(new AstraPbx.MediaRelay.Capacity.CapacityOptions()), NullLogger<PlayoutClock>.Instance);
 
     /// <summary>The reasons bad or ended input from Asterisk may end a session with (all but <c>relay-error</c>, which
     /// means the read loop failed).</summary>

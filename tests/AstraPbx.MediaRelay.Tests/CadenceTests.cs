@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Tests.Support;
@@ -14,18 +13,6 @@ namespace AstraPbx.MediaRelay.Tests;
 public sealed class CadenceTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
-
-    /// <summary>PCM whose every 20 ms frame differs and is never all zero.</summary>
-    private static byte[] Pattern(int frames)
-    {
-        var pcm = new byte[frames * 320];
-        for (var i = 0; i < pcm.Length / 2; i++)
-        {
-            BinaryPrimitives.WriteInt16LittleEndian(pcm.AsSpan(i * 2), (short)(1 + (i % 997) + (i / 160 % 7) * 1000));
-        }
-
-        return pcm;
-    }
 
     private static async Task<(GatewaySession Bot, Guid SessionId)> PrepareAsync(RelayHost relay, FakeGateway gateway, int callerSampleRate = 8000)
     {
@@ -48,7 +35,7 @@ public sealed class CadenceTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
         await using var relay = await RelayHost.StartAsync(rabbit, fakeClock: true);
         var (bot, sessionId) = await PrepareAsync(relay, gateway);
-        var greeting = Pattern(25);
+        var greeting = TestPcm.Pattern(25);
         await bot.SendAudioAsync(greeting);
         await bot.SendMarkAsync("greeting-done");
         var session = relay.Session(sessionId);
@@ -89,7 +76,7 @@ public sealed class CadenceTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
         await using var relay = await RelayHost.StartAsync(rabbit, fakeClock: true);
         var (bot, sessionId) = await PrepareAsync(relay, gateway, callerSampleRate: 16000);
-        await bot.SendAudioAsync(Pattern(5));
+        await bot.SendAudioAsync(TestPcm.Pattern(5));
         var session = relay.Session(sessionId);
         await Wait.Until(() => session.Jitter.Count == 5 * 320, "the greeting buffered");
 

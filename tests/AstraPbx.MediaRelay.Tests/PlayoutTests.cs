@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Audio.Codecs;
 using AstraPbx.Contracts.Media;
@@ -15,19 +14,6 @@ namespace AstraPbx.MediaRelay.Tests;
 public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitMqFixture>
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
-
-    /// <summary>PCM whose every 20 ms frame is different and never all zero, so frames can be told from silence and
-    /// from each other.</summary>
-    private static byte[] Pattern(int frames)
-    {
-        var pcm = new byte[frames * 320];
-        for (var i = 0; i < pcm.Length / 2; i++)
-        {
-            BinaryPrimitives.WriteInt16LittleEndian(pcm.AsSpan(i * 2), (short)(1 + (i % 997) + (i / 160 % 7) * 1000));
-        }
-
-        return pcm;
-    }
 
     private sealed record Call(RelayHost Relay, GatewaySession Bot, AudioSocketCaller Caller, Guid SessionId) : IAsyncDisposable
     {
@@ -56,7 +42,7 @@ public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         await using var relay = await RelayHost.StartAsync(rabbit, fakeClock: true);
         await using var call = await StartCallAsync(relay, gateway, mode);
         var session = relay.Session(call.SessionId);
-        var burst = Pattern(250);
+        var burst = TestPcm.Pattern(250);
 
         await call.Bot.SendAudioAsync(burst);
         await Wait.Until(() => session.Jitter.Count == burst.Length, "the whole burst buffered");
@@ -96,7 +82,7 @@ public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         await using var relay = await RelayHost.StartAsync(rabbit, fakeClock: true);
         await using var call = await StartCallAsync(relay, gateway, MediaMode.Twilio);
         var session = relay.Session(call.SessionId);
-        await call.Bot.SendAudioAsync(Pattern(250));
+        await call.Bot.SendAudioAsync(TestPcm.Pattern(250));
         await Wait.Until(() => session.Jitter.Count == 250 * 320, "the burst buffered");
         await relay.TickAsync(10);
         await Wait.Until(() => call.Audio.Count == 10, "ten frames played");
@@ -120,7 +106,7 @@ public sealed class PlayoutTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         await using var call = await StartCallAsync(relay, gateway, mode);
         var session = relay.Session(call.SessionId);
 
-        await call.Bot.SendAudioAsync(Pattern(10));
+        await call.Bot.SendAudioAsync(TestPcm.Pattern(10));
         await call.Bot.SendMarkAsync("greeting-done");
         await Wait.Until(() => session.Jitter.PendingMarks == 1, "the mark queued");
 

@@ -57,6 +57,11 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
             CallerNumber = "+15551230001", Extension = "1003", ChannelName = "PJSIP/1001-00000001",
             CustomParameters = new Dictionary<string, string> { ["LANG"] = "en" },
         },
+        [nameof(RelayCapacity)] = new RelayCapacity
+        {
+            RelayInstance = "relay-0", Accepting = false, Limiter = "cpu", HeadroomSessions = 0, Sessions = 42, Load = 1.05,
+            MeasuredAt = DateTimeOffset.Parse("2026-12-02T20:00:00Z", System.Globalization.CultureInfo.InvariantCulture), ValidFor = TimeSpan.FromSeconds(3),
+        },
         [nameof(AiSessionReady)] = new AiSessionReady
         {
             CallId = "c1", AsteriskId = "a1", SessionId = Guid.Parse("3f2c5a8e-1b7d-4c9e-9a0b-6d4e2f1a8c7b"),

@@ -128,7 +128,7 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
     public sealed class EveryContractConsumer(Collector collector) :
         IConsumer<CallEnteredStasis>, IConsumer<CallRouted>, IConsumer<CallEnded>, IConsumer<ConnectToRelay>,
         IConsumer<ContinueInDialplan>, IConsumer<HangupCall>, IConsumer<StartAiSession>, IConsumer<AiSessionReady>,
-        IConsumer<AiSessionFailed>, IConsumer<AiSessionEnded>, IConsumer<FallbackTaken>
+        IConsumer<AiSessionFailed>, IConsumer<AiSessionEnded>, IConsumer<FallbackTaken>, IConsumer<RelayCapacity>
     {
         private Task Take(object message)
         {
@@ -147,5 +147,7 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
         public Task Consume(ConsumeContext<AiSessionFailed> context) => Take(context.Message);
         public Task Consume(ConsumeContext<AiSessionEnded> context) => Take(context.Message);
         public Task Consume(ConsumeContext<FallbackTaken> context) => Take(context.Message);
+
+        public Task Consume(ConsumeContext<RelayCapacity> context) => Take(context.Message);
     }
 }

@@ -62,24 +62,11 @@ public sealed class AudioSocketConnectionHandler(
         MediaRelayLog.SessionClaimed(logger, session.CallId, sessionId, connection.ConnectionId, remote);
         CallerSocket.LimitUnacknowledged(connection.Features.Get<IConnectionSocketFeature>()?.Socket, options.Value.CallerAckTimeout);
         clock.Add(session.Playout);
-        var reset = 0;
         using (session.Ending.Register(() => clock.Remove(session.Playout)))
         {
-            try
-            {
-                await session.RunCallerAsync(input, connection.Transport.Output, () =>
-                {
-                    Volatile.Write(ref reset, 1);
-                    Reset(connection);
-                }).ConfigureAwait(false);
-            }
-            catch (SocketException) when (Volatile.Read(ref reset) != 0)
-            {
-                // Our own reset closed the socket under Kestrel's pending receive, which then fails with the socket's
-                // error (ECANCELED), not a connection exception. The session has ended (and logged the reset, 3033)
-                // already; unhandled, this would be Kestrel's "Unhandled exception" error on every reset (found by
-                // tools/AstraPbx.Fuzz).
-            }
+            // Our own reset fails Kestrel's pending receive with the socket's error (ECANCELED); the caller leg's read
+            // loop takes that as the end of the connection (found by tools/AstraPbx.Fuzz).
+            await session.RunCallerAsync(input, connection.Transport.Output, () => Reset(connection)).ConfigureAwait(false);
         }
     }
 

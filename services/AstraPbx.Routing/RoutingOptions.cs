@@ -58,6 +58,16 @@ public sealed class RoutingOptions : IValidatableObject
     [Required, RegularExpression("^[A-Za-z0-9_-]{1,79}$")]
     public string AudioSocketContext { get; set; } = "audiosocket-ai";
 
+    /// <summary>The dialplan context that runs the 16 kHz channel driver for wideband routes
+    /// (<c>Dial(AudioSocket/.../c(slin16),,g)</c>, then <c>Stasis(app,ai_ended,&lt;uuid&gt;)</c>).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9_-]{1,79}$")]
+    public string WidebandAudioSocketContext { get; set; } = "audiosocket-ai-16";
+
+    /// <summary>How long a call back from a wideband AI leg (<c>ai_ended</c>) waits for the relay's
+    /// <c>AiSessionEnded</c> to be recorded before it takes the fallback. Within the ingress's edge deadline.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:02")]
+    public TimeSpan AiSessionEndWait { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How many times one channel may enter Stasis before Routing hangs it up: a guard against a call
     /// circling between queues and Routing for ever.</summary>
     [Range(1, 100)]
@@ -74,6 +84,13 @@ public sealed class RoutingOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Settings '{Section}:{nameof(FallbackContext)}' and '{Section}:{nameof(FallbackExtension)}' are set together or not at all.",
                 [nameof(FallbackContext), nameof(FallbackExtension)]);
+        }
+
+        if (string.Equals(AudioSocketContext, WidebandAudioSocketContext, StringComparison.Ordinal))
+        {
+            yield return new ValidationResult(
+                $"Settings '{Section}:{nameof(AudioSocketContext)}' and '{Section}:{nameof(WidebandAudioSocketContext)}' must name different contexts.",
+                [nameof(AudioSocketContext), nameof(WidebandAudioSocketContext)]);
         }
 
         foreach (var (name, value) in new[] { (nameof(FallbackContext), FallbackContext), (nameof(FallbackExtension), FallbackExtension) })

@@ -73,7 +73,7 @@ public sealed class DialplanGeneratorTests(PostgresFixture postgres) : IClassFix
         { "queue number", "queues row 1: field 'number' must be 1-20 digits", "UPDATE queues SET number = '5001;x' WHERE id = 1" },
         { "org name", "organizations row 1: field 'name' contains a line break", "UPDATE organizations SET name = E'Demo\\n[other]' WHERE id = 1" },
         { "trunk", "organizations row 1: field 'outbound_trunk' must be a PJSIP endpoint name", "UPDATE organizations SET outbound_trunk = 'trunk,60)' WHERE id = 1" },
-        { "phone user", "users row 4: field 'routing_destination' must be a phone number", "INSERT INTO users (id, organization_id, extension, name, routing_type, routing_destination) VALUES (4, 1, '1004', 'Mobile', 'phone', '123,1)')" },
+        { "phone user", "users row 5: field 'routing_destination' must be a phone number", "INSERT INTO users (id, organization_id, extension, name, routing_type, routing_destination) VALUES (5, 1, '1005', 'Mobile', 'phone', '123,1)')" },
         { "queue number clash", "queues row 1: field 'number' repeats extension 1001 of users row 1", "UPDATE queues SET number = '1001' WHERE id = 1" },
         { "ai member", "queue_members row 1: field 'user_id' names user 3 of routing_type ai_agent", "INSERT INTO queue_members (queue_id, user_id, position) VALUES (1, 3, 3)" },
     };

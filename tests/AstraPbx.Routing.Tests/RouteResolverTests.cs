@@ -85,13 +85,13 @@ public sealed class RouteResolverTests(PostgresFixture postgres) : IClassFixture
     public async Task Timeout_to_a_phone_user_continues_in_the_outbound_context()
     {
         await using var db = await RoutingDatabase.CreateAsync(postgres);
-        await db.ExecuteAsync("INSERT INTO users (organization_id, extension, name, routing_type, routing_destination) VALUES (1, '1004', 'Mobile', 'phone', '0049301234')");
-        await db.ExecuteAsync("UPDATE queues SET timeout_destination = '1004' WHERE id = 1");
+        await db.ExecuteAsync("INSERT INTO users (organization_id, extension, name, routing_type, routing_destination) VALUES (1, '1005', 'Mobile', 'phone', '0049301234')");
+        await db.ExecuteAsync("UPDATE queues SET timeout_destination = '1005' WHERE id = 1");
 
         var decision = await db.Resolver().ResolveAsync(["queue_timeout", "1"], NoHistory, default);
 
         Assert.Equal(("org1-outbound", "0049301234"), (decision.Context, decision.Extension));
-        Assert.Equal(["queue:5001", "extension:1004", "phone:0049301234"], decision.Path);
+        Assert.Equal(["queue:5001", "extension:1005", "phone:0049301234"], decision.Path);
     }
 
     [Fact]

@@ -152,6 +152,36 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
         Assert.Equal("2:fallback:5001", entries);
     }
 
+    [Theory]
+    [InlineData(SessionEndedBy.Gateway, "gateway-stop", false)]
+    [InlineData(SessionEndedBy.Gateway, "gateway-failed", true)]
+    public async Task A_wideband_call_dials_the_16_kHz_context_and_comes_back_as_ai_ended_to_a_hangup_or_the_fallback(SessionEndedBy endedBy, string reason, bool toFallback)
+    {
+        await using var h = await RoutingHarness.StartAsync(postgres, rabbit);
+        var first = RoutingHarness.Call("call-wide-" + reason, "ai_agent", "4");
+        await h.Bus.Bus.Publish(first);
+        var connect = await h.Next<ConnectToRelay>(first.CallId);
+        Assert.Equal("audiosocket-ai-16", connect.Context);
+        Assert.Equal(16000, h.Recorder.All<StartAiSession>(m => m.CallId == first.CallId).Single().CallerSampleRate);
+
+        // The relay's AiSessionEnded and the call's return race; Routing waits for the ending.
+        await h.Bus.Bus.Publish(first with { StasisArgs = ["ai_ended", connect.SessionId.ToString()], EnteredAt = first.EnteredAt.AddSeconds(3), Extension = "s" });
+        await h.Bus.Bus.Publish(new AiSessionEnded
+        {
+            CallId = first.CallId, AsteriskId = first.AsteriskId, SessionId = connect.SessionId, EndedBy = endedBy, Reason = reason,
+            RelayInstance = "fake-relay", EndedAt = first.EnteredAt.AddSeconds(3),
+        });
+
+        if (toFallback)
+        {
+            Assert.Equal("fallback:ai-session-failed:" + reason, (await h.Next<ContinueInDialplan>(first.CallId)).Reason);
+        }
+        else
+        {
+            await h.Next<HangupCall>(first.CallId);
+        }
+    }
+
     [Fact]
     public async Task A_call_that_comes_back_from_the_fallback_unrouted_is_hung_up_rather_than_sent_round_again()
     {

@@ -16,11 +16,11 @@ public sealed class SchemaTests(PostgresFixture postgres) : IClassFixture<Postgr
         await Seeder.SeedAsync(db.DataSource, "wss://other.example/ws?key=k2");
 
         Assert.Empty(again);
-        Assert.Equal(3L, await db.ScalarAsync<long>("SELECT count(*) FROM users"));
+        Assert.Equal(4L, await db.ScalarAsync<long>("SELECT count(*) FROM users"));
         Assert.Equal("wss://other.example/ws?key=k2", await db.ScalarAsync<string>("SELECT routing_destination FROM users WHERE extension = '1003'"));
         Assert.Equal(2L, await db.ScalarAsync<long>("SELECT count(*) FROM queue_members WHERE queue_id = 1"));
         // The identity sequences were moved past the seed's fixed ids.
-        Assert.Equal(4, await db.ScalarAsync<int>("INSERT INTO users (organization_id, extension, name, routing_type) VALUES (1, '1010', 'New', 'sip') RETURNING id"));
+        Assert.Equal(5, await db.ScalarAsync<int>("INSERT INTO users (organization_id, extension, name, routing_type) VALUES (1, '1010', 'New', 'sip') RETURNING id"));
     }
 
     [Theory]

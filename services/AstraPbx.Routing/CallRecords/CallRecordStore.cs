@@ -48,7 +48,11 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource, ILogger<CallRec
     /// routing decision is recorded, the first one seen) writes them.</summary>
     public async Task RecordAiSessionEndedAsync(AiSessionEnded message, CancellationToken token)
     {
+        // The ending is also kept per session (ai_session_endings), for a call that re-enters Stasis as ai_ended.
         await using var command = SqlCommands.Command(dataSource, """
+            WITH ending AS (
+                INSERT INTO ai_session_endings (session_id, call_id, ended_by, reason, ended_at) VALUES ($3, $1, $5, $6, $4)
+                ON CONFLICT (session_id) DO NOTHING)
             INSERT INTO call_records (call_id, asterisk_id, session_id, ai_ended_at, ai_ended_by, ai_end_reason, ai_duration_ms,
                                       frames_to_gateway, frames_to_caller, bytes_to_gateway, bytes_to_caller, underruns, late_ticks, max_lateness_ms, relay_instance)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)

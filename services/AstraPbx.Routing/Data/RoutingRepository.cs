@@ -6,7 +6,7 @@ namespace AstraPbx.Routing.Data;
 public sealed class RoutingRepository(NpgsqlDataSource dataSource)
 {
     private const string UserColumns =
-        "u.id, u.organization_id, o.context_prefix, u.extension, u.name, u.routing_type, u.routing_destination, u.ai_media_mode, u.endpoint, u.status";
+        "u.id, u.organization_id, o.context_prefix, u.extension, u.name, u.routing_type, u.routing_destination, u.ai_media_mode, u.endpoint, u.status, u.ai_sample_rate";
 
     private const string QueueColumns =
         "q.id, q.organization_id, o.context_prefix, q.number, q.name, q.strategy, q.member_ring_seconds, q.max_wait_seconds, " +
@@ -19,6 +19,12 @@ public sealed class RoutingRepository(NpgsqlDataSource dataSource)
     public Task<UserRow?> UserByExtensionAsync(int organizationId, string extension, CancellationToken token) =>
         SingleAsync($"SELECT {UserColumns} FROM users u JOIN organizations o ON o.id = u.organization_id WHERE u.organization_id = $1 AND u.extension = $2",
             ReadUser, token, organizationId, extension);
+
+    /// <summary>How an AI session ended (<c>ai_session_endings</c>), or null while the relay's <c>AiSessionEnded</c> has
+    /// not been recorded.</summary>
+    public Task<AiSessionEndingRow?> AiSessionEndingAsync(Guid sessionId, CancellationToken token) =>
+        SingleAsync("SELECT ended_by, reason FROM ai_session_endings WHERE session_id = $1",
+            r => new AiSessionEndingRow(r.GetString(0), r.GetString(1)), token, sessionId);
 
     public Task<QueueRow?> QueueByIdAsync(int id, CancellationToken token) =>
         SingleAsync($"SELECT {QueueColumns} FROM queues q JOIN organizations o ON o.id = q.organization_id WHERE q.id = $1", ReadQueue, token, id);
@@ -78,7 +84,7 @@ public sealed class RoutingRepository(NpgsqlDataSource dataSource)
 
     private static UserRow ReadUser(NpgsqlDataReader r) => new(
         r.GetInt32(0), r.GetInt32(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
-        r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetString(9));
+        r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8), r.GetString(9), r.GetInt32(10));
 
     private static QueueRow ReadQueue(NpgsqlDataReader r) => new(
         r.GetInt32(0), r.GetInt32(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetInt32(6), r.GetInt32(7),

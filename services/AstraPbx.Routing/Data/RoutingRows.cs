@@ -14,7 +14,8 @@ public sealed record UserRow(
     string? RoutingDestination,
     string AiMediaMode,
     string? Endpoint,
-    string Status)
+    string Status,
+    int AiSampleRate = 8000)
 {
     public bool IsActive => Status == UserStatus.Active;
 }
@@ -32,6 +33,10 @@ public sealed record QueueRow(
     string? TimeoutDestination,
     string TimeoutDestinationType,
     int ActiveMembers);
+
+/// <summary>A row of <c>ai_session_endings</c>: who ended an AI session (<c>caller</c>, <c>gateway</c>, <c>relay</c>,
+/// <c>not-claimed</c>) and the relay's reason.</summary>
+public sealed record AiSessionEndingRow(string EndedBy, string Reason);
 
 /// <summary>A row of <c>queue_members</c>.</summary>
 public sealed record QueueMemberRow(int QueueId, int UserId, int Position, int Penalty);

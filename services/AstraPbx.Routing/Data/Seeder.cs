@@ -15,6 +15,9 @@ public static class Seeder
     public const int HariUserId = 1;
     public const int SuryaUserId = 2;
     public const int AiBotUserId = 3;
+
+    /// <summary>The same bot on a wideband route (16 kHz end to end, extension 1004).</summary>
+    public const int WidebandAiBotUserId = 4;
     public const int ReceptionQueueId = 1;
 
     /// <summary>Writes the seed rows (the schema must exist).</summary>
@@ -23,13 +26,14 @@ public static class Seeder
         const string sql = """
             INSERT INTO organizations (id, name, context_prefix, outbound_trunk) VALUES (1, 'AstraPbx Demo', 'org1', NULL)
                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, context_prefix = EXCLUDED.context_prefix, outbound_trunk = EXCLUDED.outbound_trunk;
-            INSERT INTO users (id, organization_id, extension, name, routing_type, routing_destination, ai_media_mode, endpoint, status) VALUES
-                (1, 1, '1001', 'Hari', 'sip', NULL, 'astrapbx-binary', 'PJSIP/1001', 'active'),
-                (2, 1, '1002', 'Surya', 'sip', NULL, 'astrapbx-binary', 'PJSIP/1002', 'active'),
-                (3, 1, '1003', 'AI Bot', 'ai_agent', @gateway_url, 'astrapbx-binary', NULL, 'active')
+            INSERT INTO users (id, organization_id, extension, name, routing_type, routing_destination, ai_media_mode, ai_sample_rate, endpoint, status) VALUES
+                (1, 1, '1001', 'Hari', 'sip', NULL, 'astrapbx-binary', 8000, 'PJSIP/1001', 'active'),
+                (2, 1, '1002', 'Surya', 'sip', NULL, 'astrapbx-binary', 8000, 'PJSIP/1002', 'active'),
+                (3, 1, '1003', 'AI Bot', 'ai_agent', @gateway_url, 'astrapbx-binary', 8000, NULL, 'active'),
+                (4, 1, '1004', 'AI Bot 16 kHz', 'ai_agent', @gateway_url, 'astrapbx-binary', 16000, NULL, 'active')
                 ON CONFLICT (id) DO UPDATE SET organization_id = EXCLUDED.organization_id, extension = EXCLUDED.extension, name = EXCLUDED.name,
                     routing_type = EXCLUDED.routing_type, routing_destination = EXCLUDED.routing_destination, ai_media_mode = EXCLUDED.ai_media_mode,
-                    endpoint = EXCLUDED.endpoint, status = EXCLUDED.status;
+                    ai_sample_rate = EXCLUDED.ai_sample_rate, endpoint = EXCLUDED.endpoint, status = EXCLUDED.status;
             INSERT INTO queues (id, organization_id, number, name, strategy, member_ring_seconds, max_wait_seconds, timeout_destination, timeout_destination_type)
                 VALUES (1, 1, '5001', 'reception', 'linear', 15, 31, '1003', 'extension')
                 ON CONFLICT (id) DO UPDATE SET organization_id = EXCLUDED.organization_id, number = EXCLUDED.number, name = EXCLUDED.name,

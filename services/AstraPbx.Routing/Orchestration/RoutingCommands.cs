@@ -22,7 +22,7 @@ internal static class RoutingCommands
                     AsteriskId = message.AsteriskId,
                     SessionId = ready!.SessionId,
                     RelayEndpoint = ready.RelayEndpoint,
-                    Context = settings.AudioSocketContext,
+                    Context = decision.CallerSampleRate == 16000 ? settings.WidebandAudioSocketContext : settings.AudioSocketContext,
                     EnteredAt = message.EnteredAt,
                 }, token);
                 break;

@@ -22,6 +22,12 @@ public static class Reasons
     public const string RelayFailed = "relay-failed";
     public const string TooManyStasisEntries = "too-many-stasis-entries";
     public const string AiSessionFailedPrefix = "ai-session-failed:";
+
+    /// <summary>A wideband AI leg ended because the bot ended the call (the relay's reason follows): hang up.</summary>
+    public const string BotEndedPrefix = "bot-ended:";
+
+    /// <summary>A wideband AI leg ended and no <c>AiSessionEnded</c> for it was recorded in time (a relay that died).</summary>
+    public const string AiSessionEndUnknown = "ai-session-end-unknown";
     public const string FallbackAlreadyTaken = "fallback-already-taken:";
 
     /// <summary>The database did not answer (after one quick retry): the call went to the fallback without it.</summary>

@@ -21,9 +21,9 @@ public sealed record RouteDecision
     /// <summary>For <see cref="RouteOutcome.AiAgent"/>: how audio crosses the gateway WebSocket.</summary>
     public MediaMode MediaMode { get; init; }
 
-    /// <summary>For <see cref="RouteOutcome.AiAgent"/>: the rate of the route's AudioSocket leg
-    /// (<c>StartAiSession.CallerSampleRate</c>). The generated <c>[audiosocket-ai]</c> context runs the
-    /// <c>AudioSocket()</c> application, which is 8 kHz only.</summary>
+    /// <summary>For <see cref="RouteOutcome.AiAgent"/>: the rate of the route's audio (<c>users.ai_sample_rate</c>,
+    /// <c>StartAiSession.CallerSampleRate</c>): 8000 runs the 8 kHz <c>AudioSocket()</c> context, 16000 the wideband
+    /// <c>Dial(AudioSocket/.../c(slin16))</c> one.</summary>
     public int CallerSampleRate { get; init; } = 8000;
 
     /// <summary>For <see cref="RouteOutcome.AiAgent"/>: the AI agent's user id.</summary>

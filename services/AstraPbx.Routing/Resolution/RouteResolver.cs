@@ -15,6 +15,9 @@ public sealed class RouteResolver(RoutingRepository repository, IOptionsMonitor<
     /// <summary>Queue timeouts followed in one decision before giving up (a chain this long is a misconfiguration).</summary>
     public const int MaxHops = 16;
 
+    /// <summary>How often an <c>ai_ended</c> entry looks for the session's recorded ending while it waits.</summary>
+    private static readonly TimeSpan AiSessionEndPoll = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Resolves the Stasis arguments. <paramref name="queuesAlreadyTimedOut"/> are the queues this call has
     /// already timed out of (earlier Stasis entries of the same channel): sending it back to one of them is a loop.</summary>
     public async Task<RouteDecision> ResolveAsync(IReadOnlyList<string> stasisArgs, IReadOnlyCollection<int> queuesAlreadyTimedOut, CancellationToken token)
@@ -57,8 +60,43 @@ public sealed class RouteResolver(RoutingRepository repository, IOptionsMonitor<
             case "ai_failed":
                 return Fallback(Reasons.RelayFailed, ["ai_failed:" + argument]);
 
+            case "ai_ended":
+            {
+                List<string> path = ["ai_ended:" + argument];
+                return stasisArgs.Count == 2 && Guid.TryParse(argument, out var sessionId)
+                    ? await AfterAiSessionAsync(sessionId, path, token)
+                    : Fallback(Reasons.BadStasisArgument, path);
+            }
+
             default:
                 return Fallback(Reasons.UnknownStasisArgs, ["stasis:" + string.Join(',', stasisArgs)]);
+        }
+    }
+
+    /// <summary>A wideband AI leg (<c>Dial(AudioSocket/...)</c>) ended with the caller still up. The dialplan cannot tell
+    /// a bot that hung up from one that failed (PROTOCOLS.md 1), so the relay's <c>AiSessionEnded</c>, recorded per
+    /// session, decides: the bot ending the call (<c>stop</c>, close 1000/1001) hangs up; anything else, or no ending
+    /// recorded within <c>Routing:AiSessionEndWait</c> (a relay that died with the session), goes to the fallback.</summary>
+    private async Task<RouteDecision> AfterAiSessionAsync(Guid sessionId, List<string> path, CancellationToken token)
+    {
+        var deadline = DateTimeOffset.UtcNow + options.CurrentValue.AiSessionEndWait;
+        while (true)
+        {
+            if (await repository.AiSessionEndingAsync(sessionId, token) is { } ending)
+            {
+                path.Add("ended:" + ending.Reason);
+                return ending.EndedBy == "gateway" && ending.Reason is "gateway-stop" or "gateway-closed"
+                    ? new RouteDecision { Outcome = RouteOutcome.Hangup, Path = path, Reason = Reasons.BotEndedPrefix + ending.Reason }
+                    : Fallback(Reasons.AiSessionFailedPrefix + ending.Reason, path);
+            }
+
+            var left = deadline - DateTimeOffset.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                return Fallback(Reasons.AiSessionEndUnknown, path);
+            }
+
+            await Task.Delay(left < AiSessionEndPoll ? left : AiSessionEndPoll, token);
         }
     }
 
@@ -167,6 +205,7 @@ public sealed class RouteResolver(RoutingRepository repository, IOptionsMonitor<
                         Path = path,
                         GatewayUrl = user.RoutingDestination,
                         MediaMode = user.AiMediaMode == AiMediaMode.Twilio ? MediaMode.Twilio : MediaMode.AstraPbxBinary,
+                        CallerSampleRate = user.AiSampleRate,
                         AgentUserId = user.Id,
                         OrganizationId = user.OrganizationId,
                     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Simulators.AudioSocket;
 
 namespace AstraPbx.Simulators.Ari;
@@ -16,7 +17,21 @@ namespace AstraPbx.Simulators.Ari;
 /// </code>
 /// TryExec sets <c>TRYSTATUS</c> to SUCCESS when AudioSocket() returned 0 (the relay sent 0x00 or closed gracefully)
 /// and FAILED when it returned -1 (a reset, a rejected frame, 2 s with no activity, no connection), as
-/// app_exec.c's <c>tryexec_exec</c> and app_audiosocket.c's <c>audiosocket_run</c> do (PROTOCOLS.md 1).</summary>
+/// app_exec.c's <c>tryexec_exec</c> and app_audiosocket.c's <c>audiosocket_run</c> do (PROTOCOLS.md 1).
+/// The wideband context runs the channel driver instead:
+/// <code>
+/// exten => s,1,NoOp(AI session ${AUDIOSOCKET_UUID} via ${AUDIOSOCKET_SERVICE}, 16 kHz)
+///  same => n,Dial(AudioSocket/${AUDIOSOCKET_SERVICE}/${AUDIOSOCKET_UUID}/c(slin16),,g)
+///  same => n,GotoIf($["${DIALSTATUS}" != "ANSWER"]?failed)
+///  same => n,Stasis(app,ai_ended,${AUDIOSOCKET_UUID})
+///  same => n,Hangup()
+///  same => n(failed),Stasis(app,ai_failed,${AUDIOSOCKET_UUID})
+///  same => n,Hangup()
+/// </code>
+/// chan_audiosocket answers once connected (<c>DIALSTATUS=ANSWER</c>; <c>CHANUNAVAIL</c> when it cannot connect),
+/// sends 0x12 frames of 640 bytes, has no 2 s no-activity timeout (that is app_audiosocket's), and ends its channel
+/// the same way on 0x00, a close or a reset; with <c>g</c> the caller goes on in the dialplan whenever the AI leg
+/// ends first (PROTOCOLS.md 1).</summary>
 public sealed partial class AsteriskSimulator
 {
     private const int TryExecPriority = 2;
@@ -67,8 +82,55 @@ public sealed partial class AsteriskSimulator
         EnterStasisAgain(call, FailedPriority, "ai_failed," + uuid);
     }
 
+    private const int DialStatusPriority = 3;
+    private const int EndedPriority = 4;
+    private const int DialFailedPriority = 6;
+
+    private async Task RunWidebandDialplanAsync(SimulatedCall call)
+    {
+        call.Variables.TryGetValue("AUDIOSOCKET_UUID", out var uuid);
+        call.Variables.TryGetValue("AUDIOSOCKET_SERVICE", out var service);
+        Step(call, 1, "NoOp", $"AI session {uuid} via {service}, 16 kHz");
+        Step(call, TryExecPriority, "Dial", $"AudioSocket/{service}/{uuid}/c(slin16),,g");
+
+        var (end, error) = await RunAudioSocketAsync(call, uuid, service, AudioSocketKind.Slin16, idleTimeout: null).ConfigureAwait(false);
+        if (end == CallerEnd.CallerHungUp)
+        {
+            return;
+        }
+
+        var status = end is null ? "CHANUNAVAIL" : "ANSWER";
+        lock (call)
+        {
+            if (call.Destroyed)
+            {
+                return;
+            }
+
+            call.Variables["DIALSTATUS"] = status;
+            Emit(call, "ChannelVarset", before: w =>
+            {
+                w.WriteString("variable", "DIALSTATUS");
+                w.WriteString("value", status);
+            });
+        }
+
+        call.SetAudioSocketReturned(new AudioSocketResult(status, end, error, Stopwatch.GetTimestamp()));
+        Step(call, DialStatusPriority, "GotoIf", (end is null ? "1" : "0") + "?failed");
+        if (end is null)
+        {
+            EnterStasisAgain(call, DialFailedPriority, "ai_failed," + uuid);
+            return;
+        }
+
+        EnterStasisAgain(call, EndedPriority, "ai_ended," + uuid);
+    }
+
     /// <summary>Dials the relay and waits until AudioSocket() returns: how it ended, or (end null) why it never connected.</summary>
-    private async Task<(CallerEnd? End, string? Error)> RunAudioSocketAsync(SimulatedCall call, string? uuid, string? service)
+    private Task<(CallerEnd? End, string? Error)> RunAudioSocketAsync(SimulatedCall call, string? uuid, string? service) =>
+        RunAudioSocketAsync(call, uuid, service, AudioSocketKind.Slin, Options.AudioSocketIdleTimeout);
+
+    private async Task<(CallerEnd? End, string? Error)> RunAudioSocketAsync(SimulatedCall call, string? uuid, string? service, AudioSocketKind kind, TimeSpan? idleTimeout)
     {
         AudioSocketCaller caller;
         try
@@ -82,9 +144,10 @@ public sealed partial class AsteriskSimulator
             var options = new CallerOptions
             {
                 Source = Options.AudioSource?.Invoke(call) ?? new ToneSource(),
+                Kind = kind,
                 Silent = call.Options.SilentCaller,
                 ConnectTimeout = Options.AudioSocketConnectTimeout,
-                IdleTimeout = Options.AudioSocketIdleTimeout,
+                IdleTimeout = idleTimeout,
             };
             caller = await AudioSocketCaller.DialAsync(service[..colon], port, sessionId, options).ConfigureAwait(false);
         }

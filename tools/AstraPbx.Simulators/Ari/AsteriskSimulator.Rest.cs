@@ -145,6 +145,14 @@ public sealed partial class AsteriskSimulator
                     _dialplans.Add(Task.Run(() => RunAudioSocketDialplanAsync(call)));
                 }
             }
+            else if (string.Equals(target.Context, Options.WidebandAudioSocketContext, StringComparison.Ordinal))
+            {
+                lock (_dialplans)
+                {
+                    _dialplans.RemoveAll(t => t.IsCompleted);
+                    _dialplans.Add(Task.Run(() => RunWidebandDialplanAsync(call)));
+                }
+            }
             else
             {
                 // Some other dialplan (a queue, a phone): the channel stays up until someone hangs up.

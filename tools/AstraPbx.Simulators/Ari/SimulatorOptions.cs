@@ -16,6 +16,9 @@ public sealed class AsteriskSimulatorOptions
     /// <summary>The context whose <c>continue</c> runs the AudioSocket dialplan (PROTOCOLS.md section 3).</summary>
     public string AudioSocketContext { get; init; } = "audiosocket-ai";
 
+    /// <summary>The context whose <c>continue</c> runs the 16 kHz form: <c>Dial(AudioSocket/.../c(slin16),,g)</c>.</summary>
+    public string WidebandAudioSocketContext { get; init; } = "audiosocket-ai-16";
+
     /// <summary>Port on 127.0.0.1; 0 picks a free one.</summary>
     public int Port { get; init; }
 
@@ -74,6 +77,7 @@ public sealed record Continuation(DialplanTarget Target, long Timestamp);
 /// <summary>How <c>TryExec(AudioSocket(...))</c> returned: <see cref="TryStatus"/> is <c>SUCCESS</c> (the relay sent
 /// 0x00 or closed gracefully) or <c>FAILED</c> (a reset, a rejected frame, the 2 s idle timeout, or no connection:
 /// <see cref="End"/> is null and <see cref="Error"/> says why). <see cref="Timestamp"/> is when it returned.</summary>
+/// <remarks><c>TryStatus</c> is <c>TRYSTATUS</c> for the 8 kHz context and <c>DIALSTATUS</c> for the wideband one.</remarks>
 public sealed record AudioSocketResult(string TryStatus, CallerEnd? End, string? Error, long Timestamp)
 {
     public bool Succeeded => TryStatus == "SUCCESS";

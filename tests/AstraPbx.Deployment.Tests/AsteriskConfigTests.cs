@@ -54,6 +54,32 @@ public sealed partial class AsteriskConfigTests
     }
 
     [Fact]
+    public void Wideband_context_dials_the_audiosocket_channel_driver_at_slin16_and_keeps_the_caller_when_the_ai_leg_ends()
+    {
+        var steps = DialplanStep.OfContext(Dialplan, "audiosocket-ai-16");
+
+        Assert.Equal(("s", "1"), (steps[0].Extension, steps[0].Priority));
+        var dial = Assert.Single(steps, s => s.Application == "Dial");
+        var fields = dial.Arguments.Split(',');
+        // Asterisk's channel driver syntax: AudioSocket/host:port/uuid[/c(codec)]; Dial's options are the third field.
+        Assert.Equal(["AudioSocket/${AUDIOSOCKET_SERVICE}/${AUDIOSOCKET_UUID}/c(slin16)", "", "g"], fields);
+        Assert.DoesNotContain(steps, s => s.Application is "AudioSocket" or "TryExec");
+    }
+
+    [Theory]
+    [InlineData("ANSWER", "Stasis(astrapbx,ai_ended,${AUDIOSOCKET_UUID})")]      // the AI leg ran and ended: Routing asks the relay's ending
+    [InlineData("CHANUNAVAIL", "Stasis(astrapbx,ai_failed,${AUDIOSOCKET_UUID})")] // the relay could not be reached
+    [InlineData("CONGESTION", "Stasis(astrapbx,ai_failed,${AUDIOSOCKET_UUID})")]
+    public void Wideband_context_hands_every_ended_ai_leg_back_to_routing(string dialStatus, string stasis)
+    {
+        var executed = Run(DialplanStep.OfContext(Dialplan, "audiosocket-ai-16"), dialStatus);
+
+        Assert.Single(executed, e => e.StartsWith("Stasis(", StringComparison.Ordinal));
+        Assert.Contains(stasis, executed);
+        Assert.Equal("Hangup()", executed[^1]);
+    }
+
+    [Fact]
     public void Dialplan_and_queues_include_the_generated_files_that_the_entrypoint_requires()
     {
         var extensions = AsteriskConf.Includes(Repo.Read("asterisk/extensions.conf"));
@@ -227,7 +253,7 @@ public sealed partial class AsteriskConfigTests
         return executed;
     }
 
-    [GeneratedRegex(@"^\$\[""\$\{TRYSTATUS\}"" (!?=) ""(\w+)""\]\?(\w*)(?::(\w*))?$")]
+    [GeneratedRegex(@"^\$\[""\$\{(?:TRYSTATUS|DIALSTATUS)\}"" (!?=) ""(\w+)""\]\?(\w*)(?::(\w*))?$")]
     private static partial Regex GotoIfTryStatus();
 
     [GeneratedRegex(@"envsubst '([^']*)'")]

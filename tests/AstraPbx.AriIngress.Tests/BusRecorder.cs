@@ -74,6 +74,7 @@ internal sealed class FakeRelay : IAsyncDisposable
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<Socket>> _sessions = new();
     private readonly ConcurrentDictionary<Guid, long> _bytesAfterUuid = new();
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<(AudioSocketKind Kind, int Length)>> _firstAudio = new();
 
     public FakeRelay()
     {
@@ -85,6 +86,10 @@ internal sealed class FakeRelay : IAsyncDisposable
 
     /// <summary>Completes with the connection once Asterisk dialled and sent <paramref name="sessionId"/>.</summary>
     public Task<Socket> ConnectedAsync(Guid sessionId) => _sessions.GetOrAdd(sessionId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>The kind and payload length of the first audio frame after the UUID frame.</summary>
+    public Task<(AudioSocketKind Kind, int Length)> FirstAudioAsync(Guid sessionId) =>
+        _firstAudio.GetOrAdd(sessionId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>Bytes the caller sent after its UUID frame (audio and DTMF frames).</summary>
     public long BytesAfterUuid(Guid sessionId) => _bytesAfterUuid.GetValueOrDefault(sessionId);
@@ -127,15 +132,31 @@ internal sealed class FakeRelay : IAsyncDisposable
                 _bytesAfterUuid[id] = buffer.Slice(afterUuid).Length;
                 _sessions.GetOrAdd(id, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(socket);
 
-                // Keep reading (and discarding) the caller's audio so the connection stays healthy.
-                reader.AdvanceTo(buffer.End);
+                // Keep reading (and discarding) the caller's audio so the connection stays healthy; note the first
+                // audio frame's kind and length on the way.
+                var first = FirstAudioAsync(id) is { IsCompleted: false } ? _firstAudio[id] : null;
+                var pending = buffer.Slice(afterUuid);
                 try
                 {
                     while (true)
                     {
+                        while (first is not null && AudioSocketFrameReader.TryRead(pending, out var next, out var after))
+                        {
+                            if (next.Kind != AudioSocketKind.Dtmf)
+                            {
+                                first.TrySetResult((next.Kind, (int)next.Payload.Length));
+                                first = null;
+                            }
+
+                            pending = pending.Slice(after);
+                        }
+
+                        var kept = first is null ? 0 : pending.Length;
+                        reader.AdvanceTo(first is null ? pending.End : pending.Start, pending.End);
                         var more = await reader.ReadAsync();
-                        _bytesAfterUuid.AddOrUpdate(id, more.Buffer.Length, (_, n) => n + more.Buffer.Length);
-                        reader.AdvanceTo(more.Buffer.End);
+                        var fresh = more.Buffer.Length - kept;
+                        _bytesAfterUuid.AddOrUpdate(id, fresh, (_, n) => n + fresh);
+                        pending = more.Buffer;
                         if (more.IsCompleted)
                         {
                             return;

@@ -239,6 +239,58 @@ public sealed class SimulatorDialplanTests
         call.Events.Where(e => e.Type == "ChannelDialplan").Select(e => (string)JsonNode.Parse(e.Json)!["dialplan_app"]!).ToList();
 
     /// <summary>The simulator, a fake relay and an events socket of the application (so that events are delivered).</summary>
+    [Theory]
+    [InlineData("hangup")]
+    [InlineData("close")]
+    [InlineData("reset")]
+    public async Task The_wideband_context_sends_slin16_and_hands_the_channel_back_as_ai_ended_however_the_relay_ends(string how)
+    {
+        await using var world = await World.StartAsync();
+        var (call, session, socket) = await world.DialAsync(context: Wideband);
+        Assert.Equal((AudioSocketKind.Slin16, 640), await world.Relay.FirstAudioAsync(session).Within(Patience, "the first audio frame"));
+
+        switch (how)
+        {
+            case "hangup":
+                await FakeRelay.HangUpAsync(socket);
+                break;
+            case "close":
+                socket.Shutdown(SocketShutdown.Send);
+                break;
+            default:
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Close();
+                break;
+        }
+
+        // chan_audiosocket ends its channel the same way each time: Dial answered, and the caller goes on (g).
+        var result = await call.AudioSocketReturned.Within(Patience, "Dial() to return");
+        Assert.Equal("ANSWER", result.TryStatus);
+        await world.AssertReenteredAsync(call, session, "ai_ended", Wideband);
+        socket.Dispose();
+        await call.HangUpAsync();
+    }
+
+    [Fact]
+    public async Task The_wideband_context_hands_an_unreachable_relay_back_as_ai_failed()
+    {
+        await using var world = await World.StartAsync();
+        var session = Guid.NewGuid();
+        var closed = new TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+
+        var call = await world.StartAiCallAsync(session, $"127.0.0.1:{port}", context: Wideband);
+
+        var result = await call.AudioSocketReturned.Within(Patience, "Dial() to return");
+        Assert.Equal(("CHANUNAVAIL", (CallerEnd?)null), (result.TryStatus, result.End));
+        await world.AssertReenteredAsync(call, session, "ai_failed", Wideband);
+        await call.HangUpAsync();
+    }
+
+    private const string Wideband = "audiosocket-ai-16";
+
     private sealed class World : IAsyncDisposable
     {
         private readonly ClientWebSocket _events = new();
@@ -268,17 +320,17 @@ public sealed class SimulatorDialplanTests
         }
 
         /// <summary>An AI call handed to the fake relay, once the relay has its UUID frame.</summary>
-        public async Task<(SimulatedCall Call, Guid Session, Socket RelaySide)> DialAsync(bool silent = false)
+        public async Task<(SimulatedCall Call, Guid Session, Socket RelaySide)> DialAsync(bool silent = false, string context = "audiosocket-ai")
         {
             var session = Guid.NewGuid();
-            var call = await StartAiCallAsync(session, Relay.Endpoint, silent);
+            var call = await StartAiCallAsync(session, Relay.Endpoint, silent, context);
             var socket = await Relay.ConnectedAsync(session).Within(Patience, "AudioSocket to dial the relay");
             await call.AudioSocketDialled.Within(Patience, "the caller's side of AudioSocket");
             return (call, session, socket);
         }
 
         /// <summary>What the ingress does for an AI call: answer, set the AudioSocket variables, subscribe, continue.</summary>
-        public async Task<SimulatedCall> StartAiCallAsync(Guid session, string service, bool silent = false)
+        public async Task<SimulatedCall> StartAiCallAsync(Guid session, string service, bool silent = false, string context = "audiosocket-ai")
         {
             var call = await Asterisk.StartCallAsync(new SimulatedCallOptions { SilentCaller = silent });
             var id = call.ChannelId;
@@ -286,7 +338,7 @@ public sealed class SimulatorDialplanTests
             await Expect(Http.PostAsync($"ari/channels/{id}/variable?variable=AUDIOSOCKET_UUID&value={session}", null), 204);
             await Expect(Http.PostAsync($"ari/channels/{id}/variable?variable=AUDIOSOCKET_SERVICE&value={service}", null), 204);
             await Expect(Http.PostAsync($"ari/applications/astrapbx/subscription?eventSource=channel:{id}", null), 200);
-            await ContinueAsync(call, "audiosocket-ai", "s");
+            await ContinueAsync(call, context, "s");
             return call;
         }
 
@@ -295,22 +347,23 @@ public sealed class SimulatorDialplanTests
 
         /// <summary>TRYSTATUS=FAILED took the <c>failed</c> branch: a second, delivered StasisStart on the same channel
         /// with <c>ai_failed,&lt;uuid&gt;</c>, the channel in Stasis again and still up.</summary>
-        public async Task AssertReenteredAsync(SimulatedCall call, Guid session)
+        public async Task AssertReenteredAsync(SimulatedCall call, Guid session, string kind = "ai_failed", string context = "audiosocket-ai")
         {
             await Eventually.Until(() => Task.FromResult(call.StasisEntries), n => n == 2, Patience, "the second Stasis entry");
             Assert.True(call.InStasis);
             Assert.False(call.Ended.IsCompleted);
-            Assert.Equal(["NoOp", "TryExec", "GotoIf", "Stasis"], DialplanApps(call));
+            Assert.Equal(context == Wideband ? ["NoOp", "Dial", "GotoIf", "Stasis"] : ["NoOp", "TryExec", "GotoIf", "Stasis"], DialplanApps(call));
             var starts = call.Events.Where(e => e.Type == "StasisStart").ToList();
             Assert.Equal(2, starts.Count);
             Assert.True(starts[1].Delivered, "the re-entry reached the application");
             var start = JsonNode.Parse(starts[1].Json)!;
             Assert.Equal(call.ChannelId, (string)start["channel"]!["id"]!);
-            Assert.Equal(["ai_failed", session.ToString()], start["args"]!.AsArray().Select(a => (string)a!));
-            Assert.Equal(("audiosocket-ai", "s", "Stasis", $"astrapbx,ai_failed,{session}"),
+            Assert.Equal([kind, session.ToString()], start["args"]!.AsArray().Select(a => (string)a!));
+            Assert.Equal((context, "s", "Stasis", $"astrapbx,{kind},{session}"),
                 ((string)start["channel"]!["dialplan"]!["context"]!, (string)start["channel"]!["dialplan"]!["exten"]!,
                     (string)start["channel"]!["dialplan"]!["app_name"]!, (string)start["channel"]!["dialplan"]!["app_data"]!));
-            Assert.Equal("FAILED", call.Variables["TRYSTATUS"]);
+            Assert.Equal(context == Wideband ? ("DIALSTATUS", kind == "ai_ended" ? "ANSWER" : "CHANUNAVAIL") : ("TRYSTATUS", "FAILED"),
+                context == Wideband ? ("DIALSTATUS", call.Variables["DIALSTATUS"]) : ("TRYSTATUS", call.Variables["TRYSTATUS"]));
             var answer = await Http.PostAsync($"ari/channels/{call.ChannelId}/answer", null);
             Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
         }

@@ -48,12 +48,12 @@ internal static class Calls
 
     /// <summary>An ai_agent user of the seed's organisation whose gateway is <paramref name="gatewayUrl"/> (a change in
     /// the database applies to the next call); returns its id.</summary>
-    public static async Task<int> AddBotUserAsync(LocalDeployment deployment, string extension, string gatewayUrl)
+    public static async Task<int> AddBotUserAsync(LocalDeployment deployment, string extension, string gatewayUrl, int sampleRate = 8000)
     {
         await deployment.ExecuteAsync(
-            "INSERT INTO users (organization_id, extension, name, routing_type, routing_destination) VALUES (@org, @ext, 'Test bot', 'ai_agent', @url) " +
-            "ON CONFLICT (organization_id, extension) DO UPDATE SET routing_destination = EXCLUDED.routing_destination",
-            ("org", int.Parse(deployment.OrgId, System.Globalization.CultureInfo.InvariantCulture)), ("ext", extension), ("url", gatewayUrl));
+            "INSERT INTO users (organization_id, extension, name, routing_type, routing_destination, ai_sample_rate) VALUES (@org, @ext, 'Test bot', 'ai_agent', @url, @rate) " +
+            "ON CONFLICT (organization_id, extension) DO UPDATE SET routing_destination = EXCLUDED.routing_destination, ai_sample_rate = EXCLUDED.ai_sample_rate",
+            ("org", int.Parse(deployment.OrgId, System.Globalization.CultureInfo.InvariantCulture)), ("ext", extension), ("url", gatewayUrl), ("rate", sampleRate));
         return await deployment.IdOfAsync("users", extension);
     }
 

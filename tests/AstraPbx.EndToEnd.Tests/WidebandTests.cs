@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Simulators.Ari;
+using AstraPbx.Simulators.Gateway;
+using AstraPbx.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AstraPbx.EndToEnd.Tests;
+
+/// <summary>Issue 14 item 3: a wideband AI route (<c>users.ai_sample_rate = 16000</c>) through the three services,
+/// the simulated Asterisk running the generated <c>[audiosocket-ai-16]</c> context
+/// (<c>Dial(AudioSocket/.../c(slin16),,g)</c>). <c>Dial</c> cannot tell a bot that hung up from one that failed, so the
+/// channel comes back as <c>ai_ended,&lt;session&gt;</c> and Routing decides from the relay's <c>AiSessionEnded</c>.</summary>
+[Collection(nameof(OneRelayCollection))]
+public sealed class WidebandTests(OneRelayDeployment fixture, ITestOutputHelper output)
+{
+    /// <summary>Issue 12's bound for a bot that aborts (3 s), plus room for a loaded machine.</summary>
+    private static readonly TimeSpan AbortBound = TimeSpan.FromSeconds(3) + TimeSpan.FromSeconds(3);
+
+    [Fact]
+    public async Task A_bot_that_fails_on_a_16_kHz_route_hands_the_caller_to_the_fallback_like_on_an_8_kHz_one()
+    {
+        var deployment = fixture.Deployment;
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        var userId = await Calls.AddBotUserAsync(deployment, "1861", gateway.Url.ToString(), sampleRate: 16000);
+        var (call, caller, bot) = await Calls.DialBotAsync(deployment, $"ai_agent,{userId}", "1861", gateway);
+        await Eventually.Until(() => Task.FromResult(caller.Received.Count(Calls.IsSound)), n => n >= 10, Calls.Patience, "echoed bot audio at the caller");
+        Assert.Equal(deployment.Asterisk.Options.WidebandAudioSocketContext, (await call.Continued).Context);
+        Assert.All(caller.Received.Take(20), f => Assert.Equal((AudioSocketKind.Slin16, 640), (f.Kind, f.Payload.Length)));
+
+        var faultAt = Stopwatch.GetTimestamp();
+        bot.Abort();
+
+        var fallback = await Calls.FallbackAsync(deployment, call).Within(Calls.Patience, $"the caller to reach the fallback after the abort\n{deployment.AllOutput()}");
+        var returned = await call.AudioSocketReturned;
+        var after = Stopwatch.GetElapsedTime(faultAt, fallback.Timestamp);
+        output.WriteLine($"16 kHz bot abort: Dial returned ({returned.TryStatus}, {returned.End}) after {Calls.Ms(faultAt, returned.Timestamp):0} ms, "
+            + $"continued to the fallback after {after.TotalMilliseconds:0} ms");
+        Assert.Equal("ANSWER", returned.TryStatus);
+        Assert.Equal(2, call.StasisEntries);
+        Assert.False(call.Ended.IsCompleted, "the caller waits in the fallback queue, not hung up");
+        Assert.True(after <= AbortBound, $"the fallback took {after.TotalMilliseconds:0} ms after the abort");
+
+        var record = await Calls.RecordAsync(deployment, call.ChannelId,
+            r => r["ai_ended_at"] is not null && (int)r["stasis_entries"]! == 2 && (string?)r["outcome"] == "fallback", "the AI failure and the fallback");
+        Assert.Equal(("gateway", "gateway-failed"), ((string?)record["ai_ended_by"], (string?)record["ai_end_reason"]));
+        Assert.Equal("ai-session-failed:gateway-failed", record["route_reason"]);
+        await call.HangUpAsync();
+    }
+
+    [Fact]
+    public async Task A_bot_that_hangs_up_on_a_16_kHz_route_hangs_the_caller_up()
+    {
+        var deployment = fixture.Deployment;
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        var userId = await Calls.AddBotUserAsync(deployment, "1862", gateway.Url.ToString(), sampleRate: 16000);
+        var (call, caller, bot) = await Calls.DialBotAsync(deployment, $"ai_agent,{userId}", "1862", gateway);
+        await Eventually.Until(() => Task.FromResult(caller.Received.Count(Calls.IsSound)), n => n >= 5, Calls.Patience, "echoed bot audio at the caller");
+
+        await bot.CloseAsync(WebSocketCloseStatus.NormalClosure, "goodbye");
+
+        var end = await call.Ended.Within(Calls.Patience, $"the caller to be hung up\n{deployment.AllOutput()}");
+        output.WriteLine($"16 kHz bot hangup: call ended {end.Reason} ({end.Cause}) after {call.StasisEntries} Stasis entries");
+        Assert.Equal(SimulatedEndReason.HungUpByAri, end.Reason);
+        Assert.Equal(2, call.StasisEntries);
+        Assert.DoesNotContain(call.Continuations, c => c.Target.Context == deployment.InternalContext);
+        var record = await Calls.RecordAsync(deployment, call.ChannelId, r => r["ended_at"] is not null && (string?)r["outcome"] == "hangup", "the hangup");
+        Assert.StartsWith("bot-ended:gateway-closed", (string)record["route_reason"]!, StringComparison.Ordinal);
+    }
+}

@@ -16,15 +16,16 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     /// before its payload is awaited.</summary>
     public const int MaxPayloadFromCaller = 8192;
 
-    /// <summary>The largest PCM message to the gateway: a caller frame at most, or twice that once resampled up (an 8 kHz
-    /// frame on a 16 kHz binary-mode session, a dialplan that disagrees with its route).</summary>
-    public const int MaxPcmToGateway = MaxPayloadFromCaller * 2;
+    /// <summary>The largest PCM message to a gateway at <paramref name="gatewayRate"/>: the largest caller frame, scaled
+    /// up when an 8 kHz frame (the lowest rate accepted) is resampled to a 16 kHz binary-mode session (a dialplan that
+    /// disagrees with its route).</summary>
+    public static int MaxPcmToGateway(int gatewayRate) => MaxPayloadFromCaller * gatewayRate / 8000;
 
     private readonly CancellationTokenSource _read = new();
 
     // Hot-path buffers, one set per session: nothing is allocated per frame.
     private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
-    private readonly byte[] _resampled = new byte[MaxPcmToGateway];
+    private readonly byte[] _resampled = new byte[MaxPcmToGateway(playout.GatewayRate)];
 
     private long _partialSince;
     private bool _mismatchLogged;

@@ -52,7 +52,7 @@ internal sealed class RelaySession : ISessionControl
         // Twilio mode. The jitter buffer, its marks and drift correction count bytes at that rate.
         GatewayRate = GatewayMediaCodec.GatewayRate(request.MediaMode, AudioSocketFormat.SampleRate(kind));
         _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs, services.Options.MaxPendingMarks, GatewayRate);
-        var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPcmToGateway,
+        var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPcmToGateway(GatewayRate),
             GatewayLimits.From(services.Options));
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
         _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);

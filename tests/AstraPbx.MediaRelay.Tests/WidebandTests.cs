@@ -187,6 +187,29 @@ public sealed class WidebandTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
     }
 
     [Fact]
+    public async Task A_silent_16_kHz_caller_outlives_the_idle_timeout_with_640_byte_frames_going_out_and_a_half_frame_does_not()
+    {
+        await using var gateway = await RecordingGateway.StartAsync();
+        await using var relay = await RelayHost.StartAsync(rabbit, new Dictionary<string, string?> { ["Relay:CallerIdleTimeout"] = "00:00:00.500" });
+        var (_, silentId) = await PrepareAsync(relay, gateway);
+        await using var silent = await ClaimAsync(relay, silentId);
+        var (_, slowId) = await PrepareAsync(relay, gateway);
+        await using var slow = await ClaimAsync(relay, slowId);
+
+        // Half a 0x12 frame, then nothing: a frame Asterisk started and did not finish.
+        await slow.SendAsync([(byte)AudioSocketKind.Slin16, 0x02, 0x80], new byte[300]);
+        var ended = await relay.Ended(slowId);
+        Assert.Equal("caller-idle", ended.Reason);
+        Assert.True(await slow.Closed.Within(Long, "the slow caller closed"), "0x00 before the close");
+
+        // 100 frames on the real clock is 2 s: four times the idle timeout, and Asterisk's own 2 s no-activity limit.
+        await Wait.Until(() => silent.Frames.Count >= 100, "two seconds of frames to the silent caller");
+        Assert.True(relay.Session(silentId).IsLive, "the silent call is still live");
+        Assert.False(silent.Closed.IsCompleted);
+        Assert.All(silent.Frames, f => Assert.Equal((AudioSocketKind.Slin16, WideFrame), (f.Kind, f.Payload.Length)));
+    }
+
+    [Fact]
     public async Task A_16_kHz_call_on_the_real_clock_is_bit_exact_both_ways_and_the_bot_burst_is_paced()
     {
         await using var gateway = await RecordingGateway.StartAsync();

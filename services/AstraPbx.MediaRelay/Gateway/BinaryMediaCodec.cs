@@ -3,7 +3,8 @@ using System.Net.WebSockets;
 namespace AstraPbx.MediaRelay.Gateway;
 
 /// <summary>The <c>astrapbx</c> binary mode: audio both ways as binary messages of raw 16-bit little-endian PCM at the
-/// caller's rate (8 or 16 kHz, <see cref="GatewayMediaCodec.GatewayRate"/>), passed through without a copy; control events stay JSON text (see <see cref="GatewayMediaCodec"/>).</summary>
+/// caller's rate (8 or 16 kHz, <see cref="GatewayMediaCodec.GatewayRate"/>), passed through without a copy; control
+/// events stay JSON text (see <see cref="GatewayMediaCodec"/>).</summary>
 internal sealed class BinaryMediaCodec(string streamSid, GatewayLimits limits) : GatewayMediaCodec(streamSid, limits)
 {
     public override WebSocketMessageType AudioMessageType => WebSocketMessageType.Binary;

@@ -37,8 +37,9 @@ internal abstract class GatewayMediaCodec(string streamSid, GatewayLimits limits
     /// mu-law payload can be no longer than the message, and each mu-law byte becomes two PCM bytes.</summary>
     public static int MaxPcmLength(int messageLength) => Base64.GetMaxDecodedFromUtf8Length(messageLength) * 2;
 
-    /// <summary>Caller audio (16-bit little-endian PCM at the session's <see cref="GatewayRate"/>) as the message to send. The result is the input or the
-    /// codec's own buffer, valid until the next call: the caller leg sends one frame at a time.</summary>
+    /// <summary>Caller audio (16-bit little-endian PCM at the session's <see cref="GatewayRate"/>) as the message to send.
+    /// The result is the input or the codec's own buffer, valid until the next call: the caller leg sends one frame at a
+    /// time.</summary>
     public abstract ReadOnlyMemory<byte> EncodeAudio(ReadOnlyMemory<byte> pcm);
 
     /// <summary>A binary message (or a part of one) from the gateway.</summary>

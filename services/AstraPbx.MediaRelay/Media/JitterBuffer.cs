@@ -5,8 +5,8 @@ namespace AstraPbx.MediaRelay.Media;
 
 /// <summary>Bot audio waiting for playout: 16-bit PCM at the session's gateway rate (8 kHz, or 16 kHz for a wideband
 /// binary-mode session), re-framed into 20 ms frames (<see cref="FrameBytes"/>: 320 bytes at 8 kHz, 640 at 16 kHz), one
-/// per playout tick. Also tracks <c>mark</c>s by stream position, so a mark is
-/// due only once the audio queued before it has been played. Thread-safe: the gateway loop writes, the clock reads.
+/// per playout tick. Also tracks <c>mark</c>s by stream position, so a mark is due only once the audio queued before it
+/// has been played. Thread-safe: the gateway loop writes, the clock reads.
 /// <para>The buffer itself decides when playout starts (priming) and stops (an underrun); the bytes are a
 /// <see cref="PcmRing"/>, the marks a <see cref="MarkQueue"/>, and the delay a gap or missed ticks added is given back
 /// by a <see cref="DriftCorrector"/>. One lock covers all of them.</para>
@@ -196,9 +196,10 @@ internal sealed class JitterBuffer
         }
     }
 
-    /// <summary>Fills <paramref name="frame"/> (<see cref="FrameBytes"/> long) with the next 20 ms of bot audio, or silence. Returns true when
-    /// it carries bot audio. Playout starts once the target is buffered (or the first audio has waited the target's
-    /// time); a partial frame is played, padded with silence, once no more audio arrived for a whole tick.</summary>
+    /// <summary>Fills <paramref name="frame"/> (at least <see cref="FrameBytes"/> long; only that much is written) with the
+    /// next 20 ms of bot audio, or silence. Returns true when it carries bot audio. Playout starts once the target is
+    /// buffered (or the first audio has waited the target's time); a partial frame is played, padded with silence, once
+    /// no more audio arrived for a whole tick.</summary>
     public bool ReadFrame(Span<byte> frame)
     {
         frame = frame[..FrameBytes];

@@ -76,15 +76,18 @@ public sealed class CadenceTests(RabbitMqFixture rabbit) : IClassFixture<RabbitM
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Silent });
         await using var relay = await RelayHost.StartAsync(rabbit, fakeClock: true);
         var (bot, sessionId) = await PrepareAsync(relay, gateway, callerSampleRate: 16000);
-        await bot.SendAudioAsync(TestPcm.Pattern(5));
+        // Binary mode carries the caller's rate: the bot's greeting is 16 kHz, played as it was sent.
+        var greeting = TestPcm.Pattern(5, frameBytes: 640);
+        await bot.SendAudioAsync(greeting);
         var session = relay.Session(sessionId);
-        await Wait.Until(() => session.Jitter.Count == 5 * 320, "the greeting buffered");
+        await Wait.Until(() => session.Jitter.Count == 5 * 640, "the greeting buffered");
 
         await using var caller = await ClaimSilentlyAsync(relay, sessionId);
         await relay.TickAsync(6);
         await Wait.Until(() => caller.Frames.Count == 6, "one frame per tick");
         Assert.All(caller.Frames, f => Assert.Equal((AudioSocketKind.Slin16, 640), (f.Kind, f.Payload.Length)));
-        Assert.All(caller.Frames.Take(5), f => Assert.Contains(f.Payload, b => b != 0));
+        Assert.Equal(greeting, caller.Frames.Take(5).SelectMany(f => f.Payload).ToArray());
+        Assert.All(caller.Frames.Last().Payload, b => Assert.Equal(0, b));
     }
 
     [Fact]

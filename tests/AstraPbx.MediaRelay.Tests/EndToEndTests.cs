@@ -61,25 +61,35 @@ public sealed class EndToEndTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
     }
 
     [Fact]
-    public async Task Slin16_caller_is_resampled_to_8_kHz_for_the_gateway_and_back_to_16_kHz()
+    public async Task Slin16_caller_in_Twilio_mode_is_resampled_to_8_kHz_mu_law_for_the_gateway_and_back_to_16_kHz()
     {
+        // Twilio defines its media as 8 kHz mu-law: a 16 kHz caller keeps the resampling in this mode (binary mode
+        // carries 16 kHz through, WidebandTests).
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
         await using var relay = await RelayHost.StartAsync(rabbit);
-        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString(), callerSampleRate: 16000);
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString(), MediaMode.Twilio, callerSampleRate: 16000);
         var bot = await gateway.NextSession(Long);
+        Assert.Equal(MediaMode.Twilio, bot.Mode);
+        Assert.Equal(8000, relay.Session(ready!.SessionId).GatewayRate);
 
-        await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource(440, 16000), AudioSocketKind.Slin16);
+        await using var caller = await relay.DialAsync(ready.SessionId, new ToneSource(440, 16000), AudioSocketKind.Slin16);
         await bot.FirstAudio.Within(Long, "caller audio at the gateway");
         await Wait.Until(() => caller.Received.Any(f => f.Payload.Any(b => b != 0)), "echoed audio at the caller");
 
-        // 640-byte 16 kHz frames in, 320-byte 8 kHz frames to the gateway; 0x12 frames of 640 bytes back.
+        // 640-byte 16 kHz frames in, 160 mu-law bytes (320 bytes of 8 kHz PCM) per media event to the gateway; 0x12
+        // frames of 640 bytes back.
         await Wait.Until(() => bot.AudioFramesReceived >= 5, "five frames at the gateway");
-        Assert.Equal(0, bot.AudioBytesReceived % 320);
-        Assert.True(bot.AudioBytesReceived <= caller.FramesSent * 320, $"{bot.AudioBytesReceived} bytes for {caller.FramesSent} frames");
+        var frames = bot.AudioFramesReceived;
+        var bytes = bot.AudioBytesReceived;
+        Assert.True(bytes <= frames * 320 && bytes >= (frames - 1) * 320, $"{bytes} PCM bytes in {frames} media events");
+        Assert.Equal(0, bytes % 320);
         Assert.All(caller.Received, f => Assert.Equal(AudioSocketKind.Slin16, f.Kind));
         Assert.All(caller.Received, f => Assert.Equal(640, f.Payload.Length));
         await caller.HangUpAsync();
-        Assert.Equal(SessionEndedBy.Caller, (await relay.Ended(ready.SessionId)).EndedBy);
+        var ended = await relay.Ended(ready.SessionId);
+        Assert.Equal(SessionEndedBy.Caller, ended.EndedBy);
+        Assert.Equal(ended.FramesToGateway * 640, ended.BytesToGateway);
+        Assert.Equal(ended.FramesToCaller * 640, ended.BytesToCaller);
     }
 
     [Theory]

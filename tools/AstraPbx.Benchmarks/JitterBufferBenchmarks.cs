@@ -1,3 +1,4 @@
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.MediaRelay.Media;
 using BenchmarkDotNet.Attributes;
 
@@ -8,8 +9,8 @@ namespace AstraPbx.Benchmarks;
 [MemoryDiagnoser]
 public class JitterBufferBenchmarks
 {
-    private readonly byte[] _speech = new byte[JitterBuffer.FrameBytes];
-    private readonly byte[] _frame = new byte[JitterBuffer.FrameBytes];
+    private readonly byte[] _speech = new byte[AudioSocketFormat.SlinFrameBytes];
+    private readonly byte[] _frame = new byte[AudioSocketFormat.SlinFrameBytes];
     private JitterBuffer _steady = null!;
 
     [GlobalSetup]

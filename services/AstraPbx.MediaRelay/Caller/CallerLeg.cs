@@ -16,11 +16,16 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     /// before its payload is awaited.</summary>
     public const int MaxPayloadFromCaller = 8192;
 
+    /// <summary>The largest PCM message to a gateway at <paramref name="gatewayRate"/>: the largest caller frame, scaled
+    /// up when an 8 kHz frame (the lowest rate accepted) is resampled to a 16 kHz binary-mode session (a dialplan that
+    /// disagrees with its route).</summary>
+    public static int MaxPcmToGateway(int gatewayRate) => MaxPayloadFromCaller * gatewayRate / 8000;
+
     private readonly CancellationTokenSource _read = new();
 
     // Hot-path buffers, one set per session: nothing is allocated per frame.
     private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
-    private readonly byte[] _in8k = new byte[MaxPayloadFromCaller];
+    private readonly byte[] _resampled = new byte[MaxPcmToGateway(playout.GatewayRate)];
 
     private long _partialSince;
     private bool _mismatchLogged;
@@ -162,18 +167,20 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                 }
 
                 frame.Payload.CopyTo(_inFrame);
-                var length = frame.Length;
-                if (rate != 8000)
+                var pcm = _inFrame.AsMemory(0, frame.Length);
+                var gatewayRate = Playout.GatewayRate;
+                if (rate != gatewayRate)
                 {
-                    // The gateway side is always 8 kHz (PROTOCOLS.md 2): resample, never pass a rate through.
-                    length = Resampler.Resample(_inFrame.AsSpan(0, length), rate, _in8k, 8000);
-                    Buffer.BlockCopy(_in8k, 0, _inFrame, 0, length);
+                    // Twilio mode is 8 kHz whatever the caller's rate (PROTOCOLS.md 2), and a caller sending another kind
+                    // than prepared is converted to the session's rate. At the same rate the bytes pass through as they are.
+                    var length = Resampler.Resample(pcm.Span, rate, _resampled, gatewayRate);
+                    pcm = _resampled.AsMemory(0, length);
                 }
 
                 Interlocked.Increment(ref _framesToGateway);
                 Interlocked.Add(ref _bytesToGateway, frame.Length);
                 RelayTelemetry.FramesToGateway.Add(1);
-                await gateway.SendAudioAsync(_inFrame.AsMemory(0, length)).ConfigureAwait(false);
+                await gateway.SendAudioAsync(pcm).ConfigureAwait(false);
                 return null;
 
             case AudioSocketKind.Dtmf:

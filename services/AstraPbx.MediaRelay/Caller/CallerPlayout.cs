@@ -22,11 +22,13 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
 
     private readonly object _writeGate = new();
 
-    // Hot-path buffers, one set per session: nothing is allocated per frame.
-    private readonly byte[] _frame8k = new byte[JitterBuffer.FrameBytes];
-    private readonly byte[] _frameOut = new byte[JitterBuffer.FrameBytes * 2];
-
     private readonly int _rate = AudioSocketFormat.SampleRate(kind);
+
+    // Hot-path buffers, one set per session: nothing is allocated per frame. The jitter buffer's frames are at the
+    // gateway rate; only a session whose gateway rate differs from the caller's (Twilio mode with a 16 kHz caller)
+    // resamples them into the second.
+    private readonly byte[] _frameBot = new byte[jitter.FrameBytes];
+    private readonly byte[] _frameOut = new byte[AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(kind))];
     private PipeWriter? _output;
     private Task? _pendingFlush;
     private long _blockedSince;
@@ -54,6 +56,9 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     /// <summary>The audio kind written to Asterisk: the one the session was prepared for (0x10 for <c>AudioSocket()</c>,
     /// 0x12 for <c>c(slin16)</c>).</summary>
     public AudioSocketKind Kind => kind;
+
+    /// <summary>The bot audio's rate, in Hz: the jitter buffer's, the session's gateway rate.</summary>
+    public int GatewayRate => jitter.SampleRate;
 
     /// <summary>True once the claimed connection's output is attached: ticks write from here on.</summary>
     public bool Attached => Volatile.Read(ref _output) is not null;
@@ -124,11 +129,11 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
                     _blockedSince = 0;
                 }
 
-                jitter.ReadFrame(_frame8k);
-                ReadOnlySpan<byte> payload = _frame8k;
-                if (kind != AudioSocketKind.Slin)
+                jitter.ReadFrame(_frameBot);
+                ReadOnlySpan<byte> payload = _frameBot;
+                if (_rate != jitter.SampleRate)
                 {
-                    var written = Resampler.Resample(_frame8k, 8000, _frameOut, _rate);
+                    var written = Resampler.Resample(_frameBot, jitter.SampleRate, _frameOut, _rate);
                     payload = _frameOut.AsSpan(0, written);
                 }
 

@@ -2,8 +2,9 @@ using System.Net.WebSockets;
 
 namespace AstraPbx.MediaRelay.Gateway;
 
-/// <summary>The <c>astrapbx</c> binary mode: audio both ways as binary messages of raw 16-bit little-endian PCM at
-/// 8 kHz, passed through without a copy; control events stay JSON text (see <see cref="GatewayMediaCodec"/>).</summary>
+/// <summary>The <c>astrapbx</c> binary mode: audio both ways as binary messages of raw 16-bit little-endian PCM at the
+/// caller's rate (8 or 16 kHz, <see cref="GatewayMediaCodec.GatewayRate"/>), passed through without a copy; control
+/// events stay JSON text (see <see cref="GatewayMediaCodec"/>).</summary>
 internal sealed class BinaryMediaCodec(string streamSid, GatewayLimits limits) : GatewayMediaCodec(streamSid, limits)
 {
     public override WebSocketMessageType AudioMessageType => WebSocketMessageType.Binary;

@@ -11,14 +11,12 @@ namespace AstraPbx.MediaRelay.Gateway;
 internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
     RelayOptions options, ILogger logger)
 {
-    /// <summary>A text message from the gateway may not grow past this (it is buffered whole before parsing).</summary>
-
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void Start() => _ = Task.Run(ReceiveAsync);
 
-    /// <summary>Caller audio (PCM, 8 kHz) to the gateway, in the session's media mode.</summary>
+    /// <summary>Caller audio (PCM at the session's gateway rate) to the gateway, in the session's media mode.</summary>
     public ValueTask SendAudioAsync(ReadOnlyMemory<byte> pcm) => SendAsync(codec.EncodeAudio(pcm), codec.AudioMessageType);
 
     public ValueTask SendDtmfAsync(char digit) => SendAsync(codec.EncodeDtmf(digit), WebSocketMessageType.Text);

@@ -26,12 +26,20 @@ internal abstract class GatewayMediaCodec(string streamSid, GatewayLimits limits
             ? new BinaryMediaCodec(streamSid, limits ?? GatewayLimits.Default)
             : new TwilioMediaCodec(streamSid, maxPcmLength, limits ?? GatewayLimits.Default);
 
+    /// <summary>The PCM rate between the relay and the gateway for a session, in Hz (PROTOCOLS.md 2): the binary mode
+    /// carries the caller's own rate (8000, or 16000 for a wideband route), so caller audio passes through bit-exact
+    /// both ways; Twilio mode is 8 kHz mu-law whatever the caller's rate, as Twilio defines it (a 16 kHz caller is
+    /// resampled).</summary>
+    public static int GatewayRate(MediaMode mode, int callerSampleRate) =>
+        mode == MediaMode.AstraPbxBinary ? callerSampleRate : 8000;
+
     /// <summary>The size of the PCM buffer <see cref="DecodeText"/> needs for a message of this many bytes: a base64
     /// mu-law payload can be no longer than the message, and each mu-law byte becomes two PCM bytes.</summary>
     public static int MaxPcmLength(int messageLength) => Base64.GetMaxDecodedFromUtf8Length(messageLength) * 2;
 
-    /// <summary>Caller audio (16-bit little-endian PCM, 8 kHz) as the message to send. The result is the input or the
-    /// codec's own buffer, valid until the next call: the caller leg sends one frame at a time.</summary>
+    /// <summary>Caller audio (16-bit little-endian PCM at the session's <see cref="GatewayRate"/>) as the message to send.
+    /// The result is the input or the codec's own buffer, valid until the next call: the caller leg sends one frame at a
+    /// time.</summary>
     public abstract ReadOnlyMemory<byte> EncodeAudio(ReadOnlyMemory<byte> pcm);
 
     /// <summary>A binary message (or a part of one) from the gateway.</summary>
@@ -143,7 +151,7 @@ internal abstract class GatewayMediaCodec(string streamSid, GatewayLimits limits
         return name;
     }
 
-    /// <summary>base64 mu-law -> mu-law -> PCM16 8 kHz.</summary>
+    /// <summary>base64 mu-law -> mu-law -> PCM16 8 kHz (Twilio mode's rate; a binary-mode bot sends PCM, not this).</summary>
     private static ReadOnlySpan<byte> DecodeMedia(ReadOnlySpan<byte> payload, Span<byte> pcm)
     {
         var ulaw = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(payload.Length));

@@ -10,7 +10,9 @@ namespace AstraPbx.MediaRelay.Media;
 /// dropped: only delay the buffer itself inserted is given back, and only while the stream runs at about real time.
 /// <para>It only decides: <see cref="JitterBuffer"/> tells it what happened on each tick and drops what it says. Not
 /// thread-safe: the buffer holds the lock.</para></summary>
-internal sealed class DriftCorrector(int primedBytes)
+/// <param name="primedBytes">The buffer level at which playout starts (the target).</param>
+/// <param name="frameBytes">Bytes per 20 ms frame at the buffer's rate (320 at 8 kHz, 640 at 16 kHz).</param>
+internal sealed class DriftCorrector(int primedBytes, int frameBytes)
 {
     /// <summary>Ticks over which the buffer level is watched before excess is given back (200 ms).</summary>
     public const int CorrectionWindowTicks = 10;
@@ -22,13 +24,11 @@ internal sealed class DriftCorrector(int primedBytes)
     /// <summary>Mean absolute sample value above which a frame is speech, not the quiet end of an utterance (about
     /// -40 dBFS). The buffer running dry right after such a frame means the stream was cut off mid-word (audio came
     /// late): that gap is owed back. Running dry after a quiet frame is the bot pausing between utterances: not owed,
-    /// so a next utterance the bot sends ahead of time is never trimmed.</summary>
+    /// so a next utterance the bot sends ahead of time is never trimmed. A mean per sample: the same at any rate.</summary>
     public const int SpeechLevel = 320;
 
     /// <summary>Most delay remembered for giving back (10 s).</summary>
     public const int MaxDebtTicks = 500;
-
-    private const int FrameBytes = JitterBuffer.FrameBytes;
 
     private bool _inGap;
     private int _gapTicks;
@@ -109,10 +109,10 @@ internal sealed class DriftCorrector(int primedBytes)
         }
 
         var trim = 0;
-        var excessFrames = (_windowMin - primedBytes) / FrameBytes;
+        var excessFrames = (_windowMin - primedBytes) / frameBytes;
         // About one frame arrived per tick (within 30%): a stream running at real time, not a burst queued ahead
         // (nothing arrives while it drains) nor audio coming faster than real time.
-        var steady = Math.Abs(_windowWritten - (long)CorrectionWindowTicks * FrameBytes) <= CorrectionWindowTicks * FrameBytes * 3 / 10;
+        var steady = Math.Abs(_windowWritten - (long)CorrectionWindowTicks * frameBytes) <= CorrectionWindowTicks * frameBytes * 3 / 10;
         if (DebtTicks > 0 && excessFrames > 0 && steady)
         {
             trim = Math.Min(DebtTicks, excessFrames);

@@ -1,10 +1,12 @@
+using AstraPbx.Audio.AudioSocket;
 using AstraPbx.MediaRelay.Gateway;
 
 namespace AstraPbx.MediaRelay.Media;
 
-/// <summary>Bot audio waiting for playout: 16-bit PCM at 8 kHz (the gateway's rate in both media modes), re-framed
-/// into 20 ms frames of 320 bytes, one per playout tick. Also tracks <c>mark</c>s by stream position, so a mark is
-/// due only once the audio queued before it has been played. Thread-safe: the gateway loop writes, the clock reads.
+/// <summary>Bot audio waiting for playout: 16-bit PCM at the session's gateway rate (8 kHz, or 16 kHz for a wideband
+/// binary-mode session), re-framed into 20 ms frames (<see cref="FrameBytes"/>: 320 bytes at 8 kHz, 640 at 16 kHz), one
+/// per playout tick. Also tracks <c>mark</c>s by stream position, so a mark is due only once the audio queued before it
+/// has been played. Thread-safe: the gateway loop writes, the clock reads.
 /// <para>The buffer itself decides when playout starts (priming) and stops (an underrun); the bytes are a
 /// <see cref="PcmRing"/>, the marks a <see cref="MarkQueue"/>, and the delay a gap or missed ticks added is given back
 /// by a <see cref="DriftCorrector"/>. One lock covers all of them.</para>
@@ -12,9 +14,6 @@ namespace AstraPbx.MediaRelay.Media;
 /// byte back and joins it to the next write's first, so the samples never shift for the rest of the call.</para></summary>
 internal sealed class JitterBuffer
 {
-    /// <summary>320 = 8000 Hz x 20 ms x 2 bytes.</summary>
-    public const int FrameBytes = 320;
-
     /// <inheritdoc cref="DriftCorrector.CorrectionWindowTicks"/>
     public const int CorrectionWindowTicks = DriftCorrector.CorrectionWindowTicks;
 
@@ -37,16 +36,33 @@ internal sealed class JitterBuffer
     /// <param name="targetMs">Bot audio buffered before playout starts.</param>
     /// <param name="capMs">Most bot audio held; beyond it the oldest goes.</param>
     /// <param name="maxPendingMarks">Marks waiting for their audio, at most (<c>Relay:MaxPendingMarks</c>).</param>
-    public JitterBuffer(int targetMs, int capMs, int maxPendingMarks = RelayOptions.DefaultMaxPendingMarks)
+    /// <param name="sampleRate">The bot audio's rate, in Hz: the session's gateway rate (8000 or 16000).</param>
+    public JitterBuffer(int targetMs, int capMs, int maxPendingMarks = RelayOptions.DefaultMaxPendingMarks, int sampleRate = 8000)
     {
+        if (sampleRate is not (8000 or 16000))
+        {
+            throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "the relay plays 8000 or 16000 Hz");
+        }
+
+        SampleRate = sampleRate;
+        // 320 = 8000 Hz x 20 ms x 2 bytes; 640 at 16 kHz.
+        FrameBytes = AudioSocketFormat.FrameBytes(sampleRate);
+        // 16-bit mono: rate x 2 bytes per second, rate / 500 per millisecond (16 at 8 kHz, 32 at 16 kHz).
+        var bytesPerMs = sampleRate / 500;
         _marks = new MarkQueue(maxPendingMarks);
         // Starts at one second and grows up to the cap: most sessions never hold a long burst.
-        _ring = new PcmRing(initialBytes: 16_000, capBytes: Math.Max(FrameBytes * 2, capMs * 16));
+        _ring = new PcmRing(initialBytes: sampleRate * 2, capBytes: Math.Max(FrameBytes * 2, capMs * bytesPerMs));
         // The level at which playout starts: the target, and at least one frame.
-        _primedBytes = Math.Max(targetMs * 16, FrameBytes);
+        _primedBytes = Math.Max(targetMs * bytesPerMs, FrameBytes);
         _targetTicks = (targetMs + 19) / 20;
-        _drift = new DriftCorrector(_primedBytes);
+        _drift = new DriftCorrector(_primedBytes, FrameBytes);
     }
+
+    /// <summary>The bot audio's sample rate, in Hz.</summary>
+    public int SampleRate { get; }
+
+    /// <summary>Bytes in one 20 ms frame at <see cref="SampleRate"/>: 320 = 8000 Hz x 20 ms x 2 bytes, 640 at 16 kHz.</summary>
+    public int FrameBytes { get; }
 
     /// <summary>Times the buffer ran dry while playing.</summary>
     public long Underruns { get; private set; }
@@ -180,11 +196,13 @@ internal sealed class JitterBuffer
         }
     }
 
-    /// <summary>Fills <paramref name="frame"/> (320 bytes) with the next 20 ms of bot audio, or silence. Returns true when
-    /// it carries bot audio. Playout starts once the target is buffered (or the first audio has waited the target's
-    /// time); a partial frame is played, padded with silence, once no more audio arrived for a whole tick.</summary>
+    /// <summary>Fills <paramref name="frame"/> (at least <see cref="FrameBytes"/> long; only that much is written) with the
+    /// next 20 ms of bot audio, or silence. Returns true when it carries bot audio. Playout starts once the target is
+    /// buffered (or the first audio has waited the target's time); a partial frame is played, padded with silence, once
+    /// no more audio arrived for a whole tick.</summary>
     public bool ReadFrame(Span<byte> frame)
     {
+        frame = frame[..FrameBytes];
         lock (_lock)
         {
             if (_clearRequested)

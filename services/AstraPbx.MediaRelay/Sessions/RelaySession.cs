@@ -47,11 +47,14 @@ internal sealed class RelaySession : ISessionControl
         Gateway = SecretRedactor.RedactUrl(request.GatewayUrl);
         _activity = activity;
         _services = services;
-        _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs, services.Options.MaxPendingMarks);
-        var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPayloadFromCaller,
+        var kind = AudioSocketFormat.KindForRate(request.CallerSampleRate) ?? AudioSocketKind.Slin;
+        // The bot side runs at the gateway rate: the caller's own in binary mode (no resampling either way), 8 kHz in
+        // Twilio mode. The jitter buffer, its marks and drift correction count bytes at that rate.
+        GatewayRate = GatewayMediaCodec.GatewayRate(request.MediaMode, AudioSocketFormat.SampleRate(kind));
+        _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs, services.Options.MaxPendingMarks, GatewayRate);
+        var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPcmToGateway(GatewayRate),
             GatewayLimits.From(services.Options));
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
-        var kind = AudioSocketFormat.KindForRate(request.CallerSampleRate) ?? AudioSocketKind.Slin;
         _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
     }
 
@@ -62,6 +65,9 @@ internal sealed class RelaySession : ISessionControl
     public string AsteriskId { get; }
 
     public MediaMode Mode { get; }
+
+    /// <summary>The PCM rate toward the bot, in Hz (<see cref="GatewayMediaCodec.GatewayRate"/>).</summary>
+    public int GatewayRate { get; }
 
     /// <summary>The gateway URL with its query string redacted.</summary>
     public string Gateway { get; }

@@ -27,9 +27,9 @@ public sealed class CallerPlayoutTests
         public Task EndAsync(EndReason reason) => Task.CompletedTask;
     }
 
-    private static CallerPlayout Playout(AudioSocketKind kind)
+    private static CallerPlayout Playout(AudioSocketKind kind, JitterBuffer? jitter = null)
     {
-        var jitter = new JitterBuffer(40, 10_000);
+        jitter ??= new JitterBuffer(40, 10_000);
         var session = new Session();
         var codec = GatewayMediaCodec.Create(MediaMode.AstraPbxBinary, "asterisk_1", 8192, new GatewayLimits(4096, 16, 256));
         var gateway = new GatewayLeg(new ClientWebSocket(), codec, jitter, session, new RelayOptions(), NullLogger.Instance);
@@ -67,5 +67,58 @@ public sealed class CallerPlayoutTests
         Assert.Equal(3 + 640, bytes.Length);
         Assert.Equal((byte)AudioSocketKind.Slin16, bytes[0]);
         Assert.Equal(1, playout.FramesToCaller);
+    }
+
+    [Fact]
+    public async Task A_16_kHz_session_writes_the_bots_16_kHz_frames_unchanged()
+    {
+        var jitter = new JitterBuffer(0, 10_000, sampleRate: 16000);
+        var playout = Playout(AudioSocketKind.Slin16, jitter);
+        Assert.Equal(16000, playout.GatewayRate);
+        var pcm = Support.TestPcm.Pattern(2, frameBytes: 640);
+        jitter.Write(pcm);
+        var pipe = new Pipe();
+        playout.Attach(pipe.Writer);
+        playout.OnTick(1, 0, 0);
+        playout.OnTick(2, 0, 0);
+
+        var bytes = await ReadAsync(pipe.Reader, 2 * (3 + 640));
+        Assert.Equal(pcm[..640], bytes[3..643]);
+        Assert.Equal(pcm[640..], bytes[646..]);
+        Assert.Equal(new byte[] { 0x12, 0x02, 0x80 }, bytes[..3]);
+    }
+
+    [Fact]
+    public async Task An_8_kHz_gateway_rate_is_resampled_up_for_a_16_kHz_caller()
+    {
+        // Twilio mode with a 16 kHz caller: the bot's audio is 8 kHz, the caller's frames 0x12.
+        var jitter = new JitterBuffer(0, 10_000);
+        var playout = Playout(AudioSocketKind.Slin16, jitter);
+        var pcm = Support.TestPcm.Pattern(1);
+        jitter.Write(pcm);
+        var pipe = new Pipe();
+        playout.Attach(pipe.Writer);
+        playout.OnTick(1, 0, 0);
+
+        var bytes = await ReadAsync(pipe.Reader, 3 + 640);
+        var expected = new byte[640];
+        Assert.Equal(640, AstraPbx.Audio.Codecs.Resampler.Resample(pcm, 8000, expected, 16000));
+        Assert.Equal(expected, bytes[3..]);
+    }
+
+    private static async Task<byte[]> ReadAsync(PipeReader reader, int length)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            if (read.Buffer.Length >= length)
+            {
+                var bytes = read.Buffer.Slice(0, length).ToArray();
+                reader.AdvanceTo(read.Buffer.GetPosition(length));
+                return bytes;
+            }
+
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
     }
 }

@@ -4,13 +4,16 @@ using Xunit;
 namespace AstraPbx.MediaRelay.Tests.Units;
 
 /// <summary>The jitter buffer gives back the delay a gap in a steady stream (or skipped ticks) added, and only that:
-/// audio a bot queued ahead on purpose is always played whole.</summary>
+/// audio a bot queued ahead on purpose is always played whole. Every case runs at 8 kHz (320-byte frames) and at 16 kHz
+/// (640-byte frames, a wideband binary-mode session): the corrector counts frames, not bytes.</summary>
 public sealed class DriftCorrectionTests
 {
-    [Fact]
-    public void A_gap_in_a_steady_stream_adds_delay_that_is_given_back()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void A_gap_in_a_steady_stream_adds_delay_that_is_given_back(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
         var lagBefore = stream.Lag;
 
@@ -29,10 +32,12 @@ public sealed class DriftCorrectionTests
         stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
     }
 
-    [Fact]
-    public void Ticks_skipped_while_playing_are_given_back()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Ticks_skipped_while_playing_are_given_back(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
         var lagBefore = stream.Lag;
 
@@ -46,10 +51,12 @@ public sealed class DriftCorrectionTests
         stream.AssertPlayedInOrderMissing(4);
     }
 
-    [Fact]
-    public void A_burst_after_a_gap_is_played_whole()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void A_burst_after_a_gap_is_played_whole(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
         stream.Silent(4);
 
@@ -62,10 +69,12 @@ public sealed class DriftCorrectionTests
         Assert.Equal(50 + 250, stream.Played.Count(seq => seq != 0));
     }
 
-    [Fact]
-    public void A_pause_between_utterances_adds_no_debt()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void A_pause_between_utterances_adds_no_debt(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
 
         // The utterance ends quietly, the bot says nothing for 20 ticks (400 ms), then streams its next utterance
@@ -80,10 +89,12 @@ public sealed class DriftCorrectionTests
         stream.AssertPlayedInOrderMissing(0);
     }
 
-    [Fact]
-    public void A_stream_cut_off_mid_word_for_longer_than_a_pause_adds_no_debt()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void A_stream_cut_off_mid_word_for_longer_than_a_pause_adds_no_debt(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
         stream.Silent(JitterBuffer.MaxGapTicks + 5);
         stream.Send(10);
@@ -93,10 +104,12 @@ public sealed class DriftCorrectionTests
         stream.AssertPlayedInOrderMissing(0);
     }
 
-    [Fact]
-    public void Audio_that_starts_then_stalls_before_the_target_is_given_back_once_it_arrives()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Audio_that_starts_then_stalls_before_the_target_is_given_back_once_it_arrives(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
 
         // One frame, then nothing for the two ticks playout waits for the target, then the late frames together and
         // real time from then on: the two ticks waited in vain are given back.
@@ -111,10 +124,12 @@ public sealed class DriftCorrectionTests
         stream.AssertPlayedInOrderMissing(2);
     }
 
-    [Fact]
-    public void Audio_sent_ahead_at_the_start_is_played_whole()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Audio_sent_ahead_at_the_start_is_played_whole(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Send(10);
         stream.Steady(100);
         stream.Silent(20);
@@ -123,10 +138,12 @@ public sealed class DriftCorrectionTests
         stream.AssertPlayedInOrderMissing(0);
     }
 
-    [Fact]
-    public void Clear_forgets_the_debt()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Clear_forgets_the_debt(int rate)
     {
-        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000));
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
         stream.Silent(6);
         stream.Send(6);
@@ -142,7 +159,7 @@ public sealed class DriftCorrectionTests
     /// <summary>A bot stream of numbered frames and the clock reading it, one frame per tick.</summary>
     private sealed class BotStream(JitterBuffer jitter)
     {
-        private readonly byte[] _frame = new byte[JitterBuffer.FrameBytes];
+        private readonly byte[] _frame = new byte[jitter.FrameBytes];
         private int _sent;
 
         public JitterBuffer Jitter => jitter;
@@ -159,7 +176,7 @@ public sealed class DriftCorrectionTests
             for (var i = 0; i < frames; i++)
             {
                 _sent++;
-                var pcm = new byte[JitterBuffer.FrameBytes];
+                var pcm = new byte[jitter.FrameBytes];
                 Array.Fill(pcm, quiet ? (byte)0x01 : (byte)0x55);
                 BitConverter.TryWriteBytes(pcm, _sent);
                 jitter.Write(pcm);

@@ -132,8 +132,10 @@ public sealed class GatewayBoundsTests
         Assert.Equal(322, jitter.Count);
     }
 
-    [Fact]
-    public void Bot_pcm_split_at_any_offsets_plays_bit_exact()
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Bot_pcm_split_at_any_offsets_plays_bit_exact(int rate)
     {
         // Ticks run between the parts, and some find no new audio, so partial frames are played padded with silence:
         // that is where a half sample used to shift every sample after it. No input byte is zero, so the padding is
@@ -141,7 +143,8 @@ public sealed class GatewayBoundsTests
         Gen.Select(Gen.Int[1, 20], Gen.Int[0, int.MaxValue], Gen.Int[1, 24]).Sample((frames, seed, parts) =>
         {
             var random = new Random(seed);
-            var pcm = new byte[frames * JitterBuffer.FrameBytes];
+            var jitter = new JitterBuffer(targetMs: 0, capMs: 10_000, sampleRate: rate);
+            var pcm = new byte[frames * jitter.FrameBytes];
             for (var i = 0; i < pcm.Length; i++)
             {
                 pcm[i] = (byte)random.Next(1, 256);
@@ -154,9 +157,8 @@ public sealed class GatewayBoundsTests
             }
 
             var codec = Codec(MediaMode.AstraPbxBinary);
-            var jitter = new JitterBuffer(targetMs: 0, capMs: 10_000);
             var played = new List<byte>();
-            var frame = new byte[JitterBuffer.FrameBytes];
+            var frame = new byte[jitter.FrameBytes];
             void Tick()
             {
                 if (jitter.ReadFrame(frame))
@@ -193,7 +195,7 @@ public sealed class GatewayBoundsTests
             // Drift correction may drop whole frames on purpose (audio arriving at about one frame per tick with a gap
             // owed, as these writes can look): then every sample heard is the bot's, in order, and exactly the trimmed
             // frames' samples are missing. A shifted half sample would make the samples heard differ from the bot's.
-            Assert.Equal(expected.Length - (jitter.TrimmedFrames * JitterBuffer.FrameBytes / 2), heard.Length);
+            Assert.Equal(expected.Length - (jitter.TrimmedFrames * jitter.FrameBytes / 2), heard.Length);
             Assert.True(IsInOrderWithin(heard, expected), "the samples heard are the bot's, in order");
         });
     }

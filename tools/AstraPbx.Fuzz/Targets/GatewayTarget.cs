@@ -39,7 +39,7 @@ public sealed class GatewayTarget : FuzzTarget<GatewayInput>
         var maxMarks = input.Tight ? 4 : 256;
         var codec = GatewayMediaCodec.Create(input.Mode, "asterisk_fuzz", CallerLeg.MaxPayloadFromCaller, limits);
         var jitter = new JitterBuffer(40, CapMs, maxMarks);
-        var frame = new byte[JitterBuffer.FrameBytes];
+        var frame = new byte[jitter.FrameBytes];
         var outcome = "none";
         foreach (var message in input.Messages)
         {

@@ -14,11 +14,12 @@ internal static class Calls
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     /// <param name="silentCaller">The caller's channel carries no media (see <see cref="SimulatedCallOptions.SilentCaller"/>).</param>
-    public static async Task<SimulatedCall> DialAsync(LocalDeployment deployment, string stasisArgs, string extension, bool silentCaller = false)
+    public static async Task<SimulatedCall> DialAsync(LocalDeployment deployment, string stasisArgs, string extension, bool silentCaller = false, IAudioSource? audio = null)
     {
         return await deployment.Asterisk.StartCallAsync(new SimulatedCallOptions
         {
             SilentCaller = silentCaller,
+            AudioSource = audio,
             StasisArgs = stasisArgs,
             CallerNumber = "08065978002",
             CallerName = "E2E Caller",
@@ -30,9 +31,9 @@ internal static class Calls
 
     /// <summary>A call to the AI bot 1003, up to the point where audio flows both ways.</summary>
     public static async Task<(SimulatedCall Call, AudioSocketCaller Caller, GatewaySession Bot)> DialBotAsync(
-        LocalDeployment deployment, string stasisArgs, string extension, FakeGateway? gateway = null, bool silentCaller = false)
+        LocalDeployment deployment, string stasisArgs, string extension, FakeGateway? gateway = null, bool silentCaller = false, IAudioSource? audio = null)
     {
-        var call = await DialAsync(deployment, stasisArgs, extension, silentCaller);
+        var call = await DialAsync(deployment, stasisArgs, extension, silentCaller, audio);
         var caller = await call.AudioSocketDialled.Within(Patience, $"Asterisk to dial the relay for {call.ChannelId}\n{deployment.AllOutput()}");
         // A relay may also have prepared sessions nobody claimed (a request Routing gave up on under load): skip them.
         var deadline = DateTime.UtcNow + Patience;

@@ -1,7 +1,9 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Simulators.Ari;
+using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
 using AstraPbx.Testing;
 using Xunit;
@@ -18,6 +20,77 @@ public sealed class WidebandTests(OneRelayDeployment fixture, ITestOutputHelper 
 {
     /// <summary>Issue 12's bound for a bot that aborts (3 s), plus room for a loaded machine.</summary>
     private static readonly TimeSpan AbortBound = TimeSpan.FromSeconds(3) + TimeSpan.FromSeconds(3);
+
+    [Fact]
+    public async Task On_a_16_kHz_route_the_callers_640_byte_frames_reach_the_bot_bit_exact_and_its_16_kHz_audio_comes_back_paced()
+    {
+        var deployment = fixture.Deployment;
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        var userId = await Calls.AddBotUserAsync(deployment, "1860", gateway.Url.ToString(), sampleRate: 16000);
+        var (call, caller, bot) = await Calls.DialBotAsync(deployment, $"ai_agent,{userId}", "1860", gateway, audio: new NumberedSamples());
+        const int Frames = 100;
+        await Eventually.Until(() => Task.FromResult(caller.Received.Count(Calls.IsSound)), n => n >= Frames, Calls.Patience, "2 s of echoed audio at the caller");
+
+        // The handshake told the bot what it gets, and it got 640-byte messages: one caller frame each.
+        var format = bot.Start!.RootElement.GetProperty("start").GetProperty("mediaFormat");
+        Assert.Equal(("audio/x-l16", 16000), (format.GetProperty("encoding").GetString(), format.GetProperty("sampleRate").GetInt32()));
+        Assert.Equal(bot.AudioFramesReceived * 640, bot.AudioBytesReceived);
+
+        // Every frame toward the caller is a 20 ms slin16 frame; the echoed ones carry the caller's own samples, each
+        // numbered, so a resampler (or a lost or reordered byte) anywhere on the way out or back breaks the count.
+        var received = caller.Received.ToList();
+        Assert.All(received, f => Assert.Equal((AudioSocketKind.Slin16, 640), (f.Kind, f.Payload.Length)));
+        var sound = received.Where(Calls.IsSound).Take(Frames).ToList();
+        var exact = sound.Count(NumberedSamples.IsRun);
+        var joined = sound.Zip(sound.Skip(1)).Count(p => NumberedSamples.Follows(p.First, p.Second));
+        output.WriteLine($"16 kHz echo: {sound.Count} frames with sound, {exact} numbered runs, {joined} joined to the one before; "
+            + $"bot got {bot.AudioFramesReceived} messages, {bot.AudioBytesReceived} bytes");
+        // A frame may straddle an underrun on a loaded machine (part audio, part silence); the rest are exact.
+        Assert.True(exact >= Frames * 9 / 10, $"only {exact} of {Frames} frames are exact runs of the caller's samples");
+        Assert.True(joined >= Frames * 8 / 10, $"only {joined} frames continue the one before");
+
+        // Paced: the relay writes one frame per 20 ms tick, so 2 s of audio took about 2 s to arrive, not a burst.
+        var span = sound[^1].At - sound[0].At;
+        Assert.True(span >= TimeSpan.FromMilliseconds((Frames - 1) * 20 * 0.8), $"{Frames} frames arrived within {span.TotalMilliseconds:0} ms");
+        await call.HangUpAsync();
+    }
+
+    /// <summary>Sample k of the call is <c>k * 40503 mod 65536</c> (40503 is odd, so the map is invertible): noise to
+    /// the ear, and each sample says where it was in the stream.</summary>
+    private sealed class NumberedSamples : IAudioSource
+    {
+        private const int Multiplier = 40503;
+        private const int Inverse = 30599; // 40503 * 30599 = 1 (mod 65536)
+
+        public void Fill(Span<byte> frame, long index)
+        {
+            var samples = frame.Length / 2;
+            for (var i = 0; i < samples; i++)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(frame[(i * 2)..], (ushort)((index * samples + i) * Multiplier));
+            }
+        }
+
+        private static int Number(byte[] payload, int sample) => (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(payload.AsSpan(sample * 2)) * Inverse);
+
+        /// <summary>True when the frame's samples are consecutive numbers.</summary>
+        public static bool IsRun(ReceivedFrame frame)
+        {
+            var first = Number(frame.Payload, 0);
+            for (var i = 1; i < frame.Payload.Length / 2; i++)
+            {
+                if (Number(frame.Payload, i) != (ushort)(first + i))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public static bool Follows(ReceivedFrame before, ReceivedFrame after) =>
+            Number(after.Payload, 0) == (ushort)(Number(before.Payload, (before.Payload.Length / 2) - 1) + 1);
+    }
 
     [Fact]
     public async Task A_bot_that_fails_on_a_16_kHz_route_hands_the_caller_to_the_fallback_like_on_an_8_kHz_one()

@@ -143,7 +143,7 @@ public sealed partial class AsteriskSimulator
 
             var options = new CallerOptions
             {
-                Source = Options.AudioSource?.Invoke(call) ?? new ToneSource(),
+                Source = call.Options.AudioSource ?? Options.AudioSource?.Invoke(call) ?? new ToneSource(),
                 Kind = kind,
                 Silent = call.Options.SilentCaller,
                 ConnectTimeout = Options.AudioSocketConnectTimeout,

@@ -66,6 +66,10 @@ public sealed class SimulatedCallOptions
     /// silence suppression): once in AudioSocket it sends the UUID frame and any DTMF, never an audio frame, so only
     /// the relay's frames keep app_audiosocket's 2 s no-activity timeout from firing.</summary>
     public bool SilentCaller { get; init; }
+
+    /// <summary>What this caller says once dialled into AudioSocket; <see cref="AsteriskSimulatorOptions.AudioSource"/>
+    /// (or a tone) when null.</summary>
+    public IAudioSource? AudioSource { get; init; }
 }
 
 /// <summary>Where a <c>continue</c> sent the channel.</summary>

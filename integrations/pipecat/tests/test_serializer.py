@@ -190,6 +190,12 @@ class MuLawTests(unittest.TestCase):
         self.assertEqual(b"\x00\x00" + (32124).to_bytes(2, "little", signed=True) + (-32124).to_bytes(2, "little", signed=True), pcm)
 
 
+class ExampleBotTests(unittest.TestCase):
+    def test_example_bot_compiles(self):
+        path = HERE.parents[1] / "example_bot.py"
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
 @unittest.skipUnless(wire.PIPECAT_AVAILABLE, "pipecat is not importable here (not installable from this machine)")
 class PipecatSerializerTests(unittest.TestCase):
     def setUp(self):

@@ -337,7 +337,10 @@ if PIPECAT_AVAILABLE:
             return self._session_rate
 
         async def setup(self, frame: StartFrame):
-            self._pipeline_rate = self._pipeline_rate_override or frame.audio_in_sample_rate
+            """Takes the pipeline's input rate from the ``StartFrame`` (or whatever setup object this Pipecat passes
+            that carries ``audio_in_sample_rate``), unless ``pipeline_sample_rate`` was given."""
+            rate = getattr(frame, "audio_in_sample_rate", None)
+            self._pipeline_rate = self._pipeline_rate_override or rate or self._pipeline_rate
 
         async def serialize(self, frame: Frame) -> Union[str, bytes, None]:
             ignore = getattr(self, "should_ignore_frame", None)

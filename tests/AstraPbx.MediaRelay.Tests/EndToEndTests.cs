@@ -33,7 +33,7 @@ public sealed class EndToEndTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
         var start = bot.Start!.RootElement.GetProperty("start");
         Assert.Equal("asterisk_" + ready.CallId, start.GetProperty("streamSid").GetString());
         Assert.Equal(ready.CallId, start.GetProperty("callSid").GetString());
-        Assert.Equal("audio/x-mulaw", start.GetProperty("mediaFormat").GetProperty("encoding").GetString());
+        Assert.Equal(mode == MediaMode.Twilio ? "audio/x-mulaw" : "audio/x-l16", start.GetProperty("mediaFormat").GetProperty("encoding").GetString());
         Assert.Equal(provider, bot.CustomParameters["provider"]);
         Assert.Equal("de", bot.CustomParameters["lang"]);
         Assert.Equal(ready.CallId, bot.CustomParameters["channel_id"]);

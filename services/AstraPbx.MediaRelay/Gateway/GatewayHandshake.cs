@@ -15,7 +15,10 @@ public static class GatewayHandshake
     public static string StreamSid(string callId) => "asterisk_" + callId;
 
     /// <summary>The <c>start</c> event; the call's custom variables go into <c>customParameters</c> after the relay's
-    /// own keys (<c>provider</c>, <c>org_id</c>, <c>channel_id</c>, <c>endpoint</c>), which they cannot override.</summary>
+    /// own keys (<c>provider</c>, <c>org_id</c>, <c>channel_id</c>, <c>endpoint</c>, <c>from_number</c>,
+    /// <c>to_number</c>), which they cannot override. <c>from_number</c>/<c>to_number</c> repeat <c>start.from</c>/
+    /// <c>start.to</c> under the keys Pipecat's runner reads (<c>parse_telephony_websocket</c>'s call data).
+    /// <c>mediaFormat</c> says what the media frames carry (<see cref="MediaFormat"/>).</summary>
     public static byte[] Start(StartAiSession message)
     {
         using var buffer = new MemoryStream();
@@ -30,9 +33,10 @@ public static class GatewayHandshake
             json.WriteString("from", message.CallerNumber);
             json.WriteString("to", message.Extension);
             json.WriteString("direction", "inbound");
+            var (encoding, sampleRate) = MediaFormat(message);
             json.WriteStartObject("mediaFormat");
-            json.WriteString("encoding", "audio/x-mulaw");
-            json.WriteNumber("sampleRate", 8000);
+            json.WriteString("encoding", encoding);
+            json.WriteNumber("sampleRate", sampleRate);
             json.WriteNumber("channels", 1);
             json.WriteEndObject();
             json.WriteStartObject("customParameters");
@@ -40,9 +44,11 @@ public static class GatewayHandshake
             json.WriteString("org_id", message.OrgId);
             json.WriteString("channel_id", message.CallId);
             json.WriteString("endpoint", message.ChannelName);
+            json.WriteString("from_number", message.CallerNumber);
+            json.WriteString("to_number", message.Extension);
             foreach (var (key, value) in message.CustomParameters)
             {
-                if (key is not ("provider" or "org_id" or "channel_id" or "endpoint"))
+                if (key is not ("provider" or "org_id" or "channel_id" or "endpoint" or "from_number" or "to_number"))
                 {
                     json.WriteString(key, value);
                 }
@@ -55,4 +61,11 @@ public static class GatewayHandshake
 
         return buffer.ToArray();
     }
+
+    /// <summary>What the media frames after the handshake carry. Binary mode: <c>audio/x-l16</c>, raw 16-bit signed
+    /// little-endian PCM as the AudioSocket carries it (the <c>x-</c> because RFC 2586's <c>audio/L16</c> is big-endian),
+    /// at the caller's rate, 8000 or 16000, which the relay passes through to the bot. Twilio mode: G.711 mu-law at 8000, as Twilio Media Streams define it, whatever
+    /// the caller's rate.</summary>
+    public static (string Encoding, int SampleRate) MediaFormat(StartAiSession message) =>
+        message.MediaMode == MediaMode.Twilio ? ("audio/x-mulaw", 8000) : ("audio/x-l16", message.CallerSampleRate);
 }

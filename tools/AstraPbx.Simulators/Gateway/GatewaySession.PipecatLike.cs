@@ -122,7 +122,19 @@ public sealed partial class GatewaySession
 
         if (_options.InterruptOnCallerSpeech && _speaker.Speaking && IsSpeech(pcm))
         {
-            _ = InterruptAsync();
+            _ = BargeInAsync();
+        }
+    }
+
+    private async Task BargeInAsync()
+    {
+        try
+        {
+            await InterruptAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException or IOException)
+        {
+            // The relay went meanwhile: nothing left to clear.
         }
     }
 

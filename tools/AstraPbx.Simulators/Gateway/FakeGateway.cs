@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.Http;
 namespace AstraPbx.Simulators.Gateway;
 
 /// <summary>A stand-in for the AI gateway (Pipecat): a Kestrel WebSocket server on 127.0.0.1 (random port) that
-/// validates the relay's handshake (PROTOCOLS.md section 2), then echoes, stays silent or plays audio, and lets a
-/// test drive each session (send audio, <c>clear</c>, <c>mark</c>, <c>stop</c>, close, drop). It can also refuse or
+/// validates the relay's handshake (PROTOCOLS.md section 2), then echoes, stays silent, plays audio or acts as a stock
+/// Pipecat bot (<see cref="GatewayBehavior.PipecatLike"/>), and lets a test drive each session (send audio,
+/// <c>clear</c>, <c>mark</c>, <c>stop</c>, close, drop; for the Pipecat-like bot: speak paced, interrupt, end). It can also refuse or
 /// stall the WebSocket upgrade. Any path is accepted; <see cref="Url"/> is the conventional one.</summary>
 public sealed class FakeGateway : IAsyncDisposable
 {

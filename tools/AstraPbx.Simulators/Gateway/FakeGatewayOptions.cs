@@ -15,6 +15,15 @@ public enum GatewayBehavior
     /// <summary>For the demo: plays a short generated prompt (<see cref="GatewayAudio.DemoPrompt"/>, or
     /// <see cref="FakeGatewayOptions.PlayPcm"/> when set), then echoes.</summary>
     DemoBot,
+
+    /// <summary>Acts as a stock Pipecat bot does (PROTOCOLS.md 2, last paragraph): sends audio only when told
+    /// (<see cref="GatewaySession.SpeakAsync"/>; <see cref="FakeGatewayOptions.PlayPcm"/> as a greeting) in 40 ms
+    /// chunks paced at real time, in the session's mode and rate; sends <c>clear</c> on an interruption
+    /// (<see cref="GatewaySession.InterruptAsync"/>); never sends <c>mark</c> or <c>stop</c>; ends a call by closing
+    /// with 1000 once its queued audio is sent (<see cref="GatewaySession.EndAsync"/>, Pipecat's <c>EndFrame</c>);
+    /// ignores incoming <c>mark</c>, <c>stop</c> and <c>connected</c>; records the caller's audio, DTMF, <c>stop</c>
+    /// and the close.</summary>
+    PipecatLike,
 }
 
 /// <summary>How a <see cref="FakeGateway"/> behaves.</summary>
@@ -24,8 +33,17 @@ public sealed class FakeGatewayOptions
     public GatewayBehavior Behavior { get; init; } = GatewayBehavior.Echo;
 
     /// <summary>PCM 16-bit little-endian, 8 kHz mono, sent in 20 ms chunks as fast as the socket takes them right
-    /// after the handshake (any behaviour; <see cref="GatewayBehavior.PlayThenEcho"/> echoes only once it is sent).</summary>
+    /// after the handshake (any behaviour; <see cref="GatewayBehavior.PlayThenEcho"/> echoes only once it is sent;
+    /// <see cref="GatewayBehavior.PipecatLike"/> speaks it paced instead, at the session's rate).</summary>
     public byte[]? PlayPcm { get; init; }
+
+    /// <summary>The clock <see cref="GatewayBehavior.PipecatLike"/> paces its audio on. Default the system clock; a
+    /// test passes the relay's fake clock.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary><see cref="GatewayBehavior.PipecatLike"/> only: caller speech (a frame above about -40 dBFS) arriving
+    /// while the bot speaks interrupts it, as Pipecat's voice activity detection does. Off by default.</summary>
+    public bool InterruptOnCallerSpeech { get; init; }
 
     /// <summary>Refuse the WebSocket upgrade with this HTTP status (e.g. 403).</summary>
     public int? RejectWithStatus { get; init; }

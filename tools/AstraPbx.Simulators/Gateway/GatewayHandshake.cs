@@ -64,10 +64,10 @@ internal static class GatewayHandshake
             return "start.direction must be 'inbound'";
         }
 
-        if (!start.TryGetProperty("mediaFormat", out var format) || Str(format, "encoding") != "audio/x-mulaw"
-            || !IntIs(format, "sampleRate", 8000) || !IntIs(format, "channels", 1))
+        var formatError = ReadMediaFormat(start, into);
+        if (formatError is not null)
         {
-            return "start.mediaFormat must be audio/x-mulaw, 8000 Hz, 1 channel";
+            return formatError;
         }
 
         if (!start.TryGetProperty("customParameters", out var custom) || custom.ValueKind != JsonValueKind.Object)
@@ -108,6 +108,42 @@ internal static class GatewayHandshake
         }
 
         into.Mode = provider == "astrapbx" ? MediaMode.AstraPbxBinary : MediaMode.Twilio;
-        return null;
+        return CheckMediaFormat(into);
     }
+
+    /// <summary>Reads <c>start.mediaFormat</c> into <paramref name="into"/>: the encoding, the rate (8000 when absent)
+    /// and the channels (1 when absent, and only 1 is valid).</summary>
+    private static string? ReadMediaFormat(JsonElement start, StartFrame into)
+    {
+        if (!start.TryGetProperty("mediaFormat", out var format) || format.ValueKind != JsonValueKind.Object)
+        {
+            return "start.mediaFormat missing";
+        }
+
+        into.Encoding = Str(format, "encoding");
+        if (format.TryGetProperty("sampleRate", out var rate))
+        {
+            if (rate.ValueKind != JsonValueKind.Number || !rate.TryGetInt32(out var hz))
+            {
+                return "start.mediaFormat.sampleRate is not an integer";
+            }
+
+            into.SampleRate = hz;
+        }
+
+        return format.TryGetProperty("channels", out _) && !IntIs(format, "channels", 1)
+            ? "start.mediaFormat.channels must be 1"
+            : null;
+    }
+
+    /// <summary>The format must fit the mode (PROTOCOLS.md 2). Twilio mode: <c>audio/x-mulaw</c> at 8000 Hz. Binary
+    /// mode: <c>audio/x-l16</c> at 8000 or 16000 Hz, the PCM the frames carry; or, from a relay that predates issue 14,
+    /// <c>audio/x-mulaw</c> at 8000 Hz, which then labelled 8 kHz PCM.</summary>
+    private static string? CheckMediaFormat(StartFrame frame) => (frame.Mode, frame.Encoding, frame.SampleRate) switch
+    {
+        (MediaMode.Twilio, "audio/x-mulaw", 8000) => null,
+        (MediaMode.Twilio, _, _) => $"start.mediaFormat must be audio/x-mulaw at 8000 Hz in Twilio mode, not {frame.Encoding} at {frame.SampleRate} Hz",
+        (_, "audio/x-l16", 8000 or 16000) or (_, "audio/x-mulaw", 8000) => null,
+        _ => $"start.mediaFormat must be audio/x-l16 at 8000 or 16000 Hz in binary mode, not {frame.Encoding} at {frame.SampleRate} Hz",
+    };
 }

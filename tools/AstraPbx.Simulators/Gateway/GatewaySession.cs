@@ -10,8 +10,9 @@ using Microsoft.AspNetCore.Http;
 namespace AstraPbx.Simulators.Gateway;
 
 /// <summary>One relay connection to a <see cref="FakeGateway"/>: the handshake it sent, what it sent since, and
-/// controls to send audio and control events back, close or drop it.</summary>
-public sealed class GatewaySession
+/// controls to send audio and control events back, close or drop it. The Pipecat-like behaviour's part is in
+/// <c>GatewaySession.PipecatLike.cs</c>.</summary>
+public sealed partial class GatewaySession
 {
     private const int ChunkBytes = 320; // 20 ms of 8 kHz 16-bit PCM
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
@@ -28,6 +29,7 @@ public sealed class GatewaySession
     private long _audioFrames;
     private volatile bool _echoing;
     private readonly TaskCompletionSource _readingStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _ended = new();
 
     internal GatewaySession(WebSocket socket, HttpContext context, string path, FakeGatewayOptions options)
     {
@@ -55,6 +57,10 @@ public sealed class GatewaySession
 
     /// <summary><c>start.callSid</c> (the Asterisk channel id).</summary>
     public string? CallSid => _start.CallSid;
+
+    /// <summary>The PCM rate of the session's audio: <c>start.mediaFormat.sampleRate</c> in binary mode (8000 or
+    /// 16000), 8000 in Twilio mode.</summary>
+    public int SampleRate => Mode == MediaMode.AstraPbxBinary ? _start.SampleRate : 8000;
 
     /// <summary><c>start.customParameters</c> as strings.</summary>
     public IReadOnlyDictionary<string, string> CustomParameters => _start.CustomParameters;
@@ -177,7 +183,7 @@ public sealed class GatewaySession
             }
             else
             {
-                StartBehaviour();
+                StartBehaviour(_ended.Token);
             }
 
             await ReceiveMediaAsync(buffer, stopping).ConfigureAwait(false);
@@ -187,12 +193,19 @@ public sealed class GatewaySession
         }
         finally
         {
+            await _ended.CancelAsync().ConfigureAwait(false);
             _closed.TrySetResult();
         }
     }
 
-    private void StartBehaviour()
+    private void StartBehaviour(CancellationToken ended)
     {
+        if (_options.Behavior == GatewayBehavior.PipecatLike)
+        {
+            StartSpeaking(ended);
+            return;
+        }
+
         var play = _options.Behavior == GatewayBehavior.DemoBot ? _options.PlayPcm ?? GatewayAudio.DemoPrompt() : _options.PlayPcm;
         _echoing = _options.Behavior == GatewayBehavior.Echo;
         if (play is null)
@@ -290,6 +303,7 @@ public sealed class GatewaySession
                 }
 
                 CountAudio(buffer.WrittenCount);
+                OnCallerAudio(buffer.WrittenSpan);
                 if (_echoing)
                 {
                     await SendAsync(buffer.WrittenMemory, WebSocketMessageType.Binary).ConfigureAwait(false);
@@ -301,6 +315,7 @@ public sealed class GatewaySession
             if (Mode == MediaMode.Twilio && GatewayJson.TryReadMediaPayload(buffer.WrittenSpan, out var payload))
             {
                 CountAudio(GatewayJson.Base64DecodedLength(payload) * 2);
+                OnCallerMuLaw(payload);
                 if (_echoing)
                 {
                     await SendTextAsync(GatewayJson.MediaJson(StreamSid, payload)).ConfigureAwait(false);
@@ -310,6 +325,7 @@ public sealed class GatewaySession
             }
 
             var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            OnControl(buffer.WrittenMemory);
             TextReceived.Enqueue(text);
             _texts.Add(text);
         }
@@ -365,12 +381,20 @@ public sealed class GatewaySession
         }
     }
 
-    private async Task SendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    /// <summary>Sends one message; with <paramref name="stillWanted"/>, only if it says so once the send lock is held
+    /// (false then, and nothing sent).</summary>
+    private async Task<bool> SendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type, Func<bool>? stillWanted = null)
     {
         await _sendLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (stillWanted is not null && !stillWanted())
+            {
+                return false;
+            }
+
             await _socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+            return true;
         }
         finally
         {

@@ -12,4 +12,10 @@ internal sealed class StartFrame
     public IReadOnlyDictionary<string, string> CustomParameters { get; set; } = new Dictionary<string, string>();
 
     public MediaMode Mode { get; set; } = MediaMode.Twilio;
+
+    /// <summary><c>start.mediaFormat.encoding</c>.</summary>
+    public string? Encoding { get; set; }
+
+    /// <summary><c>start.mediaFormat.sampleRate</c>; 8000 when absent.</summary>
+    public int SampleRate { get; set; } = 8000;
 }

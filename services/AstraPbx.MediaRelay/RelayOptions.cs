@@ -123,6 +123,11 @@ public sealed class RelayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Relay:GatewayKeepAliveTimeout must be 0.1 s - 5 min.")]
     public TimeSpan GatewayKeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(2.5);
 
+    /// <summary>Caller audio frames (20 ms each) per message to the gateway. 1 sends each frame as it arrives; 2 sends
+    /// 40 ms messages, as Pipecat itself sends, for half the uplink messages (CPU) at up to 20 ms more uplink delay.</summary>
+    [Range(1, 5, ErrorMessage = "Relay:UplinkFramesPerMessage must be 1-5.")]
+    public int UplinkFramesPerMessage { get; set; } = 1;
+
     /// <summary>How long one send to the gateway may take (a bot that stopped reading fills the socket) before the
     /// session ends as <c>gateway-send-timeout</c> and the caller goes to the fallback.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Relay:GatewaySendTimeout must be 0.1 s - 1 min.")]

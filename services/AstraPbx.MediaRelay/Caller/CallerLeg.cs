@@ -10,7 +10,10 @@ namespace AstraPbx.MediaRelay.Caller;
 
 /// <summary>The Asterisk side of a session, once Asterisk claimed it: the AudioSocket read loop (caller audio to the
 /// gateway as it arrives, DTMF, hangup, bad input) and the <see cref="CallerPlayout"/> the shared clock ticks.</summary>
-internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISessionControl session, ILogger logger)
+/// <remarks>With <c>uplinkFramesPerMessage</c> above 1 (<c>Relay:UplinkFramesPerMessage</c>) caller audio goes to the
+/// gateway in messages of that many 20 ms frames (2: 40 ms, as Pipecat sends), fewer messages for up to 20 ms more
+/// uplink delay per extra frame; DTMF flushes what is batched first, so the order holds.</remarks>
+internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISessionControl session, ILogger logger, int uplinkFramesPerMessage = 1)
 {
     /// <summary>The largest payload accepted from Asterisk: 20 ms at 96 kHz is 3840 bytes; anything bigger is refused
     /// before its payload is awaited.</summary>
@@ -26,6 +29,9 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     // Hot-path buffers, one set per session: nothing is allocated per frame.
     private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
     private readonly byte[] _resampled = new byte[MaxPcmToGateway(playout.GatewayRate)];
+    private readonly byte[]? _batch = uplinkFramesPerMessage > 1 ? new byte[MaxPcmToGateway(playout.GatewayRate)] : null;
+    private readonly int _batchTarget = uplinkFramesPerMessage * AudioSocketFormat.FrameBytes(playout.GatewayRate);
+    private int _batched;
 
     private long _partialSince;
     private bool _mismatchLogged;
@@ -136,6 +142,17 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
         }
     }
 
+    /// <summary>Sends the caller audio batched so far (<c>Relay:UplinkFramesPerMessage</c>), if any.</summary>
+    private async ValueTask FlushBatchAsync()
+    {
+        if (_batched > 0)
+        {
+            var length = _batched;
+            _batched = 0;
+            await gateway.SendAudioAsync(_batch.AsMemory(0, length)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>One frame from Asterisk; returns the reason when it is bad input.</summary>
     private async ValueTask<EndReason?> HandleFrameAsync(AudioSocketFrame frame)
     {
@@ -180,7 +197,24 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                 Interlocked.Increment(ref _framesToGateway);
                 Interlocked.Add(ref _bytesToGateway, frame.Length);
                 RelayTelemetry.FramesToGateway.Add(1);
-                await gateway.SendAudioAsync(pcm).ConfigureAwait(false);
+                if (_batch is null)
+                {
+                    await gateway.SendAudioAsync(pcm).ConfigureAwait(false);
+                    return null;
+                }
+
+                if (_batched + pcm.Length > _batch.Length)
+                {
+                    await FlushBatchAsync().ConfigureAwait(false);
+                }
+
+                pcm.Span.CopyTo(_batch.AsSpan(_batched));
+                _batched += pcm.Length;
+                if (_batched >= _batchTarget)
+                {
+                    await FlushBatchAsync().ConfigureAwait(false);
+                }
+
                 return null;
 
             case AudioSocketKind.Dtmf:
@@ -195,6 +229,7 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                     return EndReason.BadDtmf;
                 }
 
+                await FlushBatchAsync().ConfigureAwait(false);
                 await gateway.SendDtmfAsync(digit).ConfigureAwait(false);
                 return null;
 

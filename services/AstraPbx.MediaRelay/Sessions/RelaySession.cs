@@ -55,7 +55,8 @@ internal sealed class RelaySession : ISessionControl
         var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPcmToGateway(GatewayRate),
             GatewayLimits.From(services.Options));
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
-        _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger);
+        _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger,
+            services.Options.UplinkFramesPerMessage);
     }
 
     public Guid SessionId { get; }

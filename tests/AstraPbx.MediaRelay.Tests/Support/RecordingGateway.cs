@@ -86,6 +86,9 @@ internal sealed class RecordingBot(WebSocket socket)
     /// <summary>Every text message after the handshake, in order.</summary>
     public ConcurrentQueue<string> Text { get; } = new();
 
+    /// <summary>The type of every message after the handshake, in arrival order.</summary>
+    public ConcurrentQueue<WebSocketMessageType> Order { get; } = new();
+
     /// <summary>Completes when the relay closed or dropped the WebSocket.</summary>
     public Task Closed => _closed.Task;
 
@@ -111,6 +114,7 @@ internal sealed class RecordingBot(WebSocket socket)
             arrivals.TryWrite(this);
             while (await ReceiveAsync(message, aborted) is { } type)
             {
+                Order.Enqueue(type);
                 if (type == WebSocketMessageType.Binary)
                 {
                     Binary.Enqueue(message.WrittenSpan.ToArray());

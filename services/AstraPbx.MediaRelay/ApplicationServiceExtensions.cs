@@ -50,7 +50,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CapacityMonitor>());
         builder.Services.AddHostedService<RelayLifetime>();
         builder.Services.AddHealthChecks().AddCheck<RelayHealthCheck>(RelayHealthCheck.Name);
-        builder.Services.AddWarmupStep<RelayPathWarmup>();
+        builder.Services.AddWarmupStep<RelayPathWarmup>().AddWarmupStep<RelayBusWarmup>();
 
         // The host must outlive a drain: ApplicationStopping waits for it before the other services stop.
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<RelayOptions>>((host, relay) =>

@@ -34,7 +34,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService<MigrationService>();
         builder.AddMessageBus(x => x.AddRoutingConsumers());
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
-        builder.Services.AddWarmupStep<RoutingPathWarmup>();
+        builder.Services.AddWarmupStep<RoutingPathWarmup>().AddWarmupStep<RoutingBusWarmup>();
         return builder;
     }
 

@@ -11,7 +11,7 @@ using OpenTelemetry;
 namespace AstraPbx.Routing.Warmup;
 
 /// <summary>A call's path through Routing, without a call: fills the connection pool to its minimum (at least one),
-/// resolves Stasis arguments that name no user and no queue (read-only), runs the entry's claim batch inside a
+/// resolves Stasis arguments that name no user and no queue (read-only), runs the entry's claim and decision inside a
 /// transaction that is rolled back, and the JSON of every contract Routing sends or receives. Waits for the schema
 /// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported.</summary>
 internal sealed class RoutingPathWarmup(
@@ -62,6 +62,14 @@ internal sealed class RoutingPathWarmup(
             if (!claim.Claimed)
             {
                 throw new InvalidOperationException("warm-up claim on a new call id was not claimed");
+            }
+
+            // The decision of an AI route (with its session), written under the claim: the statement after the relay's reply.
+            var session = new AiSessionReady { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.NewGuid(), RelayEndpoint = "127.0.0.1:9092" };
+            var decision = new RecordedDecision(RouteOutcome.AiAgent, user.Reason, user.Path, "ws://127.0.0.1/warmup", "routing", now) { AiAttempts = 1, Session = session };
+            if (!await claims.DecideAsync(entry, decision, "warmup", cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("warm-up decision was not written under its claim");
             }
         }
 

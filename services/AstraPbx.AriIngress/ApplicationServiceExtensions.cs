@@ -4,6 +4,8 @@ using AstraPbx.AriIngress.Ari;
 using AstraPbx.AriIngress.Calls;
 using AstraPbx.AriIngress.Consumers;
 using AstraPbx.AriIngress.Hosting;
+using AstraPbx.AriIngress.Warmup;
+using AstraPbx.ServiceDefaults.Warmup;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -59,6 +61,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<CallCommands>();
         builder.Services.AddSingleton<IAriEventHandler, CallCoordinator>();
         builder.Services.AddHealthChecks().AddCheck<AriHealthCheck>(AriHealthCheck.Name);
+        builder.Services.AddWarmupStep<AriPathWarmup>().AddWarmupStep<IngressBusWarmup>();
 
         builder.AddMessageBus(x =>
         {

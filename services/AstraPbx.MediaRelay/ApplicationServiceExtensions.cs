@@ -7,6 +7,8 @@ using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Media.Playout;
 using AstraPbx.MediaRelay.Sessions;
+using AstraPbx.MediaRelay.Warmup;
+using AstraPbx.ServiceDefaults.Warmup;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.AspNetCore.Connections;
@@ -48,6 +50,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CapacityMonitor>());
         builder.Services.AddHostedService<RelayLifetime>();
         builder.Services.AddHealthChecks().AddCheck<RelayHealthCheck>(RelayHealthCheck.Name);
+        builder.Services.AddWarmupStep<RelayPathWarmup>().AddWarmupStep<RelayBusWarmup>();
 
         // The host must outlive a drain: ApplicationStopping waits for it before the other services stop.
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<RelayOptions>>((host, relay) =>

@@ -5,6 +5,8 @@ using AstraPbx.Routing.Data;
 using AstraPbx.Routing.Hosting;
 using AstraPbx.Routing.Orchestration;
 using AstraPbx.Routing.Resolution;
+using AstraPbx.Routing.Warmup;
+using AstraPbx.ServiceDefaults.Warmup;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -32,6 +34,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService<MigrationService>();
         builder.AddMessageBus(x => x.AddRoutingConsumers());
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
+        builder.Services.AddWarmupStep<RoutingPathWarmup>().AddWarmupStep<RoutingBusWarmup>();
         return builder;
     }
 

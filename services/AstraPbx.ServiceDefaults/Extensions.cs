@@ -1,4 +1,5 @@
 using AstraPbx.ServiceDefaults.Telemetry;
+using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -11,7 +12,8 @@ namespace AstraPbx.ServiceDefaults;
 public static class Extensions
 {
     /// <summary>Adds OpenTelemetry (traces, metrics, logs), ASP.NET Core health checks mapped to
-    /// <c>grpc.health.v1</c>, and HTTP/2 (cleartext) Kestrel endpoints. The message bus is added by
+    /// <c>grpc.health.v1</c>, the warm-up at start (<see cref="WarmupExtensions.AddWarmup"/>: NOT_SERVING until the
+    /// service's <see cref="IWarmupStep"/>s ran), and HTTP/2 (cleartext) Kestrel endpoints. The message bus is added by
     /// <see cref="Messaging.MessageBusExtensions.AddMessageBus"/>.</summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
@@ -23,6 +25,7 @@ public static class Extensions
         builder.Services.AddHealthChecks();
         builder.Services.AddGrpc();
         builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddWarmup();
         return builder;
     }
 

@@ -32,6 +32,7 @@ public static class MessageBusExtensions
 
         builder.Services.AddMetrics();
         builder.Services.AddSingleton<BusStarted>();
+        builder.Services.AddSingleton<Warmup.BusWarmup>();
         builder.Services.AddSingleton<BrokerReconnect>();
         builder.Services.AddSingleton<OutboundQueue>();
         builder.Services.AddSingleton<IOutboundPublisher>(services => services.GetRequiredService<OutboundQueue>());

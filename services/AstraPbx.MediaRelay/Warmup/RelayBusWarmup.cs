@@ -1,0 +1,24 @@
+using AstraPbx.Contracts.Media;
+using AstraPbx.ServiceDefaults.Warmup;
+
+namespace AstraPbx.MediaRelay.Warmup;
+
+/// <summary>The relay's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): a
+/// <see cref="StartAiSession"/> answered with <see cref="AiSessionReady"/>, and the events it sends. Nothing reaches
+/// Routing or the relays' real <c>start-ai-session</c> queue.</summary>
+internal sealed class RelayBusWarmup(BusWarmup bus) : IWarmupStep
+{
+    public string Name => "relay-bus";
+
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        var session = Guid.NewGuid();
+        return bus.RunAsync(new BusWarmupPlan()
+            .Request(
+                new StartAiSession { CallId = "warmup", AsteriskId = "warmup", SessionId = session, GatewayUrl = "ws://127.0.0.1/warmup" },
+                new AiSessionReady { CallId = "warmup", AsteriskId = "warmup", SessionId = session, RelayEndpoint = "127.0.0.1:9092" })
+            .Message(new AiSessionFailed { CallId = "warmup", AsteriskId = "warmup", SessionId = session, Reason = default })
+            .Message(new AiSessionEnded { CallId = "warmup", AsteriskId = "warmup", SessionId = session, EndedBy = default })
+            .Message(new RelayCapacity { RelayInstance = "warmup" }), cancellationToken);
+    }
+}

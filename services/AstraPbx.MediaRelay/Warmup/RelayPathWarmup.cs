@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.Audio.Codecs;
+using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Caller;
+using AstraPbx.MediaRelay.Gateway;
+using AstraPbx.MediaRelay.Media;
+using AstraPbx.MediaRelay.Sessions;
+using AstraPbx.ServiceDefaults.Warmup;
+using Microsoft.Extensions.Options;
+
+namespace AstraPbx.MediaRelay.Warmup;
+
+/// <summary>One synthetic session's per-frame path, in memory and on a loopback socket of its own: the
+/// <see cref="GatewayConnector"/> connects to a WebSocket echo on 127.0.0.1 that this step opens, sends the handshake
+/// and caller audio through a <see cref="GatewayLeg"/>, the echoed audio lands in a <see cref="JitterBuffer"/> and
+/// <see cref="CallerPlayout"/> writes it as AudioSocket frames into a pipe that <see cref="AudioSocketFrameReader"/>
+/// reads back. Then the Twilio codec, mu-law, the 8/16 kHz resampler and a 16 kHz jitter buffer in memory. No session
+/// is registered, nothing is published, no socket reaches anything but this step's own listener.</summary>
+internal sealed class RelayPathWarmup(GatewayConnector connector, IOptions<RelayOptions> options, ILogger<RelayPathWarmup> logger) : IWarmupStep
+{
+    private const int Frames = 8;
+    private const string CallId = "warmup";
+
+    public string Name => "relay-path";
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await SessionOverLoopbackAsync(cancellationToken).ConfigureAwait(false);
+        TwilioAndWideband();
+    }
+
+    private async Task SessionOverLoopbackAsync(CancellationToken cancellationToken)
+    {
+        var relay = options.Value;
+        using var echo = new LoopbackEcho();
+        var serving = echo.ServeOneAsync(cancellationToken);
+        var start = new StartAiSession { CallId = CallId, AsteriskId = CallId, SessionId = Guid.Empty, GatewayUrl = echo.Url.ToString() };
+        var control = new Control();
+        using var socket = await connector.ConnectAsync(echo.Url, cancellationToken).ConfigureAwait(false);
+        await socket.SendAsync(GatewayHandshake.Connected(), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+        await socket.SendAsync(GatewayHandshake.Start(start), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+
+        var frameBytes = AudioSocketFormat.SlinFrameBytes;
+        var codec = GatewayMediaCodec.Create(MediaMode.AstraPbxBinary, GatewayHandshake.StreamSid(CallId), frameBytes * 4, GatewayLimits.From(relay));
+        var jitter = new JitterBuffer(relay.JitterTargetMs, relay.JitterCapMs);
+        var leg = new GatewayLeg(socket, codec, jitter, control, relay, logger);
+        var playout = new CallerPlayout(AudioSocketKind.Slin, jitter, leg, control, logger);
+        var pipe = new Pipe();
+        playout.Attach(pipe.Writer);
+        leg.Start();
+
+        var pcm = new byte[frameBytes];
+        for (var i = 0; i < Frames; i++)
+        {
+            await leg.SendAudioAsync(pcm).ConfigureAwait(false);
+        }
+
+        await leg.SendDtmfAsync('5').ConfigureAwait(false);
+        await echo.Echoed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        for (var tick = 0; tick < Frames; tick++)
+        {
+            playout.OnTick(tick, 0, 0);
+        }
+
+        await leg.CloseAsync(failed: false, sendStop: true).ConfigureAwait(false);
+        await serving.ConfigureAwait(false);
+        await playout.HangUpAsync().ConfigureAwait(false);
+        await pipe.Writer.CompleteAsync().ConfigureAwait(false);
+
+        var frames = 0;
+        while (true)
+        {
+            var read = await pipe.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            while (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
+            {
+                frames++;
+                buffer = buffer.Slice(consumed);
+                _ = frame.Kind;
+            }
+
+            pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        await pipe.Reader.CompleteAsync().ConfigureAwait(false);
+        if (frames == 0)
+        {
+            throw new InvalidOperationException("warm-up playout wrote no AudioSocket frame");
+        }
+    }
+
+    private static void TwilioAndWideband()
+    {
+        var pcm = new byte[AudioSocketFormat.SlinFrameBytes];
+        var twilio = GatewayMediaCodec.Create(MediaMode.Twilio, GatewayHandshake.StreamSid(CallId), pcm.Length * 4);
+        var text = twilio.EncodeAudio(pcm);
+        var decoded = new byte[pcm.Length * 4];
+        twilio.DecodeText(text.Span, decoded);
+        twilio.DecodeText("""{"event":"mark","mark":{"name":"w"}}"""u8, decoded);
+        twilio.DecodeText("""{"event":"clear","streamSid":"asterisk_warmup"}"""u8, decoded);
+        _ = twilio.EncodeMark("w");
+        _ = twilio.EncodeStop();
+
+        var ulaw = new byte[pcm.Length / 2];
+        MuLaw.EncodePcm16(pcm, ulaw);
+        MuLaw.DecodeToPcm16(ulaw, pcm);
+
+        // 16 kHz: the caller's slin16 frames, resampled both ways, through a wideband jitter buffer.
+        var wide = new byte[Resampler.OutputLength(pcm.Length, 8000, 16000)];
+        Resampler.Resample(pcm, 8000, wide, 16000);
+        Resampler.Resample(wide, 16000, pcm, 8000);
+        var jitter = new JitterBuffer(40, 1000, sampleRate: 16000);
+        var writer = new ArrayBufferWriter<byte>();
+        AudioSocketFrameWriter.WriteUuid(writer, Guid.Empty);
+        for (var i = 0; i < Frames; i++)
+        {
+            jitter.Write(wide);
+            AudioSocketFrameWriter.Write(writer, AudioSocketKind.Slin16, wide);
+        }
+
+        jitter.AddMark("w");
+        var frame = new byte[jitter.FrameBytes];
+        var sequence = new ReadOnlySequence<byte>(writer.WrittenMemory);
+        while (AudioSocketFrameReader.TryRead(sequence, out var read, out var consumed))
+        {
+            if (read.Kind == AudioSocketKind.Uuid)
+            {
+                AudioSocketFrameReader.TryReadUuid(read.Payload, out _);
+            }
+
+            jitter.ReadFrame(frame);
+            jitter.TryTakeDueMark(out _);
+            sequence = sequence.Slice(consumed);
+        }
+
+        jitter.RequestClear();
+        jitter.ReadFrame(frame);
+    }
+
+    /// <summary>The session the legs report to: nothing to end, nobody to tell.</summary>
+    private sealed class Control : ISessionControl
+    {
+        public string CallId => RelayPathWarmup.CallId;
+
+        public Guid SessionId => Guid.Empty;
+
+        public bool IsEnded { get; private set; }
+
+        public Task EndAsync(EndReason reason)
+        {
+            IsEnded = true;
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>A one-connection WebSocket server on 127.0.0.1 that echoes binary messages and closes when asked.</summary>
+    private sealed class LoopbackEcho : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly TaskCompletionSource _echoed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public LoopbackEcho()
+        {
+            // HttpListener cannot take port 0: borrow a free port from the kernel.
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            _listener.Prefixes.Add($"http://127.0.0.1:{port}/warmup/");
+            _listener.Start();
+            Url = new Uri($"ws://127.0.0.1:{port}/warmup/");
+        }
+
+        public Uri Url { get; }
+
+        /// <summary>Completes once <see cref="Frames"/> binary messages went back.</summary>
+        public Task Echoed => _echoed.Task;
+
+        public async Task ServeOneAsync(CancellationToken cancellationToken)
+        {
+            var context = await _listener.GetContextAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            var accepted = await context.AcceptWebSocketAsync(null).ConfigureAwait(false);
+            using var socket = accepted.WebSocket;
+            var buffer = new byte[4096];
+            var echoed = 0;
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                if (received.MessageType == WebSocketMessageType.Binary)
+                {
+                    await socket.SendAsync(buffer.AsMemory(0, received.Count), WebSocketMessageType.Binary, received.EndOfMessage, cancellationToken).ConfigureAwait(false);
+                    if (received.EndOfMessage && ++echoed == Frames)
+                    {
+                        await socket.SendAsync(Encoding.UTF8.GetBytes("""{"event":"mark","mark":{"name":"w"}}"""), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+                        _echoed.TrySetResult();
+                    }
+                }
+            }
+        }
+
+        public void Dispose() => _listener.Close();
+    }
+}

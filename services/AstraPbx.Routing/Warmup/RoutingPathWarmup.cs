@@ -1,0 +1,117 @@
+using System.Transactions;
+using AstraPbx.Contracts.Calls;
+using AstraPbx.Contracts.Media;
+using AstraPbx.Routing.CallRecords;
+using AstraPbx.Routing.Hosting;
+using AstraPbx.Routing.Resolution;
+using AstraPbx.ServiceDefaults.Warmup;
+using Npgsql;
+using OpenTelemetry;
+
+namespace AstraPbx.Routing.Warmup;
+
+/// <summary>A call's path through Routing, without a call: fills the connection pool to its minimum (at least one),
+/// resolves Stasis arguments that name no user and no queue (read-only), runs the entry's claim and decision inside a
+/// transaction that is rolled back, and the JSON of every contract Routing sends or receives. Waits for the schema
+/// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported.</summary>
+internal sealed class RoutingPathWarmup(
+    NpgsqlDataSource dataSource,
+    SchemaState schema,
+    RouteResolver resolver,
+    StasisClaimStore claims) : IWarmupStep
+{
+    private static readonly TimeSpan SchemaPoll = TimeSpan.FromMilliseconds(100);
+
+    public string Name => "routing-path";
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var suppressed = SuppressInstrumentationScope.Begin();
+        using (var poll = new PeriodicTimer(SchemaPoll))
+        {
+            // MigrationService marks the schema ready; it retries on its own while the database is away.
+            while (!schema.Ready)
+            {
+                await poll.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await FillPoolAsync(cancellationToken).ConfigureAwait(false);
+
+        // int.MaxValue is no user and no queue: each resolve runs its query and falls back.
+        var user = await resolver.ResolveAsync(["ai_agent", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)], [], cancellationToken).ConfigureAwait(false);
+        await resolver.ResolveAsync(["queue_timeout", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)], [], cancellationToken).ConfigureAwait(false);
+        await resolver.ResolveAsync(["ai_failed", Guid.Empty.ToString()], [], cancellationToken).ConfigureAwait(false);
+
+        var now = DateTimeOffset.UtcNow;
+        var entry = new CallEnteredStasis
+        {
+            CallId = "warmup-" + Guid.NewGuid().ToString("N"),
+            AsteriskId = "warmup",
+            StasisArgs = ["ai_agent", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            EnteredAt = now,
+            AnsweredAt = now,
+            DecideBy = now.AddSeconds(3),
+        };
+
+        // The claim writes; an ambient transaction that is never completed rolls it back (Npgsql enlists the pooled
+        // connection the batch opens).
+        using (var rolledBack = new TransactionScope(TransactionScopeOption.RequiresNew, TransactionScopeAsyncFlowOption.Enabled))
+        {
+            var claim = await claims.ClaimAsync(entry, null, "warmup", TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            if (!claim.Claimed)
+            {
+                throw new InvalidOperationException("warm-up claim on a new call id was not claimed");
+            }
+
+            // The decision of an AI route (with its session), written under the claim: the statement after the relay's reply.
+            var session = new AiSessionReady { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.NewGuid(), RelayEndpoint = "127.0.0.1:9092" };
+            var decision = new RecordedDecision(RouteOutcome.AiAgent, user.Reason, user.Path, "ws://127.0.0.1/warmup", "routing", now) { AiAttempts = 1, Session = session };
+            if (!await claims.DecideAsync(entry, decision, "warmup", cancellationToken).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException("warm-up decision was not written under its claim");
+            }
+        }
+
+        ContractWarmup.RoundTrip(entry);
+        ContractWarmup.RoundTrip(new CallRouted { CallId = entry.CallId, AsteriskId = entry.AsteriskId, Outcome = RouteOutcome.Fallback, Reason = user.Reason });
+        ContractWarmup.RoundTrip(new StartAiSession { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, GatewayUrl = "ws://127.0.0.1/warmup" });
+        ContractWarmup.RoundTrip(new AiSessionReady { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, RelayEndpoint = "127.0.0.1:9092" });
+        ContractWarmup.RoundTrip(new AiSessionFailed { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, Reason = default });
+        ContractWarmup.RoundTrip(new AiSessionEnded { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, EndedBy = default });
+        ContractWarmup.RoundTrip(new ConnectToRelay { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, RelayEndpoint = "127.0.0.1:9092" });
+        ContractWarmup.RoundTrip(new ContinueInDialplan { CallId = entry.CallId, AsteriskId = entry.AsteriskId, Context = "default", Extension = "s" });
+        ContractWarmup.RoundTrip(new HangupCall { CallId = entry.CallId, AsteriskId = entry.AsteriskId });
+        ContractWarmup.RoundTrip(new CallEnded { CallId = entry.CallId, AsteriskId = entry.AsteriskId, EndedAt = now });
+        ContractWarmup.RoundTrip(new FallbackTaken { Entry = entry, DecidedBy = "warm-up", Outcome = RouteOutcome.Fallback });
+        ContractWarmup.RoundTrip(new RelayCapacity { RelayInstance = "warmup" });
+    }
+
+    /// <summary>Opens the pool's minimum of connections (at least one) at once and gives them back: the first call
+    /// then finds an open, authenticated connection.</summary>
+    private async Task FillPoolAsync(CancellationToken cancellationToken)
+    {
+        var count = Math.Max(1, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
+        var connections = new List<NpgsqlConnection>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                connections.Add(await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
+            }
+
+            foreach (var connection in connections)
+            {
+                await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                await ping.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@ using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
 using MassTransit;
+using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Capacity;
@@ -25,13 +26,15 @@ public sealed class CapacityMonitor : BackgroundService
     private readonly CapacityOptions _options;
     private readonly RelayOptions _relay;
     private readonly ILogger<CapacityMonitor> _logger;
+    private readonly WarmupState _warmup;
     private readonly Queue<Sample> _samples = new();
     private CapacityState _state;
     private long _lastPublished;
 
     public CapacityMonitor(SessionRegistry registry, PlayoutClock clock, CpuSampler cpu, StartAiSessionEndpoint endpoint, IServiceProvider services,
-        IOptions<CapacityOptions> options, IOptions<RelayOptions> relay, ILogger<CapacityMonitor> logger)
+        IOptions<CapacityOptions> options, IOptions<RelayOptions> relay, ILogger<CapacityMonitor> logger, WarmupState warmup)
     {
+        _warmup = warmup;
         _registry = registry;
         _clock = clock;
         _cpu = cpu;
@@ -70,6 +73,9 @@ public sealed class CapacityMonitor : BackgroundService
         using var timer = new PeriodicTimer(SampleEvery);
         try
         {
+            // The warm-up's own CPU (JIT, the synthetic session) is not load from calls: measuring it would refuse the
+            // first sessions after every start. The window begins once the relay is warm (and SERVING).
+            await _warmup.Done.WaitAsync(stoppingToken).ConfigureAwait(false);
             do
             {
                 await UpdateAsync(stoppingToken).ConfigureAwait(false);

@@ -54,23 +54,11 @@ public sealed partial class AsteriskSimulator
         }
 
         var succeeded = end is CallerEnd.RelayHungUp or CallerEnd.RelayClosed;
-        var status = succeeded ? "SUCCESS" : "FAILED";
-        lock (call)
+        if (!Returned(call, "TRYSTATUS", succeeded ? "SUCCESS" : "FAILED", end, error))
         {
-            if (call.Destroyed)
-            {
-                return;
-            }
-
-            call.Variables["TRYSTATUS"] = status;
-            Emit(call, "ChannelVarset", before: w =>
-            {
-                w.WriteString("variable", "TRYSTATUS");
-                w.WriteString("value", status);
-            });
+            return;
         }
 
-        call.SetAudioSocketReturned(new AudioSocketResult(status, end, error, Stopwatch.GetTimestamp()));
         Step(call, GotoIfPriority, "GotoIf", (succeeded ? "0" : "1") + "?failed");
         if (succeeded)
         {
@@ -99,23 +87,11 @@ public sealed partial class AsteriskSimulator
             return;
         }
 
-        var status = end is null ? "CHANUNAVAIL" : "ANSWER";
-        lock (call)
+        if (!Returned(call, "DIALSTATUS", end is null ? "CHANUNAVAIL" : "ANSWER", end, error))
         {
-            if (call.Destroyed)
-            {
-                return;
-            }
-
-            call.Variables["DIALSTATUS"] = status;
-            Emit(call, "ChannelVarset", before: w =>
-            {
-                w.WriteString("variable", "DIALSTATUS");
-                w.WriteString("value", status);
-            });
+            return;
         }
 
-        call.SetAudioSocketReturned(new AudioSocketResult(status, end, error, Stopwatch.GetTimestamp()));
         Step(call, DialStatusPriority, "GotoIf", (end is null ? "1" : "0") + "?failed");
         if (end is null)
         {
@@ -124,6 +100,29 @@ public sealed partial class AsteriskSimulator
         }
 
         EnterStasisAgain(call, EndedPriority, "ai_ended," + uuid);
+    }
+
+    /// <summary>AudioSocket() (or Dial) returned: sets <paramref name="variable"/> as Asterisk does (with its
+    /// <c>ChannelVarset</c>) and records the return. False when the channel is already gone.</summary>
+    private bool Returned(SimulatedCall call, string variable, string status, CallerEnd? end, string? error)
+    {
+        lock (call)
+        {
+            if (call.Destroyed)
+            {
+                return false;
+            }
+
+            call.Variables[variable] = status;
+            Emit(call, "ChannelVarset", before: w =>
+            {
+                w.WriteString("variable", variable);
+                w.WriteString("value", status);
+            });
+        }
+
+        call.SetAudioSocketReturned(new AudioSocketResult(status, end, error, Stopwatch.GetTimestamp()));
+        return true;
     }
 
     /// <summary>Dials the relay and waits until AudioSocket() returns: how it ended, or (end null) why it never connected.</summary>

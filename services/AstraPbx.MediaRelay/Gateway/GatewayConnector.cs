@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Text;
 using AstraPbx.Contracts.Media;
 using Microsoft.Extensions.Options;
 
@@ -27,26 +29,47 @@ public sealed class GatewayConnector : IDisposable
         });
     }
 
-    /// <summary>Connects to <paramref name="url"/> (already validated as ws:// or wss://).</summary>
-    public async Task<ClientWebSocket> ConnectAsync(Uri url, CancellationToken cancellationToken)
+    /// <summary>Connects to <paramref name="url"/> (already validated as ws:// or wss://): the HTTP/1.1 upgrade through
+    /// the shared handler (its connect callback resolves through the cache), then a WebSocket over the connection's
+    /// stream, wrapped in a <see cref="GatewayStream"/> that runs the keep-alive (the runtime's own is off: see there).</summary>
+    public async Task<GatewayConnection> ConnectAsync(Uri url, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.GatewayConnectTimeout);
-        var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        // Ping/pong with a timeout (not unsolicited pongs): a partitioned bot aborts the socket, and the session ends as
-        // gateway-keepalive-timeout instead of leaving the caller in silence.
-        socket.Options.KeepAliveInterval = _options.GatewayKeepAliveInterval;
-        socket.Options.KeepAliveTimeout = _options.GatewayKeepAliveTimeout;
+        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        var status = 0;
+        HttpResponseMessage? response = null;
         try
         {
-            await socket.ConnectAsync(url, _invoker, timeout.Token).ConfigureAwait(false);
-            return socket;
+            using var request = new HttpRequestMessage(HttpMethod.Get, HttpUri(url))
+            {
+                Version = HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
+            request.Headers.TryAddWithoutValidation("Upgrade", "websocket");
+            request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
+            request.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", key);
+            response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            status = (int)response.StatusCode;
+            if (response.StatusCode != HttpStatusCode.SwitchingProtocols)
+            {
+                throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, $"upgrade refused with HTTP {status}");
+            }
+
+            if (!response.Headers.TryGetValues("Sec-WebSocket-Accept", out var accept) || accept.SingleOrDefault() != AcceptFor(key))
+            {
+                throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: no valid Sec-WebSocket-Accept");
+            }
+
+            var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            var transport = new GatewayStream(stream, _options.GatewayKeepAliveInterval, _options.GatewayKeepAliveTimeout);
+            var socket = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
+            return new GatewayConnection(socket, transport);
         }
         catch (Exception e) when (e is not GatewayConnectException)
         {
-            var status = (int)socket.HttpStatusCode;
-            socket.Dispose();
+            response?.Dispose();
             cancellationToken.ThrowIfCancellationRequested();
             if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -55,7 +78,18 @@ public sealed class GatewayConnector : IDisposable
 
             throw Classify(e, status);
         }
+        catch
+        {
+            response?.Dispose();
+            throw;
+        }
     }
+
+    private static Uri HttpUri(Uri url) => new UriBuilder(url) { Scheme = url.Scheme == "wss" ? Uri.UriSchemeHttps : Uri.UriSchemeHttp }.Uri;
+
+    /// <summary>RFC 6455 4.2.2: base64(SHA-1(key + the protocol's GUID)).</summary>
+    internal static string AcceptFor(string key) =>
+        Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
 
     private static GatewayConnectException Classify(Exception e, int status)
     {

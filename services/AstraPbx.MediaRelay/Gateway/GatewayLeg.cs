@@ -8,10 +8,25 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// <summary>The AI gateway side of a session: its WebSocket (open from preparation on), the send lock every message to
 /// the gateway takes (each send bounded by <see cref="RelayOptions.GatewaySendTimeout"/>), the receive loop that feeds bot
 /// audio into the jitter buffer and tells a normal close from an error close or a keepalive timeout, and the close.</summary>
-internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
-    RelayOptions options, ILogger logger)
+internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
+    RelayOptions options, ILogger logger, GatewayStream? transport = null)
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    /// <summary>The keep-alive check (<see cref="GatewayStream.Check"/>), from the session watchdog: a gateway that
+    /// answered nothing, not even a ping, for the keep-alive timeout is aborted, and the session ends as
+    /// <c>gateway-keepalive-timeout</c>.</summary>
+    public void CheckKeepAlive(long now)
+    {
+        if (transport is null || session.IsEnded || transport.Check(now))
+        {
+            return;
+        }
+
+        MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
+        socket.Abort();
+        _ = session.EndAsync(EndReason.GatewayKeepAliveTimeout);
+    }
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void Start() => _ = Task.Run(ReceiveAsync);
@@ -79,7 +94,9 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
             if (socket.State == WebSocketState.Open)
             {
                 // Sends nearly always complete at once (the kernel buffers them); only a pending one pays for a timer.
-                var send = socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+                var send = transport is not null
+                    ? transport.SendMessageAsync(type, message.Span)
+                    : socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
                 if (!send.IsCompleted)
                 {
                     await send.AsTask().WaitAsync(options.GatewaySendTimeout).ConfigureAwait(false);
@@ -177,36 +194,12 @@ internal sealed class GatewayLeg(ClientWebSocket socket, GatewayMediaCodec codec
         return EndReason.GatewayCloseError;
     }
 
-    /// <summary>The WebSocket aborts itself when a ping goes unanswered for <see cref="RelayOptions.GatewayKeepAliveTimeout"/>:
-    /// every pending and later operation then fails with <see cref="OperationCanceledException"/> ("Aborted") or
-    /// <see cref="WebSocketException"/> wrapping the heartbeat's <see cref="WebSocketException"/> (seen on .NET 10,
-    /// whose runtime messages are not localized). A peer that drops the connection fails without that inner cause.</summary>
-    private static bool IsKeepAliveTimeout(Exception e)
-    {
-        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
-        {
-            if (inner is TimeoutException
-                || (inner is WebSocketException && inner.Message.Contains("KeepAliveTimeout", StringComparison.Ordinal)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Ends the session for a failed send or receive: a keepalive timeout, or any other gateway failure.</summary>
+    /// <summary>Ends the session for a failed send or receive (the keep-alive ends it from <see cref="CheckKeepAlive"/>).</summary>
     private Task FailAsync(Exception e)
     {
         if (session.IsEnded)
         {
             return Task.CompletedTask;
-        }
-
-        if (IsKeepAliveTimeout(e))
-        {
-            MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
-            return session.EndAsync(EndReason.GatewayKeepAliveTimeout);
         }
 
         MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);

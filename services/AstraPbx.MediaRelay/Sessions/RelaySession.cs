@@ -38,7 +38,7 @@ internal sealed class RelaySession : ISessionControl
     private Action? _resetCaller;
     private long _liveAt;
 
-    public RelaySession(StartAiSession request, ClientWebSocket gateway, Activity? activity, SessionServices services)
+    public RelaySession(StartAiSession request, WebSocket gateway, Activity? activity, SessionServices services, GatewayStream? transport = null)
     {
         SessionId = request.SessionId;
         CallId = request.CallId;
@@ -54,7 +54,7 @@ internal sealed class RelaySession : ISessionControl
         _jitter = new JitterBuffer(services.Options.JitterTargetMs, services.Options.JitterCapMs, services.Options.MaxPendingMarks, GatewayRate);
         var codec = GatewayMediaCodec.Create(request.MediaMode, GatewayHandshake.StreamSid(request.CallId), CallerLeg.MaxPcmToGateway(GatewayRate),
             GatewayLimits.From(services.Options));
-        _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger);
+        _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger, transport);
         _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger,
             services.Options.UplinkFramesPerMessage);
     }
@@ -122,6 +122,9 @@ internal sealed class RelaySession : ISessionControl
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void StartGateway() => _gateway.Start();
+
+    /// <summary>The gateway's keep-alive check (<see cref="GatewayLeg.CheckKeepAlive"/>), from the watchdog.</summary>
+    public void CheckGateway(long now) => _gateway.CheckKeepAlive(now);
 
     /// <summary>Claims the pending session for an AudioSocket connection; false if already claimed or ended.</summary>
     public bool TryClaim()

@@ -65,11 +65,11 @@ public sealed class SessionPreparer(
         }
 
         var started = Stopwatch.GetTimestamp();
-        ClientWebSocket? socket = null;
+        GatewayConnection? socket = null;
         try
         {
             socket = await connector.ConnectAsync(url, cancellationToken).ConfigureAwait(false);
-            await SendHandshakeAsync(socket, request, cancellationToken).ConfigureAwait(false);
+            await SendHandshakeAsync(socket.Socket, request, cancellationToken).ConfigureAwait(false);
         }
         catch (GatewayConnectException e)
         {
@@ -100,11 +100,11 @@ public sealed class SessionPreparer(
         activity?.SetTag("astrapbx.gateway", gateway);
         activity?.SetTag("astrapbx.relay_instance", _options.Instance);
 
-        var session = new RelaySession(request, socket, activity, new SessionServices(outbound, _options, logger));
+        var session = new RelaySession(request, socket.Socket, activity, new SessionServices(outbound, _options, logger), socket.Transport);
         if (!registry.TryAdd(session))
         {
             // A concurrent duplicate won the race; this connection is not needed.
-            socket.Abort();
+            socket.Socket.Abort();
             socket.Dispose();
             registry.Release();
             activity?.Dispose();
@@ -119,7 +119,7 @@ public sealed class SessionPreparer(
         return new PrepareResult(Ready(request, connectMs), null);
     }
 
-    private static async Task SendHandshakeAsync(ClientWebSocket socket, StartAiSession request, CancellationToken cancellationToken)
+    private static async Task SendHandshakeAsync(WebSocket socket, StartAiSession request, CancellationToken cancellationToken)
     {
         try
         {

@@ -131,12 +131,15 @@ public sealed class SessionRegistry
         }
     }
 
-    /// <summary>One pass of the watchdog: expires unclaimed sessions, ends calls whose Asterisk side stopped mid-frame,
+    /// <summary>One pass of the watchdog: the gateways' keep-alive (<see cref="RelaySession.CheckGateway"/>), expires
+    /// unclaimed sessions, ends calls whose Asterisk side stopped mid-frame,
     /// forgets old used ids.</summary>
     internal void Sweep()
     {
+        var now = Environment.TickCount64;
         foreach (var session in _sessions.Values)
         {
+            session.CheckGateway(now);
             if (session.IsPending && session.Age > _options.PendingSessionExpiry)
             {
                 _ = session.EndAsync(EndReason.NotClaimed);

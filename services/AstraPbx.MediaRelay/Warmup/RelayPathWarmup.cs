@@ -42,14 +42,15 @@ internal sealed class RelayPathWarmup(GatewayConnector connector, IOptions<Relay
         var serving = echo.ServeOneAsync(cancellationToken);
         var start = new StartAiSession { CallId = CallId, AsteriskId = CallId, SessionId = Guid.Empty, GatewayUrl = echo.Url.ToString() };
         var control = new Control();
-        using var socket = await connector.ConnectAsync(echo.Url, cancellationToken).ConfigureAwait(false);
+        using var connection = await connector.ConnectAsync(echo.Url, cancellationToken).ConfigureAwait(false);
+        var socket = connection.Socket;
         await socket.SendAsync(GatewayHandshake.Connected(), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
         await socket.SendAsync(GatewayHandshake.Start(start), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
 
         var frameBytes = AudioSocketFormat.SlinFrameBytes;
         var codec = GatewayMediaCodec.Create(MediaMode.AstraPbxBinary, GatewayHandshake.StreamSid(CallId), frameBytes * 4, GatewayLimits.From(relay));
         var jitter = new JitterBuffer(relay.JitterTargetMs, relay.JitterCapMs);
-        var leg = new GatewayLeg(socket, codec, jitter, control, relay, logger);
+        var leg = new GatewayLeg(socket, codec, jitter, control, relay, logger, connection.Transport);
         var playout = new CallerPlayout(AudioSocketKind.Slin, jitter, leg, control, logger);
         var pipe = new Pipe();
         playout.Attach(pipe.Writer);

@@ -1,0 +1,317 @@
+using System.Buffers.Binary;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+
+namespace AstraPbx.MediaRelay.Gateway;
+
+/// <summary>The gateway connection's byte stream under the WebSocket (after the upgrade, and after TLS for wss://), with
+/// the keep-alive the relay runs itself. The runtime's own ping/pong keep-alive arms a timer per WebSocket that fires four
+/// times per keep-alive period (a thread-pool work item and a wake-up each: 400 per second at 100 calls, even while audio
+/// flows and no ping is ever due). Here one loop checks every session (<see cref="Check"/>, from the session watchdog):
+/// any bytes from the bot within <see cref="RelayOptions.GatewayKeepAliveInterval"/> prove it alive; after that much
+/// silence a ping goes out, and if nothing at all arrives within <see cref="RelayOptions.GatewayKeepAliveTimeout"/> of it,
+/// the check reports the gateway dead. The WebSocket writes each frame in one call (header and payload), so a ping is
+/// written whole between two of its frames, never inside one.</summary>
+internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan timeout) : Stream
+{
+    private const int PingFrameBytes = 2 + 4 + 8;
+
+    private const int MaskPoolBytes = 4096;
+
+    private readonly SemaphoreSlim _write = new(1, 1);
+    private readonly byte[] _masks = new byte[MaskPoolBytes];
+    private int _maskOffset = MaskPoolBytes;
+    private byte[] _frame = new byte[1024];
+    private readonly long _intervalMs = (long)interval.TotalMilliseconds;
+    private readonly long _timeoutMs = (long)timeout.TotalMilliseconds;
+    private long _lastReceived = Environment.TickCount64;
+    private long _pingSentAt;
+    private long _pings;
+
+    /// <summary>Pings sent so far.</summary>
+    public long Pings => Interlocked.Read(ref _pings);
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>The keep-alive check, at <paramref name="now"/> (<see cref="Environment.TickCount64"/>): sends a ping when
+    /// the bot has been silent for the interval; returns false once a ping has gone unanswered (nothing received) for the
+    /// timeout. Called from one thread only (the watchdog).</summary>
+    public bool Check(long now)
+    {
+        var lastReceived = Volatile.Read(ref _lastReceived);
+        if (_pingSentAt != 0)
+        {
+            if (lastReceived >= _pingSentAt)
+            {
+                _pingSentAt = 0;
+                return true;
+            }
+
+            return now - _pingSentAt <= _timeoutMs;
+        }
+
+        if (now - lastReceived >= _intervalMs)
+        {
+            // Counted from now even when the write lock is busy (a frame is still being written: the bot is not reading);
+            // a bot that sends nothing back within the timeout is dead either way.
+            _pingSentAt = now;
+            TrySendPing();
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes one whole data message (a single frame, masked as a client's frames must be) straight to the
+    /// connection, for the relay's per-frame sends: the same bytes the WebSocket would write, without its per-send
+    /// work (a mask drawn from the system's random generator per frame, one OpenSSL call and a <c>getpid</c> each). The
+    /// masks come from a pool of cryptographically random bytes refilled every 1,024 frames. One caller at a time
+    /// (the gateway leg's send lock); the WebSocket's own frames (handshake, pongs, close) are serialised with these by
+    /// the write lock.</summary>
+    public ValueTask SendMessageAsync(WebSocketMessageType type, ReadOnlySpan<byte> payload)
+    {
+        var header = payload.Length < 126 ? 2 : payload.Length <= ushort.MaxValue ? 4 : 10;
+        var length = header + 4 + payload.Length;
+        if (_frame.Length < length)
+        {
+            _frame = new byte[Math.Max(length, _frame.Length * 2)];
+        }
+
+        var frame = _frame.AsSpan(0, length);
+        frame[0] = (byte)(0x80 | (type == WebSocketMessageType.Text ? 0x1 : 0x2));
+        switch (header)
+        {
+            case 2:
+                frame[1] = (byte)(0x80 | payload.Length);
+                break;
+            case 4:
+                frame[1] = 0x80 | 126;
+                BinaryPrimitives.WriteUInt16BigEndian(frame[2..], (ushort)payload.Length);
+                break;
+            default:
+                frame[1] = 0x80 | 127;
+                BinaryPrimitives.WriteUInt64BigEndian(frame[2..], (ulong)payload.Length);
+                break;
+        }
+
+        if (_maskOffset == MaskPoolBytes)
+        {
+            RandomNumberGenerator.Fill(_masks);
+            _maskOffset = 0;
+        }
+
+        var mask = _masks.AsSpan(_maskOffset, 4);
+        _maskOffset += 4;
+        mask.CopyTo(frame[header..]);
+        Mask(payload, frame[(header + 4)..], BinaryPrimitives.ReadUInt32LittleEndian(mask));
+        return WriteAsync(_frame.AsMemory(0, length));
+    }
+
+    /// <summary>RFC 6455 5.3: byte i of the payload XOR byte i % 4 of the mask, eight bytes at a time.</summary>
+    internal static void Mask(ReadOnlySpan<byte> source, Span<byte> destination, uint mask)
+    {
+        var wide = mask | ((ulong)mask << 32);
+        var i = 0;
+        for (; i + 8 <= source.Length; i += 8)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(destination[i..], BinaryPrimitives.ReadUInt64LittleEndian(source[i..]) ^ wide);
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] = (byte)(source[i] ^ (byte)(mask >> (8 * (i & 3))));
+        }
+    }
+
+    private void TrySendPing()
+    {
+        if (!_write.Wait(0))
+        {
+            return;
+        }
+
+        var frame = new byte[PingFrameBytes];
+        frame[0] = 0x89; // FIN + ping
+        frame[1] = 0x80 | 8; // masked (a client's frames always are), 8 bytes of payload
+        RandomNumberGenerator.Fill(frame.AsSpan(2, 4));
+        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(6), Interlocked.Increment(ref _pings));
+        for (var i = 0; i < 8; i++)
+        {
+            frame[6 + i] ^= frame[2 + (i & 3)];
+        }
+
+        ValueTask write;
+        try
+        {
+            write = inner.WriteAsync(frame);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The connection is gone; the WebSocket's receive loop reports it.
+            _write.Release();
+            return;
+        }
+
+        _ = ReleaseWhenWritten(write);
+    }
+
+    private async Task ReleaseWhenWritten(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // As above.
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = inner.ReadAsync(buffer, cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return AwaitRead(read);
+        }
+
+        var count = read.Result;
+        Received(count);
+        return new ValueTask<int>(count);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> AwaitRead(ValueTask<int> read)
+    {
+        var count = await read.ConfigureAwait(false);
+        Received(count);
+        return count;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(Span<byte> buffer)
+    {
+        var count = inner.Read(buffer);
+        Received(count);
+        return count;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    private void Received(int count)
+    {
+        if (count > 0)
+        {
+            Volatile.Write(ref _lastReceived, Environment.TickCount64);
+        }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_write.Wait(0))
+        {
+            return WriteAfterPingAsync(buffer, cancellationToken);
+        }
+
+        ValueTask write;
+        try
+        {
+            write = inner.WriteAsync(buffer, cancellationToken);
+        }
+        catch
+        {
+            _write.Release();
+            throw;
+        }
+
+        if (!write.IsCompletedSuccessfully)
+        {
+            return ReleaseAfter(write);
+        }
+
+        write.GetAwaiter().GetResult();
+        _write.Release();
+        return default;
+    }
+
+    private async ValueTask WriteAfterPingAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await _write.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    private async ValueTask ReleaseAfter(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _write.Wait();
+        try
+        {
+            inner.Write(buffer);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Flush() => inner.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+}

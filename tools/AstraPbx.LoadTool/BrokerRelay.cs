@@ -23,6 +23,11 @@ internal sealed class BrokerRelay : IMeasuredRelay
     private readonly IBusControl _bus;
     private readonly IRequestClient<StartAiSession> _client;
     private readonly ConcurrentDictionary<Guid, AiSessionEnded> _ended = new();
+    private readonly ConcurrentQueue<double> _refusedAfterMs = new();
+    private readonly object _capacityGate = new();
+    private bool _full;
+    private long _fullUntil;
+    private TaskCompletionSource _becameFull = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private BrokerRelay(LoadOptions options, FakeGateway gateway, RabbitMqBroker broker, RelayProcess? process, string connectionString)
     {
@@ -43,6 +48,11 @@ internal sealed class BrokerRelay : IMeasuredRelay
                 e.Handler<AiSessionEnded>(context =>
                 {
                     _ended[context.Message.SessionId] = context.Message;
+                    return Task.CompletedTask;
+                });
+                e.Handler<RelayCapacity>(context =>
+                {
+                    OnCapacity(context.Message);
                     return Task.CompletedTask;
                 });
             });
@@ -93,8 +103,53 @@ internal sealed class BrokerRelay : IMeasuredRelay
         return relay;
     }
 
+    /// <summary>Requests refused as Routing refuses them (see <see cref="OpenSessionAsync"/>): how long after the tool
+    /// decided to place the call, in ms.</summary>
+    public IReadOnlyCollection<double> RefusedAfterMs => _refusedAfterMs;
+
+    /// <summary>The relay's capacity report, as Routing keeps it (<c>RelayCapacityView</c>): held for its ValidFor; a
+    /// report of no room wakes every request still waiting.</summary>
+    private void OnCapacity(RelayCapacity report)
+    {
+        TaskCompletionSource? wake = null;
+        lock (_capacityGate)
+        {
+            _fullUntil = Stopwatch.GetTimestamp() + (long)(report.ValidFor.TotalSeconds * Stopwatch.Frequency);
+            if (!report.Accepting && !_full)
+            {
+                wake = _becameFull;
+                _becameFull = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            _full = !report.Accepting;
+        }
+
+        wake?.TrySetResult();
+    }
+
+    private bool NoRoom(out Task becameFull)
+    {
+        lock (_capacityGate)
+        {
+            becameFull = _becameFull.Task;
+            return _full && Stopwatch.GetTimestamp() < _fullUntil;
+        }
+    }
+
+    /// <summary>Prepares a session as Routing does: no request while the relay's latest capacity report says it has no
+    /// room (the call would go to the fallback at once), and a request still waiting when the relay reports no room is
+    /// given up at that moment (the relay stopped taking requests; Routing sends the call to the fallback). Both count as
+    /// refused, with the time from placing the call to the refusal.</summary>
     public async Task<SessionEndpoint?> OpenSessionAsync(Action<string> fail)
     {
+        var placed = Stopwatch.GetTimestamp();
+        if (NoRoom(out var becameFull))
+        {
+            _refusedAfterMs.Enqueue(Stopwatch.GetElapsedTime(placed).TotalMilliseconds);
+            fail("refused:no-relay-capacity");
+            return null;
+        }
+
         var callId = "load-" + Guid.NewGuid().ToString("N")[..12];
         var request = new StartAiSession
         {
@@ -110,10 +165,26 @@ internal sealed class BrokerRelay : IMeasuredRelay
         };
         try
         {
-            var response = await _client.GetResponse<AiSessionReady, AiSessionFailed>(request).ConfigureAwait(false);
+            using var giveUp = new CancellationTokenSource();
+            var responding = _client.GetResponse<AiSessionReady, AiSessionFailed>(request, giveUp.Token);
+            if (await Task.WhenAny(responding, becameFull).ConfigureAwait(false) != responding)
+            {
+                await giveUp.CancelAsync().ConfigureAwait(false);
+                _refusedAfterMs.Enqueue(Stopwatch.GetElapsedTime(placed).TotalMilliseconds);
+                fail("refused:relay-became-full");
+                return null;
+            }
+
+            var response = await responding.ConfigureAwait(false);
             if (!response.Is(out Response<AiSessionReady>? readyResponse))
             {
-                fail("prepare:" + (response.Is(out Response<AiSessionFailed>? failed) ? failed!.Message.Reason.ToString() : "unknown"));
+                var reason = response.Is(out Response<AiSessionFailed>? failed) ? failed!.Message.Reason : (AiSessionFailure?)null;
+                if (reason == AiSessionFailure.OverCapacity)
+                {
+                    _refusedAfterMs.Enqueue(Stopwatch.GetElapsedTime(placed).TotalMilliseconds);
+                }
+
+                fail("prepare:" + (reason?.ToString() ?? "unknown"));
                 return null;
             }
 

@@ -55,6 +55,9 @@ public sealed class WidebandRelayKillTests(RelayKillDeployment fixture, ITestOut
         Assert.Equal("ai-session-end-unknown", record["route_reason"]);
         Assert.Equal(["ai_ended:" + record["session_id"]], (string[])record["route_path"]!);
         Assert.Null(record["ai_ended_at"]);
+
+        // The wait for an ending that never comes is Routing's plan, not a database that does not answer.
+        Assert.DoesNotContain($"Call {call.ChannelId}: database", deployment.Routing.OutputText(), StringComparison.Ordinal);
         await call.HangUpAsync();
         var ended = await Calls.RecordAsync(deployment, call.ChannelId, r => r["ended_at"] is not null, "the hangup");
         Assert.Equal(16, ended["hangup_cause"]);

@@ -126,7 +126,8 @@ public sealed class CallRouter(
         var token = context.CancellationToken;
         var decision = claim.Entries > settings.MaxStasisEntries
             ? new RouteDecision { Outcome = RouteOutcome.Hangup, Path = ["stasis:" + string.Join(',', message.StasisArgs)], Reason = Reasons.TooManyStasisEntries }
-            : await database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, t), token);
+            : await database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, t), token,
+                resolver.PlannedWait(message.StasisArgs));
         metrics.Stage("resolve", time.GetElapsedTime(started));
 
         var session = AiSessionAttempts.None;

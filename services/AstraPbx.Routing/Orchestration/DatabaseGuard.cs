@@ -11,7 +11,10 @@ public sealed class DatabaseGuard(TimeProvider time, ILogger<DatabaseGuard> logg
     /// only keep the caller in silence.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
 
-    public async Task<T> RunAsync<T>(string callId, string step, DecisionBudget budget, Func<CancellationToken, Task<T>> call, CancellationToken token)
+    /// <param name="plannedWait">Time the call spends waiting on purpose between its round trips (an <c>ai_ended</c>
+    /// entry waiting for the relay's ending, <see cref="Resolution.RouteResolver.PlannedWait"/>): added to its timeout,
+    /// so that the wait is not taken for a database that does not answer.</param>
+    public async Task<T> RunAsync<T>(string callId, string step, DecisionBudget budget, Func<CancellationToken, Task<T>> call, CancellationToken token, TimeSpan plannedWait = default)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -21,7 +24,7 @@ public sealed class DatabaseGuard(TimeProvider time, ILogger<DatabaseGuard> logg
             {
                 // WaitAsync rather than only the token: a cancelled command may still wait for the server's answer
                 // to the cancel request, and a silent server never gives it.
-                return await task.WaitAsync(budget.NextDatabaseCall(), time, token);
+                return await task.WaitAsync(budget.NextDatabaseCall() + plannedWait, time, token);
             }
             catch (Exception e) when (!token.IsCancellationRequested && DatabaseFailures.IsTransient(e))
             {

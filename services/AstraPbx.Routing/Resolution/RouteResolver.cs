@@ -73,6 +73,11 @@ public sealed class RouteResolver(RoutingRepository repository, IOptionsMonitor<
         }
     }
 
+    /// <summary>How long resolving these arguments may wait on purpose, on top of its database round trips: up to
+    /// <c>Routing:AiSessionEndWait</c> for an <c>ai_ended</c> entry (<see cref="AfterAiSessionAsync"/>), else nothing.</summary>
+    public TimeSpan PlannedWait(IReadOnlyList<string> stasisArgs) =>
+        stasisArgs.Count > 0 && stasisArgs[0] == "ai_ended" ? options.CurrentValue.AiSessionEndWait : TimeSpan.Zero;
+
     /// <summary>A wideband AI leg (<c>Dial(AudioSocket/...)</c>) ended with the caller still up. The dialplan cannot tell
     /// a bot that hung up from one that failed (PROTOCOLS.md 1), so the relay's <c>AiSessionEnded</c>, recorded per
     /// session, decides: the bot ending the call (<c>stop</c>, close 1000/1001) hangs up; anything else, or no ending

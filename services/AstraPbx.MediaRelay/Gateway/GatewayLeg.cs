@@ -23,8 +23,9 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
             return;
         }
 
+        // The end (which aborts the socket) goes first: an abort before it would fail the receive loop, which could end
+        // the session as gateway-failed first.
         MediaRelayLog.GatewayKeepAliveTimedOut(logger, session.CallId, session.SessionId, options.GatewayKeepAliveTimeout);
-        socket.Abort();
         _ = session.EndAsync(EndReason.GatewayKeepAliveTimeout);
     }
 

@@ -76,6 +76,26 @@ public sealed class UplinkBatchingTests(RabbitMqFixture rabbit) : IClassFixture<
     }
 
     [Fact]
+    public async Task Half_a_batch_left_by_a_caller_who_goes_quiet_is_sent_after_two_ticks_not_held()
+    {
+        await using var gateway = await RecordingGateway.StartAsync();
+        var (relay, bot, caller, sessionId) = await StartAsync(rabbit, gateway, MediaMode.AstraPbxBinary, 2);
+        await using var __ = relay;
+        await using var ___ = caller;
+        var pcm = TestPcm.Pattern(1, Frame);
+
+        // Silence suppression: one frame of speech, then nothing. Nothing else would ever complete the batch.
+        await caller.SendAsync(RawCaller.Frame(AudioSocketKind.Slin, pcm));
+        await Wait.Until(() => relay.Session(sessionId).FramesToGateway == 1, "the frame read by the relay");
+        Assert.Empty(bot.Binary);
+
+        await relay.TickAsync(3);
+
+        await Wait.Until(() => bot.Binary.Count == 1, "the half batch at the bot");
+        Assert.Equal(pcm, Assert.Single(bot.Binary));
+    }
+
+    [Fact]
     public async Task Twilio_mode_with_two_frames_per_message_sends_media_events_of_40_ms()
     {
         await using var gateway = await RecordingGateway.StartAsync();

@@ -12,7 +12,9 @@ namespace AstraPbx.MediaRelay.Caller;
 /// gateway as it arrives, DTMF, hangup, bad input) and the <see cref="CallerPlayout"/> the shared clock ticks.</summary>
 /// <remarks>With <c>uplinkFramesPerMessage</c> above 1 (<c>Relay:UplinkFramesPerMessage</c>) caller audio goes to the
 /// gateway in messages of that many 20 ms frames (2: 40 ms, as Pipecat sends), fewer messages for up to 20 ms more
-/// uplink delay per extra frame; DTMF flushes what is batched first, so the order holds.</remarks>
+/// uplink delay per extra frame; DTMF flushes what is batched first, so the order holds. A batch the caller does not
+/// complete (silence suppression: nothing more comes; or the call ends) is sent as it is once it has waited
+/// <see cref="BatchWaitTicks"/> playout ticks, by the tick cancelling the pending pipe read: no timer per session.</remarks>
 internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISessionControl session, ILogger logger, int uplinkFramesPerMessage = 1)
 {
     /// <summary>The largest payload accepted from Asterisk: 20 ms at 96 kHz is 3840 bytes; anything bigger is refused
@@ -24,7 +26,15 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     /// disagrees with its route).</summary>
     public static int MaxPcmToGateway(int gatewayRate) => MaxPayloadFromCaller * gatewayRate / 8000;
 
+    /// <summary>Playout ticks a started batch waits for its next frame (20-40 ms: a caller sending every 20 ms completes
+    /// it in time).</summary>
+    internal const int BatchWaitTicks = 2;
+
     private readonly CancellationTokenSource _read = new();
+    private PipeReader? _input;
+    private int _batchOpen;
+    private int _batchTicks;
+    private int _flushRequested;
 
     // Hot-path buffers, one set per session: nothing is allocated per frame.
     private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
@@ -56,6 +66,12 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     /// end, the read is stopped.</summary>
     public async Task RunAsync(PipeReader input, PipeWriter output)
     {
+        if (_batch is not null)
+        {
+            Volatile.Write(ref _input, input);
+            Playout.UplinkTick = FlushStaleBatch;
+        }
+
         Playout.Attach(output);
         while (true)
         {
@@ -121,10 +137,30 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                 return;
             }
 
+            if (result.IsCanceled && Interlocked.Exchange(ref _flushRequested, 0) == 1)
+            {
+                // The tick's request (FlushStaleBatch), not an end: the batch goes out as it is.
+                await FlushBatchAsync().ConfigureAwait(false);
+                if (!result.IsCompleted)
+                {
+                    continue;
+                }
+            }
+
             if (result.IsCompleted || result.IsCanceled)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>From the playout tick (batching only): a batch that has waited <see cref="BatchWaitTicks"/> ticks for its
+    /// next frame wakes the read loop, which sends it as it is.</summary>
+    private void FlushStaleBatch()
+    {
+        if (Volatile.Read(ref _batchOpen) == 1 && ++_batchTicks >= BatchWaitTicks && Interlocked.Exchange(ref _flushRequested, 1) == 0)
+        {
+            Volatile.Read(ref _input)?.CancelPendingRead();
         }
     }
 
@@ -149,6 +185,7 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
         {
             var length = _batched;
             _batched = 0;
+            Volatile.Write(ref _batchOpen, 0);
             await gateway.SendAudioAsync(_batch.AsMemory(0, length)).ConfigureAwait(false);
         }
     }
@@ -209,6 +246,12 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                 }
 
                 pcm.Span.CopyTo(_batch.AsSpan(_batched));
+                if (_batched == 0)
+                {
+                    _batchTicks = 0;
+                    Volatile.Write(ref _batchOpen, 1);
+                }
+
                 _batched += pcm.Length;
                 if (_batched >= _batchTarget)
                 {

@@ -80,6 +80,9 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         }
     }
 
+    /// <summary>Called at the end of every tick: the caller leg's check for an uplink batch left waiting.</summary>
+    public Action? UplinkTick { get; set; }
+
     /// <summary>The shared clock's tick: exactly one frame to Asterisk (bot audio or silence), then due marks.</summary>
     public void OnTick(long tick, double latenessMs, int skippedTicks)
     {
@@ -153,6 +156,8 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
             {
                 _ = gateway.SendMarkAsync(name);
             }
+
+            UplinkTick?.Invoke();
         }
         catch (Exception e)
         {

@@ -45,23 +45,23 @@ public sealed class AiSessionStarter(IRequestClient<StartAiSession> startAiSessi
             attempts++;
             var sessionId = Guid.NewGuid();
             var asked = time.GetTimestamp();
-            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(token, noRoom);
+            var asking = startAiSession.GetResponse<AiSessionReady, AiSessionFailed>(new StartAiSession
+            {
+                CallId = message.CallId,
+                AsteriskId = message.AsteriskId,
+                SessionId = sessionId,
+                GatewayUrl = decision.GatewayUrl!,
+                MediaMode = decision.MediaMode,
+                CallerSampleRate = decision.CallerSampleRate,
+                OrgId = decision.OrganizationId?.ToString(CultureInfo.InvariantCulture) ?? message.OrgId,
+                CallerNumber = message.CallerNumber,
+                Extension = message.Extension,
+                ChannelName = message.ChannelName,
+                CustomParameters = message.Variables,
+            }, token, RequestTimeout.After(ms: (int)Math.Ceiling(timeout.TotalMilliseconds)));
             try
             {
-                var response = await startAiSession.GetResponse<AiSessionReady, AiSessionFailed>(new StartAiSession
-                {
-                    CallId = message.CallId,
-                    AsteriskId = message.AsteriskId,
-                    SessionId = sessionId,
-                    GatewayUrl = decision.GatewayUrl!,
-                    MediaMode = decision.MediaMode,
-                    CallerSampleRate = decision.CallerSampleRate,
-                    OrgId = decision.OrganizationId?.ToString(CultureInfo.InvariantCulture) ?? message.OrgId,
-                    CallerNumber = message.CallerNumber,
-                    Extension = message.Extension,
-                    ChannelName = message.ChannelName,
-                    CustomParameters = message.Variables,
-                }, waiting.Token, RequestTimeout.After(ms: (int)Math.Ceiling(timeout.TotalMilliseconds)));
+                var response = await asking.WaitAsync(noRoom);
                 relayTime += time.GetElapsedTime(asked);
                 if (response.Is(out Response<AiSessionReady>? ready))
                 {
@@ -80,12 +80,13 @@ public sealed class AiSessionStarter(IRequestClient<StartAiSession> startAiSessi
                 failure = "timeout";
                 RoutingLog.SessionFailed(logger, message.CallId, sessionId, attempts, failure, "");
             }
-            catch (Exception e) when (noRoom.IsCancellationRequested && !token.IsCancellationRequested
-                && (e is OperationCanceledException || e is RequestException { InnerException: OperationCanceledException }))
+            catch (OperationCanceledException) when (noRoom.IsCancellationRequested && !token.IsCancellationRequested)
             {
-                // (Cancelled while still sending, MassTransit wraps the cancellation in a RequestException.) A message
-                // already sent stays on the queue until its TTL, this attempt's timeout: docs/routing.md says what a
-                // relay that resumes before then does with it.
+                // Only the wait is given up, not the request: cancelling a request whose publish is not yet confirmed
+                // faults the send (MassTransit logs an error). It ends unobserved at its timeout, which is also its TTL
+                // on the queue: docs/routing.md says what a relay that resumes before then does with it.
+                _ = asking.ContinueWith(static t => t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 relayTime += time.GetElapsedTime(asked);
                 RoutingLog.SessionFailed(logger, message.CallId, sessionId, attempts, Reasons.NoRelayCapacity, "");
                 return new AiSessionAttempts(null, attempts, relayTime, Reasons.NoRelayCapacity);

@@ -83,8 +83,8 @@ public sealed class AiSessionStarter(IRequestClient<StartAiSession> startAiSessi
             catch (OperationCanceledException) when (noRoom.IsCancellationRequested && !token.IsCancellationRequested)
             {
                 // Only the wait is given up, not the request: cancelling a request whose publish is not yet confirmed
-                // faults the send (MassTransit logs an error). It ends unobserved at its timeout, which is also its TTL
-                // on the queue: docs/routing.md says what a relay that resumes before then does with it.
+                // faults the send (MassTransit logs an error). It ends at its timeout (its fault observed here), which is
+                // also its TTL on the queue: docs/routing.md says what a relay that resumes before then does with it.
                 _ = asking.ContinueWith(static t => t.Exception, CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 relayTime += time.GetElapsedTime(asked);

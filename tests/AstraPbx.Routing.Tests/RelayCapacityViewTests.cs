@@ -44,4 +44,44 @@ public sealed class RelayCapacityViewTests
         Assert.False(view.NoRelayHasRoom(out var relays));
         Assert.Equal(0, relays);
     }
+
+    [Fact]
+    public void The_last_relay_with_room_reporting_none_cancels_the_waiting_requests_token_once()
+    {
+        var view = new RelayCapacityView(new FakeTimeProvider());
+        view.Update(Report("relay-1", false));
+        view.Update(Report("relay-2", true));
+        var waiting = view.NoRoomReported;
+
+        view.Update(Report("relay-2", false));
+
+        Assert.True(waiting.IsCancellationRequested);
+        Assert.False(view.NoRoomReported.IsCancellationRequested, "the next request gets a fresh token");
+    }
+
+    [Fact]
+    public void A_report_of_room_or_a_full_relay_beside_one_with_room_leaves_the_token_alone()
+    {
+        var view = new RelayCapacityView(new FakeTimeProvider());
+        var waiting = view.NoRoomReported;
+        view.Update(Report("relay-1", true));
+        view.Update(Report("relay-2", false));
+        view.Update(Report("relay-2", true));
+        Assert.False(waiting.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void A_full_relay_repeating_its_report_after_the_other_relays_report_ran_out_cancels_the_token()
+    {
+        var time = new FakeTimeProvider();
+        var view = new RelayCapacityView(time);
+        view.Update(Report("relay-1", true));
+        view.Update(Report("relay-2", false));
+        var waiting = view.NoRoomReported;
+        time.Advance(TimeSpan.FromSeconds(3.5));
+
+        view.Update(Report("relay-2", false));
+
+        Assert.True(waiting.IsCancellationRequested);
+    }
 }

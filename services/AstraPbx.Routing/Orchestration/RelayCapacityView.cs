@@ -9,12 +9,45 @@ namespace AstraPbx.Routing.Orchestration;
 public sealed class RelayCapacityView(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, (bool Accepting, long Until)> _relays = new(StringComparer.Ordinal);
+    private readonly object _noRoomGate = new();
+    private CancellationTokenSource _noRoom = new();
+
+    /// <summary>Cancelled when a report leaves no relay with room (<see cref="NoRelayHasRoom"/>), then replaced for the
+    /// next time. A request still waiting then waits on a queue no relay consumes: a full relay stops consuming, and it
+    /// reports no room only once the requests it had already taken are answered (stopping its endpoint waits for them).
+    /// Take the token before checking <see cref="NoRelayHasRoom"/>, so a report between the two is not missed.</summary>
+    public CancellationToken NoRoomReported
+    {
+        get
+        {
+            lock (_noRoomGate)
+            {
+                return _noRoom.Token;
+            }
+        }
+    }
 
     /// <summary>Records a relay's report.</summary>
     public void Update(RelayCapacity report)
     {
         var until = time.GetTimestamp() + (long)(report.ValidFor.TotalSeconds * time.TimestampFrequency);
         _relays[report.RelayInstance] = (report.Accepting, until);
+        if (report.Accepting || !NoRelayHasRoom(out _))
+        {
+            return;
+        }
+
+        // Every report of no room while none has any, not only the change: a full relay repeats it every interval, which
+        // also catches a view that turned full because another relay's report of room ran out.
+        CancellationTokenSource full;
+        lock (_noRoomGate)
+        {
+            full = _noRoom;
+            _noRoom = new CancellationTokenSource();
+        }
+
+        // Not disposed: a request may still be linking to its token; a cancelled source holds no timer.
+        full.Cancel();
     }
 
     /// <summary>True when at least one relay reported lately and none of those has room.</summary>

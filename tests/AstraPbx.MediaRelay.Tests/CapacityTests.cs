@@ -1,5 +1,8 @@
 using AstraPbx.Contracts.Media;
 using AstraPbx.Contracts.RelayAdmin;
+using AstraPbx.MediaRelay.Hosting;
+using Grpc.Health.V1;
+using Microsoft.Extensions.DependencyInjection;
 using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
@@ -50,6 +53,12 @@ public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
         Assert.False(capacity.Accepting);
         Assert.Equal(0, capacity.HeadroomSessions);
 
+        // Full is not broken: the stopped endpoint does not make the relay NOT_SERVING (it would leave its ready
+        // endpoints in Kubernetes while its calls go on).
+        await Wait.Until(() => relay.Services.GetRequiredService<StartAiSessionEndpoint>().Paused, "the endpoint paused");
+        var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+
         // Not consumed: the request waits on the queue (for another relay) until it expires.
         await Assert.ThrowsAsync<RequestTimeoutException>(() => relay.PrepareAsync(gateway.Url.ToString(), timeout: TimeSpan.FromSeconds(2)));
         Assert.Equal(1, relay.Registry.Reserved);
@@ -61,6 +70,36 @@ public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
         await relay.Ended(ready.SessionId);
         seen = relay.CapacityReports.Count;
         await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => r.Accepting), "a report with room again");
+        var (again, failed) = await relay.PrepareAsync(gateway.Url.ToString());
+        Assert.Null(failed);
+        Assert.NotNull(again);
+    }
+
+    [Fact]
+    public async Task A_request_queued_while_the_relay_had_no_room_is_refused_once_it_resumes_not_prepared_for_nobody()
+    {
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        await using var relay = await RelayHost.StartAsync(rabbit, TinyLimit);
+        await Wait.Until(() => relay.CapacityReports.Any(r => r.Accepting), "a report with room (no session yet)");
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
+        var bot = await gateway.NextSession(Long);
+        await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource());
+        await bot.FirstAudio.Within(Long, "the admitted call's audio");
+        var seen = relay.CapacityReports.Count;
+        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => !r.Accepting), "a report without room");
+        await Wait.Until(() => relay.Services.GetRequiredService<StartAiSessionEndpoint>().Paused, "the endpoint paused");
+
+        // Routing gives such a request up when every relay reports no room; here it waits on the queue meanwhile.
+        var queued = relay.PrepareAsync(gateway.Url.ToString(), timeout: Long);
+        await caller.HangUpAsync();
+        await relay.Ended(ready.SessionId);
+
+        var (late, refused) = await queued;
+        Assert.Null(late);
+        Assert.Equal(AiSessionFailure.OverCapacity, refused!.Reason);
+        Assert.Contains("queued while this relay had no room", refused.Detail, StringComparison.Ordinal);
+        Assert.Equal(0, relay.Registry.Reserved);
+
         var (again, failed) = await relay.PrepareAsync(gateway.Url.ToString());
         Assert.Null(failed);
         Assert.NotNull(again);

@@ -10,7 +10,7 @@ namespace AstraPbx.MediaRelay.Consumers;
 /// that accepts TCP and never answers must not hold this relay's preparation slots for the whole gateway connect
 /// timeout after Routing gave up, or every other call's session waits behind it.</summary>
 [ExcludeFromConfigureEndpoints]
-public sealed class StartAiSessionConsumer(SessionPreparer preparer, ILogger<StartAiSessionConsumer> logger) : IConsumer<StartAiSession>
+public sealed class StartAiSessionConsumer(SessionPreparer preparer, Hosting.StartAiSessionEndpoint endpoint, ILogger<StartAiSessionConsumer> logger) : IConsumer<StartAiSession>
 {
     public async Task Consume(ConsumeContext<StartAiSession> context)
     {
@@ -23,7 +23,9 @@ public sealed class StartAiSessionConsumer(SessionPreparer preparer, ILogger<Sta
         PrepareResult result;
         try
         {
-            result = await preparer.PrepareAsync(context.Message, expiry.Token).ConfigureAwait(false);
+            result = endpoint.SentWhilePaused(context.SentTime)
+                ? preparer.RefuseQueuedWhileFull(context.Message)
+                : await preparer.PrepareAsync(context.Message, expiry.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (expiry.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Sessions;
+using AstraPbx.ServiceDefaults.Health;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 
@@ -19,10 +20,13 @@ public sealed class StartAiSessionEndpoint
     private bool _paused;
     private bool _wantPaused;
 
+    private readonly PausedEndpoints? _pausedEndpoints;
+
     public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted)
     {
         _services = services;
         _registry = registry;
+        _pausedEndpoints = services.GetService<PausedEndpoints>();
         _ = busStarted.Started.ContinueWith(_ => Connect(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
@@ -51,6 +55,21 @@ public sealed class StartAiSessionEndpoint
     /// <summary>True while the endpoint is paused for lack of room.</summary>
     public bool Paused => Volatile.Read(ref _paused);
 
+    /// <summary>When consuming last resumed after a pause (UTC; <see cref="DateTime.MinValue"/> if never paused). A
+    /// request sent before it waited on the queue while this relay said it had no room, and Routing gives such a request
+    /// up when every relay says so: preparing it now could hold a session and a bot connection for a call that already
+    /// went to the fallback (<see cref="SentWhilePaused"/>).</summary>
+    public DateTime ResumedAt => new(Volatile.Read(ref _resumedAtTicks), DateTimeKind.Utc);
+
+    private long _resumedAtTicks;
+
+    /// <summary>True for a request sent (by the sender's clock) before the endpoint last resumed: it is answered
+    /// <c>OverCapacity</c> without preparing; a sender still waiting for it retries, one that gave up ignores it.</summary>
+    public bool SentWhilePaused(DateTime? sentTime) =>
+        sentTime is { } sent && Volatile.Read(ref _resumedAtTicks) is var resumed and > 0 && sent.ToUniversalTime().Ticks < resumed;
+
+    /// <summary>Marks <c>start-ai-session</c> as paused on purpose for the bus health check (a full relay is healthy).</summary>
+
     /// <summary>Pauses consuming while the relay has no room (the requests stay on the shared queue for relays that
     /// have), and resumes once it has. The last call wins; a drain's stop wins over both.</summary>
     public async Task SetAcceptingAsync(bool accepting, CancellationToken cancellationToken)
@@ -73,11 +92,15 @@ public sealed class StartAiSessionEndpoint
 
             if (pause)
             {
+                // Marked first: a health check while it stops must not take a full relay for a broken bus.
+                _pausedEndpoints?.Pause(StartAiSessionConsumerDefinition.QueueName, "no room for one more session");
                 await handle.ReceiveEndpoint.Stop(cancellationToken).ConfigureAwait(false);
             }
             else
             {
+                Volatile.Write(ref _resumedAtTicks, DateTime.UtcNow.Ticks);
                 await handle.ReceiveEndpoint.Start(cancellationToken).Ready.ConfigureAwait(false);
+                _pausedEndpoints?.Resume(StartAiSessionConsumerDefinition.QueueName);
             }
 
             Volatile.Write(ref _paused, pause);

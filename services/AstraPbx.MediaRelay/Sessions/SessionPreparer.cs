@@ -142,6 +142,11 @@ public sealed class SessionPreparer(
         GatewayConnectMs = connectMs,
     };
 
+    /// <summary>A request that waited on the queue while this relay had no room (<see cref="StartAiSessionEndpoint.SentWhilePaused"/>):
+    /// refused without a gateway connection, as the sender may have sent the call to the fallback meanwhile.</summary>
+    public PrepareResult RefuseQueuedWhileFull(StartAiSession request) =>
+        Fail(request, AiSessionFailure.OverCapacity, "queued while this relay had no room (sent before it resumed)", SecretRedactor.RedactUrl(request.GatewayUrl));
+
     private PrepareResult Fail(StartAiSession request, AiSessionFailure reason, string detail, string gateway)
     {
         registry.CountFailed();

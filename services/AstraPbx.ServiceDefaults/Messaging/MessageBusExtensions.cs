@@ -67,6 +67,7 @@ public static class MessageBusExtensions
         // queue drains while the bus still runs.
         builder.Services.AddHostedService(services => services.GetRequiredService<OutboundQueue>());
 
+        builder.Services.AddSingleton<Health.PausedEndpoints>();
         builder.Services.AddHealthChecks().AddCheck<Health.BusHealthCheck>(Health.BusHealthCheck.Name);
 
         // Start even when the broker is down: health says NOT_SERVING until the bus connects.

@@ -295,9 +295,12 @@ internal sealed class LoadRun(LoadOptions options)
             var fromIdle = (a.RssBytes - idleRss) / 1024.0 / calls;
             if (memory.AtHalf is { } h && calls > memory.HalfCalls)
             {
-                // The second half's own cost: both points after the same warm-up, with the process already warm.
-                kibPerSession = (a.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls);
-                Console.WriteLine(string.Create(inv, $"relay memory: RSS {a.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {h.RssBytes / 1048576.0:0.0} MiB with {memory.HalfCalls}, {idleRss / 1048576.0:0.0} MiB after the first; {kibPerSession:0.0} KiB per session ({memory.HalfCalls} -> {calls} calls; {(b.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls):0.0} at the window's start); {fromIdle:0.0} KiB per session from the first call (with the process-wide warm-up); threads {h.Threads} -> {a.Threads}"));
+                // The second half's own cost: both points after the same warm-up, with the process already warm. Read at
+                // the window's start, not its end: a relay that falls behind holds the backlog (seconds of bot audio per
+                // call in its jitter buffers) during the window, which is overload, not what a session costs.
+                kibPerSession = (b.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls);
+                Console.WriteLine(string.Create(inv, $"relay memory: RSS {b.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {h.RssBytes / 1048576.0:0.0} MiB with {memory.HalfCalls} (each {options.WarmupSeconds:0.#} s after its calls were up), {idleRss / 1048576.0:0.0} MiB after the first call; {kibPerSession:0.0} KiB per session ({memory.HalfCalls} -> {calls} calls); {fromIdle:0.0} KiB per session from the first call (with the process-wide warm-up); threads {h.Threads} -> {b.Threads}"));
+                Console.WriteLine(string.Create(inv, $"relay memory during the window: {(a.RssBytes - b.RssBytes) / 1048576.0:+0.0;-0.0} MiB to {a.RssBytes / 1048576.0:0.0} MiB ({(a.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls):0.0} KiB per session {memory.HalfCalls} -> {calls} at its end; growth here is backlog when the relay fell behind)"));
             }
             else
             {

@@ -41,6 +41,8 @@ public sealed class GatewayConnector : IDisposable
         try
         {
             await socket.ConnectAsync(url, _invoker, timeout.Token).ConfigureAwait(false);
+            // The upgrade's headers are kept only to classify a failed connect: a live session need not hold them.
+            socket.HttpResponseHeaders = null;
             return socket;
         }
         catch (Exception e) when (e is not GatewayConnectException)

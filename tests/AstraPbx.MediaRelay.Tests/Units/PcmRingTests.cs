@@ -78,6 +78,33 @@ public sealed class PcmRingTests
     }
 
     [Fact]
+    public void Frames_and_bursts_after_the_first_allocate_nothing()
+    {
+        var jitter = new JitterBuffer(targetMs: 40, capMs: 120_000, sampleRate: 8000);
+        var frame = new byte[320];
+        var burst = Sequence(0, 16_000);
+        PlayBurst(); // the first burst rents from the pool, which may allocate
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var tick = 0; tick < 500; tick++)
+        {
+            jitter.Write(burst.AsSpan(0, 320));
+            jitter.ReadFrame(frame);
+        }
+
+        PlayBurst();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        void PlayBurst()
+        {
+            jitter.Write(burst);
+            while (jitter.ReadFrame(frame))
+            {
+            }
+        }
+    }
+
+    [Fact]
     public void A_clear_gives_a_grown_ring_back()
     {
         var jitter = new JitterBuffer(targetMs: 40, capMs: 120_000, sampleRate: 8000);

@@ -118,7 +118,8 @@ internal sealed class PcmRing
         _ring.AsSpan(0, Count - first).CopyTo(bigger.AsSpan(first));
         ReturnRented();
         _ring = bigger;
-        _capacity = size;
+        // The pool hands out powers of two: use all of it (a burst then grows less often), but never past the cap.
+        _capacity = Math.Min(bigger.Length, _capBytes);
         _head = 0;
     }
 

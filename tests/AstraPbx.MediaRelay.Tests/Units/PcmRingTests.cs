@@ -126,9 +126,9 @@ public sealed class PcmRingTests
         Assert.Equal(Sequence(0, 4), taken);
         ring.Write(Sequence(6, 6)); // wraps: the ring holds bytes 4..11
         Assert.False(ring.Grown);
-        ring.Write(Sequence(12, 20)); // grows from 8 to what it holds: 28 bytes
+        ring.Write(Sequence(12, 20)); // grows from 8 to what it holds, 28 bytes: the pool's 32
         Assert.True(ring.Grown);
-        Assert.Equal(28, ring.Capacity);
+        Assert.Equal(32, ring.Capacity);
         var rest = new byte[28];
         ring.Take(rest);
         Assert.Equal(Sequence(4, 28), rest);

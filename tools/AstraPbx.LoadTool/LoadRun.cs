@@ -51,46 +51,34 @@ internal sealed class LoadRun(LoadOptions options)
             var started = Stopwatch.GetTimestamp();
             await StartCallAsync(relay, pacer, maxFrames).ConfigureAwait(false);
             idle = relayPid is { } p1 ? ProcessMeter.Read(p1) : idle;
-            using (var limit = new SemaphoreSlim(options.PrepareConcurrency))
-            {
-                var starts = new List<Task>();
-                for (var i = 1; i < options.Calls; i++)
-                {
-                    if (options.RampRate > 0)
-                    {
-                        // Calls arrive at a set rate, as on a PBX, rather than all at once.
-                        var due = started + (long)(i * Stopwatch.Frequency / options.RampRate);
-                        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                        if (wait > TimeSpan.Zero)
-                        {
-                            await Task.Delay(wait).ConfigureAwait(false);
-                        }
-                    }
 
-                    await limit.WaitAsync().ConfigureAwait(false);
-                    starts.Add(Task.Run(async () =>
-                    {
-                        try
-                        {
-                            await StartCallAsync(relay, pacer, maxFrames).ConfigureAwait(false);
-                        }
-                        finally
-                        {
-                            limit.Release();
-                        }
-                    }));
-                }
-
-                await Task.WhenAll(starts).ConfigureAwait(false);
-            }
-
+            // Memory per session is measured between half the calls and all of them, both after the same warm-up (see
+            // Report): the first half pays the process-wide costs (tier-1 JIT of the call path, thread-pool threads, GC
+            // budgets), the second half only what its sessions hold.
+            var half = Math.Max(1, options.Calls / 2);
+            await StartCallsAsync(relay, pacer, maxFrames, 1, half, started).ConfigureAwait(false);
             var rampSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            Console.WriteLine($"{_calls.Count} calls up in {rampSeconds:0.0} s ({Failures()})");
-            if (!await GatewayLegsUpAsync(gateway).ConfigureAwait(false))
+            if (!await GatewayLegsUpAsync(gateway, 0, _calls.Count).ConfigureAwait(false))
             {
                 return 1;
             }
 
+            ProcessMeter.Sample? atHalf = null;
+            var halfCalls = _calls.Count;
+            if (half < options.Calls)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds)).ConfigureAwait(false);
+                atHalf = relayPid is { } ph ? ProcessMeter.Read(ph) : null;
+                var secondHalf = Stopwatch.GetTimestamp();
+                await StartCallsAsync(relay, pacer, maxFrames, half, options.Calls, secondHalf).ConfigureAwait(false);
+                rampSeconds += Stopwatch.GetElapsedTime(secondHalf).TotalSeconds;
+                if (!await GatewayLegsUpAsync(gateway, halfCalls, _calls.Count).ConfigureAwait(false))
+                {
+                    return 1;
+                }
+            }
+
+            Console.WriteLine($"{_calls.Count} calls up in {rampSeconds:0.0} s, {halfCalls} of them first ({Failures()})");
             await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds)).ConfigureAwait(false);
 
             // Again, for any thread the relay started while the first taskset went through its threads.
@@ -119,7 +107,8 @@ internal sealed class LoadRun(LoadOptions options)
                 ended += caller.Ended.IsCompleted ? 1 : 0;
             }
 
-            Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, idle, relayBefore, relayAfter, (selfAfter - selfBefore).TotalSeconds, pacer);
+            Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls), relayBefore, relayAfter,
+                (selfAfter - selfBefore).TotalSeconds, pacer);
             await Task.WhenAll(_calls.Select(c => c.Caller.HangUpAsync())).ConfigureAwait(false);
             ReportTargets(relay, await relay.ReportRelaySideAsync(_ourSessions).ConfigureAwait(false));
             return 0;
@@ -131,6 +120,42 @@ internal sealed class LoadRun(LoadOptions options)
                 await caller.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Dials calls <paramref name="from"/> to <paramref name="to"/> (exclusive), at most
+    /// <c>--prepare-concurrency</c> at once, at <c>--ramp-rate</c> from <paramref name="started"/> when one is set.</summary>
+    private async Task StartCallsAsync(IMeasuredRelay relay, CallerPacer pacer, int maxFrames, int from, int to, long started)
+    {
+        using var limit = new SemaphoreSlim(options.PrepareConcurrency);
+        var starts = new List<Task>();
+        for (var i = from; i < to; i++)
+        {
+            if (options.RampRate > 0)
+            {
+                // Calls arrive at a set rate, as on a PBX, rather than all at once.
+                var due = started + (long)((i - from + 1) * Stopwatch.Frequency / options.RampRate);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait).ConfigureAwait(false);
+                }
+            }
+
+            await limit.WaitAsync().ConfigureAwait(false);
+            starts.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await StartCallAsync(relay, pacer, maxFrames).ConfigureAwait(false);
+                }
+                finally
+                {
+                    limit.Release();
+                }
+            }));
+        }
+
+        await Task.WhenAll(starts).ConfigureAwait(false);
     }
 
     /// <summary>With <c>--relay-core</c>: moves every thread of the relay to that core, and says how many are there.</summary>
@@ -154,13 +179,14 @@ internal sealed class LoadRun(LoadOptions options)
         }
     }
 
-    /// <summary>Waits until the echo gateway has read the handshake of every call's WebSocket. False when it refused
-    /// one (the relay's handshake is wrong: nothing would be measured); a slow start is only reported.</summary>
-    private async Task<bool> GatewayLegsUpAsync(FakeGateway gateway)
+    /// <summary>Waits until the echo gateway has read the handshake of calls <paramref name="from"/> to
+    /// <paramref name="to"/>'s WebSockets. False when it refused one (the relay's handshake is wrong: nothing would be
+    /// measured); a slow start is only reported.</summary>
+    private async Task<bool> GatewayLegsUpAsync(FakeGateway gateway, int from, int to)
     {
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(GatewayLegsTimeout.TotalSeconds * Stopwatch.Frequency);
-        for (var i = 0; i < _calls.Count; i++)
+        for (var i = from; i < to; i++)
         {
             GatewaySession session;
             try
@@ -170,7 +196,7 @@ internal sealed class LoadRun(LoadOptions options)
             }
             catch (TimeoutException)
             {
-                Console.WriteLine($"gateway: {i} of {_calls.Count} calls' WebSockets up after {GatewayLegsTimeout.TotalSeconds:0} s; measuring anyway");
+                Console.WriteLine($"gateway: {i} of {to} calls' WebSockets up after {GatewayLegsTimeout.TotalSeconds:0} s; measuring anyway");
                 return true;
             }
 
@@ -181,7 +207,7 @@ internal sealed class LoadRun(LoadOptions options)
             }
         }
 
-        Console.WriteLine($"{_calls.Count} gateway WebSockets up, handshakes accepted, {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s after the last call was up");
+        Console.WriteLine($"{to - from} gateway WebSockets up, handshakes accepted, {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s after the last call was up");
         return true;
     }
 
@@ -215,7 +241,7 @@ internal sealed class LoadRun(LoadOptions options)
         _failures.IsEmpty ? "no failures" : string.Join(", ", _failures.Select(f => $"{f.Key}: {f.Value}"));
 
     private void Report(IMeasuredRelay relay, double rampSeconds, double windowSeconds, long sent, long skipped, int ended,
-        ProcessMeter.Sample? idle, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, CallerPacer pacer)
+        MemoryPoints memory, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, CallerPacer pacer)
     {
         long echoes = 0, silence = 0, duplicates = 0, outOfOrder = 0, beforeFirstEcho = 0;
         var baselines = new Histogram();
@@ -265,9 +291,22 @@ internal sealed class LoadRun(LoadOptions options)
             var cpu = a.CpuSeconds - b.CpuSeconds;
             cpuPerCallMinute = cpu / callMinutes;
             Console.WriteLine(string.Create(inv, $"relay CPU: {cpu:0.00} s over {callMinutes:0.0} call-minutes = {cpuPerCallMinute:0.0000} CPU-s per call-minute ({100 * cpu / windowSeconds:0.0}% of one core)"));
-            var idleRss = idle?.RssBytes ?? b.RssBytes;
-            kibPerSession = (a.RssBytes - idleRss) / 1024.0 / calls;
-            Console.WriteLine(string.Create(inv, $"relay memory: RSS {a.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {idleRss / 1048576.0:0.0} MiB before; {kibPerSession:0.0} KiB per session; threads {a.Threads}"));
+            var idleRss = memory.Idle?.RssBytes ?? b.RssBytes;
+            var fromIdle = (a.RssBytes - idleRss) / 1024.0 / calls;
+            if (memory.AtHalf is { } h && calls > memory.HalfCalls)
+            {
+                // The second half's own cost: both points after the same warm-up, with the process already warm. Read at
+                // the window's start, not its end: a relay that falls behind holds the backlog (seconds of bot audio per
+                // call in its jitter buffers) during the window, which is overload, not what a session costs.
+                kibPerSession = (b.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls);
+                Console.WriteLine(string.Create(inv, $"relay memory: RSS {b.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {h.RssBytes / 1048576.0:0.0} MiB with {memory.HalfCalls} (each {options.WarmupSeconds:0.#} s after its calls were up), {idleRss / 1048576.0:0.0} MiB after the first call; {kibPerSession:0.0} KiB per session ({memory.HalfCalls} -> {calls} calls); {fromIdle:0.0} KiB per session from the first call (with the process-wide warm-up); threads {h.Threads} -> {b.Threads}"));
+                Console.WriteLine(string.Create(inv, $"relay memory during the window: {(a.RssBytes - b.RssBytes) / 1048576.0:+0.0;-0.0} MiB to {a.RssBytes / 1048576.0:0.0} MiB ({(a.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls):0.0} KiB per session {memory.HalfCalls} -> {calls} at its end; growth here is backlog when the relay fell behind)"));
+            }
+            else
+            {
+                kibPerSession = fromIdle;
+                Console.WriteLine(string.Create(inv, $"relay memory: RSS {a.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {idleRss / 1048576.0:0.0} MiB after the first; {kibPerSession:0.0} KiB per session; threads {a.Threads}"));
+            }
         }
         else
         {
@@ -277,6 +316,10 @@ internal sealed class LoadRun(LoadOptions options)
         _summary = new LoadSummary(calls, lost, beforeFirstEcho, s.Spacing.Percentile(1), s.Spacing.Percentile(99), s.AddedRoundTrip.Percentile(99),
             s.BeyondIntended.Percentile(99), cpuPerCallMinute, kibPerSession);
     }
+
+    /// <summary>The relay's memory after its first call and with the first half of the calls up (null: one call, or
+    /// no pid).</summary>
+    private readonly record struct MemoryPoints(ProcessMeter.Sample? Idle, ProcessMeter.Sample? AtHalf, int HalfCalls);
 
     private string Pinning() => (options.RelayCore, options.ToolCore) switch
     {

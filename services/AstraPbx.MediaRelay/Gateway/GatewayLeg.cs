@@ -128,10 +128,17 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
         }
     }
 
+    /// <summary>The receive buffer: a receive is pending for the whole call, so every live session holds it. 2 KiB takes
+    /// a whole 40 ms binary message at 16 kHz (1,280 bytes) or a Twilio 40 ms <c>media</c> message (about 560) in one
+    /// receive; a larger message (a burst) comes in several, which the binary decoder and the text accumulator both
+    /// take as they come (docs/benchmarks.md, memory per session).</summary>
+    internal const int ReceiveBufferBytes = 2048;
+
     private async Task ReceiveAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        var text = new ArrayBufferWriter<byte>(1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
+        // Text messages are pieced together here; created with the first one (binary-mode bots may never send text).
+        ArrayBufferWriter<byte>? text = null;
         try
         {
             while (true)
@@ -146,6 +153,7 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
                         Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
                         break;
                     case WebSocketMessageType.Text:
+                        text ??= new ArrayBufferWriter<byte>(1024);
                         if (text.WrittenCount + result.Count > options.MaxGatewayTextMessageBytes)
                         {
                             await session.EndAsync(EndReason.GatewayMessageTooLarge).ConfigureAwait(false);

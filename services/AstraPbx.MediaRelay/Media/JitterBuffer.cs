@@ -20,6 +20,9 @@ internal sealed class JitterBuffer
     /// <inheritdoc cref="DriftCorrector.MaxGapTicks"/>
     public const int MaxGapTicks = DriftCorrector.MaxGapTicks;
 
+    /// <summary>Frames of room beyond the playout target in the ring's starting size.</summary>
+    private const int SteadyStateMarginFrames = 6;
+
     private readonly object _lock = new();
     private readonly PcmRing _ring;
     private readonly MarkQueue _marks;
@@ -50,10 +53,12 @@ internal sealed class JitterBuffer
         // 16-bit mono: rate x 2 bytes per second, rate / 500 per millisecond (16 at 8 kHz, 32 at 16 kHz).
         var bytesPerMs = sampleRate / 500;
         _marks = new MarkQueue(maxPendingMarks);
-        // Starts at one second and grows up to the cap: most sessions never hold a long burst.
-        _ring = new PcmRing(initialBytes: sampleRate * 2, capBytes: Math.Max(FrameBytes * 2, capMs * bytesPerMs));
         // The level at which playout starts: the target, and at least one frame.
         _primedBytes = Math.Max(targetMs * bytesPerMs, FrameBytes);
+        // Sized for the steady state: the target plus 120 ms of the bot's chunks arriving together (2,560 bytes at 8 kHz
+        // with the 40 ms default). Bursts grow it up to the cap, and it shrinks back once they have played out (most
+        // sessions never hold a long one): docs/benchmarks.md, memory per session.
+        _ring = new PcmRing(initialBytes: _primedBytes + SteadyStateMarginFrames * FrameBytes, capBytes: Math.Max(FrameBytes * 2, capMs * bytesPerMs));
         _targetTicks = (targetMs + 19) / 20;
         _drift = new DriftCorrector(_primedBytes, FrameBytes);
     }
@@ -84,6 +89,18 @@ internal sealed class JitterBuffer
 
     /// <summary>Bytes dropped because the cap was reached (oldest first).</summary>
     public long OverflowBytes => _ring.OverflowBytes;
+
+    /// <summary>Bytes the ring holds before it grows: its small starting size, except during a burst.</summary>
+    public int Capacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ring.Capacity;
+            }
+        }
+    }
 
     /// <summary>Bytes currently buffered.</summary>
     public int Count

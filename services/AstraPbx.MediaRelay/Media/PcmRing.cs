@@ -1,22 +1,40 @@
+using System.Buffers;
+
 namespace AstraPbx.MediaRelay.Media;
 
 /// <summary>The jitter buffer's bytes: a ring that starts small and grows up to a cap, dropping the oldest bytes once
 /// full. It also counts stream positions (<see cref="Written"/>, <see cref="Played"/>), which marks are placed by.
-/// Not thread-safe: <see cref="JitterBuffer"/> holds the lock.</summary>
+/// Not thread-safe: <see cref="JitterBuffer"/> holds the lock.
+/// <para>Memory: the ring owns only its small starting array, sized for the steady state (the playout target plus a
+/// few of the bot's chunks). A burst (a bot sending a greeting faster than real time) grows it into arrays rented from
+/// <see cref="ArrayPool{T}.Shared"/>; once the burst has played out and the ring is empty, the rented array goes back
+/// and the ring shrinks to its own array again. So a live session holds a few KiB, not the largest burst it ever had,
+/// and no frame allocates: growth and shrinking happen once per burst, never per frame.</para></summary>
 internal sealed class PcmRing
 {
     private readonly int _capBytes;
+    private readonly byte[] _own;
     private byte[] _ring;
+    // Usable bytes of _ring: a rented array may be longer than asked for, and the cap still holds.
+    private int _capacity;
     private int _head;
 
     public PcmRing(int initialBytes, int capBytes)
     {
         _capBytes = capBytes;
-        _ring = new byte[Math.Min(capBytes, initialBytes)];
+        _own = new byte[Math.Min(capBytes, initialBytes)];
+        _ring = _own;
+        _capacity = _own.Length;
     }
 
     /// <summary>Bytes buffered.</summary>
     public int Count { get; private set; }
+
+    /// <summary>Bytes the ring holds before it must grow (or, at the cap, drop the oldest).</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>True while the ring holds an array rented for a burst.</summary>
+    public bool Grown => !ReferenceEquals(_ring, _own);
 
     /// <summary>Bytes ever written: the position of the end of the stream.</summary>
     public long Written { get; private set; }
@@ -39,20 +57,20 @@ internal sealed class PcmRing
             pcm = pcm[^_capBytes..];
         }
 
-        if (Count + pcm.Length > _ring.Length && _ring.Length < _capBytes)
+        if (Count + pcm.Length > _capacity && _capacity < _capBytes)
         {
-            Grow(Math.Min(_capBytes, Math.Max(_ring.Length * 2, Count + pcm.Length)));
+            Grow(Math.Min(_capBytes, Math.Max(_capacity * 2, Count + pcm.Length)));
         }
 
-        var overflow = Count + pcm.Length - _ring.Length;
+        var overflow = Count + pcm.Length - _capacity;
         if (overflow > 0)
         {
-            Drop(overflow);
+            Advance(overflow);
             OverflowBytes += overflow;
         }
 
-        var tail = (_head + Count) % _ring.Length;
-        var first = Math.Min(pcm.Length, _ring.Length - tail);
+        var tail = (_head + Count) % _capacity;
+        var first = Math.Min(pcm.Length, _capacity - tail);
         pcm[..first].CopyTo(_ring.AsSpan(tail));
         pcm[first..].CopyTo(_ring);
         Count += pcm.Length;
@@ -63,7 +81,7 @@ internal sealed class PcmRing
     /// <summary>Moves the oldest bytes into <paramref name="destination"/> (all of it: no more than <see cref="Count"/>).</summary>
     public void Take(Span<byte> destination)
     {
-        var first = Math.Min(destination.Length, _ring.Length - _head);
+        var first = Math.Min(destination.Length, _capacity - _head);
         _ring.AsSpan(_head, first).CopyTo(destination);
         _ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
         Drop(destination.Length);
@@ -72,9 +90,8 @@ internal sealed class PcmRing
     /// <summary>Drops the oldest <paramref name="bytes"/> (no more than <see cref="Count"/>).</summary>
     public void Drop(int bytes)
     {
-        _head = (_head + bytes) % _ring.Length;
-        Count -= bytes;
-        Played += bytes;
+        Advance(bytes);
+        ShrinkIfEmpty();
     }
 
     /// <summary>Drops everything buffered.</summary>
@@ -83,15 +100,46 @@ internal sealed class PcmRing
         Played = Written;
         _head = 0;
         Count = 0;
+        ShrinkIfEmpty();
+    }
+
+    private void Advance(int bytes)
+    {
+        _head = (_head + bytes) % _capacity;
+        Count -= bytes;
+        Played += bytes;
     }
 
     private void Grow(int size)
     {
-        var bigger = new byte[size];
-        var first = Math.Min(Count, _ring.Length - _head);
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        var first = Math.Min(Count, _capacity - _head);
         _ring.AsSpan(_head, first).CopyTo(bigger);
         _ring.AsSpan(0, Count - first).CopyTo(bigger.AsSpan(first));
+        ReturnRented();
         _ring = bigger;
+        // The pool hands out powers of two: use all of it (a burst then grows less often), but never past the cap.
+        _capacity = Math.Min(bigger.Length, _capBytes);
         _head = 0;
+    }
+
+    /// <summary>The burst has played out: the rented array goes back to the pool and the ring is its own small array.</summary>
+    private void ShrinkIfEmpty()
+    {
+        if (Count == 0 && Grown)
+        {
+            ReturnRented();
+            _ring = _own;
+            _capacity = _own.Length;
+            _head = 0;
+        }
+    }
+
+    private void ReturnRented()
+    {
+        if (Grown)
+        {
+            ArrayPool<byte>.Shared.Return(_ring);
+        }
     }
 }

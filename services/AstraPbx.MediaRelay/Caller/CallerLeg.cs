@@ -37,8 +37,10 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     private int _flushRequested;
 
     // Hot-path buffers, one set per session: nothing is allocated per frame.
-    private readonly byte[] _inFrame = new byte[MaxPayloadFromCaller];
-    private readonly byte[] _resampled = new byte[MaxPcmToGateway(playout.GatewayRate)];
+    // Sized for the session's own 20 ms frame (320 or 640 bytes) and grown once for a larger frame (up to
+    // MaxPayloadFromCaller); the resampling buffer only for a session that resamples (Twilio mode with a 16 kHz caller).
+    private byte[] _inFrame = new byte[AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(playout.Kind))];
+    private byte[] _resampled = [];
     private readonly byte[]? _batch = uplinkFramesPerMessage > 1 ? new byte[MaxPcmToGateway(playout.GatewayRate)] : null;
     private readonly int _batchTarget = uplinkFramesPerMessage * AudioSocketFormat.FrameBytes(playout.GatewayRate);
     private int _batched;
@@ -220,6 +222,11 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                     MediaRelayLog.CallerKindMismatch(logger, session.CallId, session.SessionId, (byte)Playout.Kind, (byte)kind);
                 }
 
+                if (frame.Length > _inFrame.Length)
+                {
+                    _inFrame = new byte[frame.Length];
+                }
+
                 frame.Payload.CopyTo(_inFrame);
                 var pcm = _inFrame.AsMemory(0, frame.Length);
                 var gatewayRate = Playout.GatewayRate;
@@ -227,6 +234,12 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
                 {
                     // Twilio mode is 8 kHz whatever the caller's rate (PROTOCOLS.md 2), and a caller sending another kind
                     // than prepared is converted to the session's rate. At the same rate the bytes pass through as they are.
+                    var needed = Resampler.OutputLength(frame.Length, rate, gatewayRate);
+                    if (needed > _resampled.Length)
+                    {
+                        _resampled = new byte[needed];
+                    }
+
                     var length = Resampler.Resample(pcm.Span, rate, _resampled, gatewayRate);
                     pcm = _resampled.AsMemory(0, length);
                 }

@@ -204,6 +204,31 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
     }
 
     [Fact]
+    public async Task A_reentry_from_a_queue_the_call_already_timed_out_of_is_a_loop()
+    {
+        await using var h = await RoutingHarness.StartAsync(postgres, rabbit);
+        // 5001 times out to 5052 (someone can answer there); 5052 times out back to 5001.
+        await h.Database.ExecuteAsync("""
+            INSERT INTO queues (id, organization_id, number, name, strategy, member_ring_seconds, max_wait_seconds, timeout_destination, timeout_destination_type)
+                VALUES (52, 1, '5052', 'overflow', 'linear', 15, 31, '5001', 'queue');
+            INSERT INTO queue_members (queue_id, user_id, position, penalty) VALUES (52, 1, 1, 0);
+            UPDATE queues SET timeout_destination = '5052', timeout_destination_type = 'queue' WHERE id = 1;
+            """);
+        var first = RoutingHarness.Call("call-loop", "queue_timeout", "1");
+
+        await h.Bus.Bus.Publish(first);
+        var toOverflow = await h.Next<ContinueInDialplan>(first.CallId);
+        await Eventually.Until(() => h.Database.ScalarAsync<string>("SELECT outcome FROM routing_decisions WHERE call_id = 'call-loop'"), o => o is not null, RoutingHarness.Timeout, "the first decision recorded");
+        await h.Bus.Bus.Publish(first with { StasisArgs = ["queue_timeout", "52"], EnteredAt = first.EnteredAt.AddSeconds(31) });
+        await h.Recorder.WaitCountAsync<CallRouted>(m => m.CallId == first.CallId, 2).Within(RoutingHarness.Timeout, "both decisions published");
+
+        // The second entry is resolved with the queue the first timed out of (the early resolution does not know it).
+        Assert.Equal("5052", toOverflow.Extension);
+        var second = h.Recorder.All<CallRouted>(m => m.CallId == first.CallId)[1];
+        Assert.Equal((RouteOutcome.Fallback, "loop"), (second.Outcome, second.Reason));
+    }
+
+    [Fact]
     public async Task Duplicate_and_out_of_order_events_give_one_correct_call_record()
     {
         using var listener = new ActivityListener

@@ -102,7 +102,8 @@ internal static class DemoRun
         Say($"routed: {path} => {routed["outcome"]} ({routed["route_reason"]}), destination {routed["destination"]}");
 
         var target = await call.Continued.WaitAsync(patience, stop).ConfigureAwait(false);
-        Say($"relay ready; the ingress set AUDIOSOCKET_UUID={call.Variables.GetValueOrDefault("AUDIOSOCKET_UUID")} " +
+        var ready = Stopwatch.GetElapsedTime(call.StasisStartSentTimestamp, call.ContinuedTimestamp).TotalMilliseconds;
+        Say($"relay ready {ready:0} ms after StasisStart; the ingress set AUDIOSOCKET_UUID={call.Variables.GetValueOrDefault("AUDIOSOCKET_UUID")} " +
             $"AUDIOSOCKET_SERVICE={call.Variables.GetValueOrDefault("AUDIOSOCKET_SERVICE")} and continued to {target.Context},{target.Extension},{target.Priority}");
         var caller = await call.AudioSocketDialled.WaitAsync(patience, stop).ConfigureAwait(false);
         var bot = await deployment.Gateway.NextSession(patience).WaitAsync(stop).ConfigureAwait(false);

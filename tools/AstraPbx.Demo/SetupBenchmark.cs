@@ -42,6 +42,7 @@ internal static class SetupBenchmark
         {
             var count = rate * seconds;
             var interval = TimeSpan.FromSeconds(1.0 / rate);
+            var cpuBefore = deployment.Services.Select(ServiceCpu).ToList();
             var started = Stopwatch.GetTimestamp();
             var calls = new List<Task<Measurement?>>(count);
             for (var i = 0; i < count; i++)
@@ -56,27 +57,42 @@ internal static class SetupBenchmark
             }
 
             var results = await Task.WhenAll(calls).ConfigureAwait(false);
+            var cpu = deployment.Services.Zip(cpuBefore, (service, before) => $"{service.Name} {(ServiceCpu(service).Seconds - before.Seconds) * 1000 / count:0.0}");
             var done = results.Where(r => r is not null).Select(r => r!).ToList();
             var connect = new List<double>();
+            var traceIds = new List<string>();
             foreach (var m in done)
             {
-                if (await deployment.CallRecordAsync(m.CallId).ConfigureAwait(false) is { } record && record["gateway_connect_ms"] is double ms)
+                if (await deployment.CallRecordAsync(m.CallId).ConfigureAwait(false) is not { } record)
+                {
+                    continue;
+                }
+
+                if (record["gateway_connect_ms"] is double ms)
                 {
                     connect.Add(ms);
+                }
+
+                if (record["trace_id"] is string traceId && traceId.Length > 0)
+                {
+                    traceIds.Add(traceId);
                 }
             }
 
             say($"rate {rate}/s: {done.Count}/{count} calls measured; " +
-                $"StasisStart -> first caller frame at the bot p50 {P(done.Select(m => m.ToBotMs), 50):0.0} ms p99 {P(done.Select(m => m.ToBotMs), 99):0.0} ms; " +
+                $"StasisStart -> relay ready (continued to AudioSocket) p50 {P(done.Select(m => m.ToReadyMs), 50):0.0} ms p99 {P(done.Select(m => m.ToReadyMs), 99):0.0} ms; " +
+                $"-> first caller frame at the bot p50 {P(done.Select(m => m.ToBotMs), 50):0.0} ms p99 {P(done.Select(m => m.ToBotMs), 99):0.0} ms; " +
                 $"-> first bot frame at the caller p50 {P(done.Select(m => m.ToCallerMs), 50):0.0} ms p99 {P(done.Select(m => m.ToCallerMs), 99):0.0} ms; " +
                 $"gateway connect p50 {P(connect, 50):0.0} ms p99 {P(connect, 99):0.0} ms");
+            say($"CPU per call (ms of user+system time over the run, each call's setup, media and hangup): {string.Join(", ", cpu)}");
+            await HopBreakdown.ReportAsync(deployment, traceIds, say, stop).ConfigureAwait(false);
         }
 
         await collecting.CancelAsync().ConfigureAwait(false);
         await collector.ConfigureAwait(false);
     }
 
-    private sealed record Measurement(string CallId, double ToBotMs, double ToCallerMs);
+    private sealed record Measurement(string CallId, double ToReadyMs, double ToBotMs, double ToCallerMs);
 
     private static async Task<Measurement?> MeasureCallAsync(
         LocalDeployment deployment, int botId, ConcurrentDictionary<string, TaskCompletionSource<GatewaySession>> sessions, CancellationToken stop)
@@ -92,6 +108,8 @@ internal static class SetupBenchmark
         }).ConfigureAwait(false);
         try
         {
+            await call.Continued.WaitAsync(patience, stop).ConfigureAwait(false);
+            var toReady = (call.ContinuedTimestamp - call.StasisStartSentTimestamp) * 1000.0 / Stopwatch.Frequency;
             var caller = await call.AudioSocketDialled.WaitAsync(patience, stop).ConfigureAwait(false);
             var callerStart = Stopwatch.GetTimestamp() - (long)(caller.Elapsed.TotalSeconds * Stopwatch.Frequency);
             var bot = await sessions.GetOrAdd(call.ChannelId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
@@ -125,7 +143,7 @@ internal static class SetupBenchmark
 
             var firstAt = callerStart + (long)(first.At.TotalSeconds * Stopwatch.Frequency);
             var toCaller = (firstAt - t0) * 1000.0 / Stopwatch.Frequency;
-            return new Measurement(call.ChannelId, toBot, toCaller);
+            return new Measurement(call.ChannelId, toReady, toBot, toCaller);
         }
         catch (TimeoutException)
         {
@@ -139,7 +157,24 @@ internal static class SetupBenchmark
 
     private sealed record ReceivedFrameTime(TimeSpan At);
 
-    private static double P(IEnumerable<double> values, int percentile)
+    /// <summary>User + system CPU seconds of the service's process so far (<c>/proc/&lt;pid&gt;/stat</c>, Linux only).</summary>
+    private static (string Name, double Seconds) ServiceCpu(DeployedService service)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{service.Process.Pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name.
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return (service.Name, ticks / 100.0);
+        }
+        catch (IOException)
+        {
+            return (service.Name, double.NaN);
+        }
+    }
+
+    internal static double P(IEnumerable<double> values, int percentile)
     {
         var sorted = values.Order().ToArray();
         if (sorted.Length == 0)

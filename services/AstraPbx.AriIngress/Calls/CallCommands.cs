@@ -38,9 +38,18 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
             }
 
             var context = string.IsNullOrWhiteSpace(command.Context) ? _options.AudioSocketContext : command.Context;
-            if (!Settle(call, name, await ari.SetVariableAsync(call.CallId, RelayUuidVariable, command.SessionId.ToString(), cancellationToken).ConfigureAwait(false))
-                || !Settle(call, name, await ari.SetVariableAsync(call.CallId, RelayServiceVariable, command.RelayEndpoint, cancellationToken).ConfigureAwait(false))
-                || !await SubscribeAsync(call, name, cancellationToken).ConfigureAwait(false)
+
+            // The two variables and the subscription only have to be in place before continue, not before each other:
+            // one round trip for the three instead of three (call setup waits on each; docs/benchmarks.md).
+            var uuid = ari.SetVariableAsync(call.CallId, RelayUuidVariable, command.SessionId.ToString(), cancellationToken);
+            var service = ari.SetVariableAsync(call.CallId, RelayServiceVariable, command.RelayEndpoint, cancellationToken);
+            var subscribe = call.Subscribed ? null : ari.SubscribeAsync(_options.Application, call.CallId, cancellationToken);
+            var uuidResult = await uuid.ConfigureAwait(false);
+            var serviceResult = await service.ConfigureAwait(false);
+            var subscribeResult = subscribe is null ? (AriResult?)null : await subscribe.ConfigureAwait(false);
+            if (!Settle(call, name, uuidResult)
+                || !Settle(call, name, serviceResult)
+                || !Subscribed(call, name, subscribeResult)
                 || !Settle(call, name, await ari.ContinueAsync(call.CallId, context, "s", 1, cancellationToken).ConfigureAwait(false)))
             {
                 return;
@@ -166,15 +175,18 @@ internal sealed class CallCommands(AriClient ari, CallTable calls, CallEndPublis
         call.DisarmEdge();
     }
 
-    private async Task<bool> SubscribeAsync(CallState call, string command, CancellationToken cancellationToken)
+    private async Task<bool> SubscribeAsync(CallState call, string command, CancellationToken cancellationToken) =>
+        call.Subscribed || Subscribed(call, command, await ari.SubscribeAsync(_options.Application, call.CallId, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Settles a subscription's answer (null: the call was subscribed already) and remembers a success.</summary>
+    private bool Subscribed(CallState call, string command, AriResult? result)
     {
-        if (call.Subscribed)
+        if (result is not { } answer)
         {
             return true;
         }
 
-        var result = await ari.SubscribeAsync(_options.Application, call.CallId, cancellationToken).ConfigureAwait(false);
-        if (!Settle(call, command, result))
+        if (!Settle(call, command, answer))
         {
             return false;
         }

@@ -65,11 +65,16 @@ internal sealed class StasisEntryHandler
         call.InStasis = true;
 
         // Answer before anything slow: an unanswered channel waiting in Stasis gets hung up by the far end (seed bug).
+        // The variables are read alongside (sent right after the answer, not after its reply): one round trip before
+        // CallEnteredStasis instead of two.
         AriIngressTelemetry.AnswerSent.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
-        var answer = await _ari.AnswerAsync(call.CallId, _stopping).ConfigureAwait(false);
+        var answering = _ari.AnswerAsync(call.CallId, _stopping);
+        var reading = ReadVariablesAsync(call.CallId, channel);
+        var answer = await answering.ConfigureAwait(false);
         AriIngressTelemetry.Answered.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
         if (answer.Status is AriStatus.NotFound or AriStatus.Conflict)
         {
+            await reading.ConfigureAwait(false);
             // Gone (404) or already out of Stasis (409): nobody downstream has heard of this entry; drop it.
             _logger.GoneBeforeAnswer(call.CallId, answer);
             call.InStasis = false;
@@ -87,7 +92,7 @@ internal sealed class StasisEntryHandler
         }
 
         var answeredAt = answer.IsOk ? _time.GetUtcNow() : (DateTimeOffset?)null;
-        var variables = await ReadVariablesAsync(call.CallId, channel).ConfigureAwait(false);
+        var variables = await reading.ConfigureAwait(false);
         var message = new CallEnteredStasis
         {
             CallId = call.CallId,

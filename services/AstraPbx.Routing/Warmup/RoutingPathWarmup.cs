@@ -87,11 +87,11 @@ internal sealed class RoutingPathWarmup(
         ContractWarmup.RoundTrip(new RelayCapacity { RelayInstance = "warmup" });
     }
 
-    /// <summary>Opens the pool's minimum of connections (at least one) at once and gives them back: the first call
-    /// then finds an open, authenticated connection.</summary>
+    /// <summary>Opens the pool's minimum of connections (at least two: a decision claims and resolves at once, on two)
+    /// at once and gives them back: the first call then finds open, authenticated connections.</summary>
     private async Task FillPoolAsync(CancellationToken cancellationToken)
     {
-        var count = Math.Max(1, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
+        var count = Math.Max(2, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
         var connections = new List<NpgsqlConnection>(count);
         try
         {

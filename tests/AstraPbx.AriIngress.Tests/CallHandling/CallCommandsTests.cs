@@ -34,6 +34,26 @@ public sealed class CallCommandsTests
     }
 
     [Fact]
+    public async Task ConnectToRelay_sends_the_variables_and_the_subscription_together_and_continues_after_all_three()
+    {
+        var rig = new CallRig();
+        rig.Published("c1");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Ari.Hold("POST channels/c1/variable", release.Task).Hold("POST applications/astrapbx/subscription", release.Task);
+
+        var connecting = rig.Commands.ConnectToRelayAsync(Connect("c1"), CancellationToken.None);
+
+        // Both held at once: the subscription did not wait for the variables' replies.
+        await Task.WhenAll(rig.Ari.Held("POST channels/c1/variable"), rig.Ari.Held("POST applications/astrapbx/subscription"))
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(rig.Ari.Requests, r => r.Contains("/continue", StringComparison.Ordinal));
+        release.SetResult();
+        await connecting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(4, rig.Ari.Requests.Count);
+        Assert.Equal("POST channels/c1/continue?context=audiosocket-ai&extension=s&priority=1", rig.Ari.Requests.Last());
+    }
+
+    [Fact]
     public async Task ContinueInDialplan_subscribes_once_and_a_repeated_target_is_already_done()
     {
         var rig = new CallRig();
@@ -114,7 +134,8 @@ public sealed class CallCommandsTests
 
         await rig.Commands.ConnectToRelayAsync(Connect("c1"), CancellationToken.None);
 
-        Assert.Single(rig.Ari.Requests);
+        // The variables and the subscription go out together; the 409 stops the command before continue.
+        Assert.DoesNotContain(rig.Ari.Requests, r => r.Contains("/continue", StringComparison.Ordinal));
         var call = rig.Table.Find("c1")!;
         Assert.Equal((false, false, (Guid?)null), (call.InStasis, call.Ended, call.RelaySession));
         Assert.Contains("channel not in Stasis", Assert.Single(rig.Logs.WithEventId(31)).Message, StringComparison.Ordinal);

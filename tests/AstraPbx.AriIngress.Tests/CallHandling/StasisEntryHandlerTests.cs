@@ -30,6 +30,24 @@ public sealed class StasisEntryHandlerTests
     }
 
     [Fact]
+    public async Task The_variables_are_read_while_the_answer_is_in_flight()
+    {
+        var rig = new CallRig();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Ari.Hold("POST channels/c1/answer", release.Task).Hold("GET channels/c1/variable", release.Task);
+
+        var entering = Enter(rig, CallRig.StasisStart("c1"), rig.Time.GetUtcNow());
+
+        // Both are held at once only if the read did not wait for the answer's reply.
+        await Task.WhenAll(rig.Ari.Held("POST channels/c1/answer"), rig.Ari.Held("GET channels/c1/variable")).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(rig.Publisher.Entered);
+        release.SetResult();
+        await entering.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("POST channels/c1/answer", rig.Ari.Requests.First());
+        Assert.Single(rig.Publisher.Entered);
+    }
+
+    [Fact]
     public async Task Channelvars_in_the_event_are_used_without_asking_Asterisk()
     {
         var rig = new CallRig();
@@ -72,7 +90,9 @@ public sealed class StasisEntryHandlerTests
         var call = rig.Table.Find("c1")!;
         Assert.False(call.InStasis);
         Assert.Equal(forgotten, call.Ended);
-        Assert.Equal(["POST channels/c1/answer"], rig.Ari.Requests);
+        // The answer goes first; the variable reads ride alongside it, nothing else is sent.
+        Assert.Equal("POST channels/c1/answer", rig.Ari.Requests.First());
+        Assert.All(rig.Ari.Requests.Skip(1), r => Assert.StartsWith("GET channels/c1/variable", r, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -52,7 +52,8 @@ public sealed class CallRouter(
         Task<RouteDecision>? resolving = null;
         try
         {
-            resolving = database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, [], t), context.CancellationToken);
+            resolving = database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, [], t), context.CancellationToken,
+                resolver.PlannedWait(message.StasisArgs));
             if (await ClaimAsync(context, budget, settings) is not { } claim)
             {
                 Forget(resolving);
@@ -136,12 +137,6 @@ public sealed class CallRouter(
     {
         var message = context.Message;
         var token = context.CancellationToken;
-<<<<<<< HEAD
-        var decision = claim.Entries > settings.MaxStasisEntries
-            ? new RouteDecision { Outcome = RouteOutcome.Hangup, Path = ["stasis:" + string.Join(',', message.StasisArgs)], Reason = Reasons.TooManyStasisEntries }
-            : await database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, t), token,
-                resolver.PlannedWait(message.StasisArgs));
-=======
         RouteDecision decision;
         if (claim.Entries > settings.MaxStasisEntries)
         {
@@ -152,13 +147,13 @@ public sealed class CallRouter(
         {
             // A re-entry: the queues it already timed out of decide loops, which the early resolution did not know.
             Forget(resolving);
-            decision = await database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, t), token);
+            decision = await database.RunAsync(message.CallId, "resolve", budget, t => resolver.ResolveAsync(message.StasisArgs, claim.QueuesTimedOut, t), token,
+                resolver.PlannedWait(message.StasisArgs));
         }
         else
         {
             decision = await resolving;
         }
->>>>>>> wt15-setup
         metrics.Stage("resolve", time.GetElapsedTime(started));
 
         var session = AiSessionAttempts.None;

@@ -28,6 +28,19 @@ public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
         ["Relay:Capacity:PublishInterval"] = "00:00:00.200",
     };
 
+    /// <summary>One call with audio flowing, and the report without room that follows it (no session fits the limit).</summary>
+    private static async Task<(AiSessionReady Ready, AudioSocketCaller Caller)> FillWithOneCallAsync(RelayHost relay, FakeGateway gateway)
+    {
+        await Wait.Until(() => relay.CapacityReports.Any(r => r.Accepting), "a report with room (no session yet)");
+        var seen = relay.CapacityReports.Count;
+        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
+        var bot = await gateway.NextSession(Long);
+        var caller = await relay.DialAsync(ready!.SessionId, new ToneSource());
+        await bot.FirstAudio.Within(Long, "the admitted call's audio");
+        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => !r.Accepting), "a report without room");
+        return (ready, caller);
+    }
+
     [Fact]
     public async Task A_full_relay_leaves_requests_on_the_queue_says_why_and_takes_them_again_once_it_has_room()
     {
@@ -36,14 +49,9 @@ public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
         using var channel = GrpcChannel.ForAddress(relay.GrpcAddress);
         var admin = new RelayAdmin.RelayAdminClient(channel);
 
-        await Wait.Until(() => relay.CapacityReports.Any(r => r.Accepting), "a report with room (no session yet)");
-        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
-        var bot = await gateway.NextSession(Long);
-        await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource());
-        await bot.FirstAudio.Within(Long, "the admitted call's audio");
-
         var seen = relay.CapacityReports.Count;
-        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => !r.Accepting), "a report without room");
+        var (ready, caller) = await FillWithOneCallAsync(relay, gateway);
+        await using var _ = caller;
         var full = relay.CapacityReports.Skip(seen).First(r => !r.Accepting);
         Assert.Equal("relay-test", full.RelayInstance);
         Assert.Contains(full.Limiter, new[] { "cpu", "lateness" });
@@ -80,13 +88,8 @@ public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
     {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
         await using var relay = await RelayHost.StartAsync(rabbit, TinyLimit);
-        await Wait.Until(() => relay.CapacityReports.Any(r => r.Accepting), "a report with room (no session yet)");
-        var (ready, _) = await relay.PrepareAsync(gateway.Url.ToString());
-        var bot = await gateway.NextSession(Long);
-        await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource());
-        await bot.FirstAudio.Within(Long, "the admitted call's audio");
-        var seen = relay.CapacityReports.Count;
-        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => !r.Accepting), "a report without room");
+        var (ready, caller) = await FillWithOneCallAsync(relay, gateway);
+        await using var _ = caller;
         await Wait.Until(() => relay.Services.GetRequiredService<StartAiSessionEndpoint>().Paused, "the endpoint paused");
 
         // Routing gives such a request up when every relay reports no room; here it waits on the queue meanwhile.

@@ -62,6 +62,7 @@ public sealed class GatewayConnector : IDisposable
                 throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: no valid Sec-WebSocket-Accept");
             }
 
+            // Not disposed on success: disposing the response closes the upgraded connection's stream.
             var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             var transport = new GatewayStream(stream, _options.GatewayKeepAliveInterval, _options.GatewayKeepAliveTimeout);
             var socket = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });

@@ -20,13 +20,13 @@ public sealed class StartAiSessionEndpoint
     private bool _paused;
     private bool _wantPaused;
 
-    private readonly PausedEndpoints? _pausedEndpoints;
+    private readonly PausedEndpoints _pausedEndpoints;
 
-    public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted)
+    public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted, PausedEndpoints pausedEndpoints)
     {
         _services = services;
         _registry = registry;
-        _pausedEndpoints = services.GetService<PausedEndpoints>();
+        _pausedEndpoints = pausedEndpoints;
         _ = busStarted.Started.ContinueWith(_ => Connect(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
@@ -55,16 +55,12 @@ public sealed class StartAiSessionEndpoint
     /// <summary>True while the endpoint is paused for lack of room.</summary>
     public bool Paused => Volatile.Read(ref _paused);
 
-    /// <summary>When consuming last resumed after a pause (UTC; <see cref="DateTime.MinValue"/> if never paused). A
-    /// request sent before it waited on the queue while this relay said it had no room, and Routing gives such a request
-    /// up when every relay says so: preparing it now could hold a session and a bot connection for a call that already
-    /// went to the fallback (<see cref="SentWhilePaused"/>).</summary>
-    public DateTime ResumedAt => new(Volatile.Read(ref _resumedAtTicks), DateTimeKind.Utc);
-
     private long _resumedAtTicks;
 
-    /// <summary>True for a request sent (by the sender's clock) before the endpoint last resumed: it is answered
-    /// <c>OverCapacity</c> without preparing; a sender still waiting for it retries, one that gave up ignores it.</summary>
+    /// <summary>True for a request sent (by the sender's clock) before the endpoint last resumed after a pause: it
+    /// waited on the queue while this relay said it had no room, and Routing gives such a request up when every relay
+    /// says so. It is answered <c>OverCapacity</c> without preparing (no session or bot connection held for a call that
+    /// went to the fallback); a sender still waiting for it retries, one that gave up ignores it.</summary>
     public bool SentWhilePaused(DateTime? sentTime) =>
         sentTime is { } sent && Volatile.Read(ref _resumedAtTicks) is var resumed and > 0 && sent.ToUniversalTime().Ticks < resumed;
 
@@ -93,14 +89,14 @@ public sealed class StartAiSessionEndpoint
             if (pause)
             {
                 // Marked first: a health check while it stops must not take a full relay for a broken bus.
-                _pausedEndpoints?.Pause(StartAiSessionConsumerDefinition.QueueName, "no room for one more session");
+                _pausedEndpoints.Pause(StartAiSessionConsumerDefinition.QueueName, "no room for one more session");
                 await handle.ReceiveEndpoint.Stop(cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 Volatile.Write(ref _resumedAtTicks, DateTime.UtcNow.Ticks);
                 await handle.ReceiveEndpoint.Start(cancellationToken).Ready.ConfigureAwait(false);
-                _pausedEndpoints?.Resume(StartAiSessionConsumerDefinition.QueueName);
+                _pausedEndpoints.Resume(StartAiSessionConsumerDefinition.QueueName);
             }
 
             Volatile.Write(ref _paused, pause);

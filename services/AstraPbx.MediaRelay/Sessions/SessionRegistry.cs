@@ -132,8 +132,7 @@ public sealed class SessionRegistry
     }
 
     /// <summary>One pass of the watchdog: the gateways' keep-alive (<see cref="RelaySession.CheckGateway"/>), expires
-    /// unclaimed sessions, ends calls whose Asterisk side stopped mid-frame,
-    /// forgets old used ids.</summary>
+    /// unclaimed sessions, ends calls whose Asterisk side stopped mid-frame, forgets old used ids.</summary>
     internal void Sweep()
     {
         var now = Environment.TickCount64;

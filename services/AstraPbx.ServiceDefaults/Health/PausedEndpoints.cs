@@ -16,14 +16,28 @@ public sealed class PausedEndpoints
     /// <summary>Clears the mark, once the endpoint runs again.</summary>
     public void Resume(string endpoint) => _paused.TryRemove(endpoint, out _);
 
-    /// <summary>True when every endpoint the bus does not report healthy is one paused on purpose; names them.</summary>
+    /// <summary>True when every endpoint the bus does not report healthy is one paused on purpose; names them and why.</summary>
     internal bool ExplainDegraded(BusHealthResult health, out string explained)
     {
-        var unhealthy = health.Endpoints.Where(e => e.Value.Status != BusHealthStatus.Healthy).ToList();
-        explained = string.Join(", ", unhealthy.Select(e => e.Key));
-        return unhealthy.Count > 0 && unhealthy.All(e => IsPaused(e.Key, e.Value.InputAddress));
-    }
+        var reasons = new List<string>();
+        foreach (var (key, endpoint) in health.Endpoints)
+        {
+            if (endpoint.Status == BusHealthStatus.Healthy)
+            {
+                continue;
+            }
 
-    private bool IsPaused(string key, Uri? address) =>
-        _paused.ContainsKey(key) || (address is not null && _paused.ContainsKey(address.AbsolutePath.Trim('/').Split('/')[^1]));
+            var name = _paused.ContainsKey(key) ? key : endpoint.InputAddress?.AbsolutePath.Trim('/').Split('/')[^1];
+            if (name is null || !_paused.TryGetValue(name, out var why))
+            {
+                explained = "";
+                return false;
+            }
+
+            reasons.Add($"{name} ({why})");
+        }
+
+        explained = string.Join(", ", reasons);
+        return reasons.Count > 0;
+    }
 }

@@ -17,18 +17,26 @@ public sealed class TraceContextTests(RabbitMqFixture rabbit) : IClassFixture<Ra
         var seen = new SeenTrace();
         using var root = new ActivitySource("AstraPbx.Tests.Trace");
         var spans = new ConcurrentQueue<Activity>();
+        var traceId = default(ActivityTraceId);
+        // The receive span stops after Consume returns, so the test waits for that stop, not for the consumer alone. It is
+        // the consumer-side span started from the message headers: no parent Activity in this process.
+        var consumerSpanStopped = new TaskCompletionSource<Activity>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name is "MassTransit" or "AstraPbx.Tests.Trace",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
+            ActivityStopped = s =>
+            {
+                spans.Enqueue(s);
+                if (s.Kind == ActivityKind.Consumer && s.Parent is null && s.TraceId == traceId)
+                    consumerSpanStopped.TrySetResult(s);
+            },
         };
         ActivitySource.AddActivityListener(listener);
 
         await using var consumer = await TestBus.StartAsync(vhost, x => x.AddConsumer<TraceConsumer>(), s => s.AddSingleton(seen));
         await using var publisher = await TestBus.StartAsync(vhost);
 
-        ActivityTraceId traceId;
         using (var call = root.StartActivity("call", ActivityKind.Server)!)
         {
             traceId = call.TraceId;
@@ -39,8 +47,8 @@ public sealed class TraceContextTests(RabbitMqFixture rabbit) : IClassFixture<Ra
         Assert.Equal(traceId, consumed.TraceId);
 
         // The consumer's receive span hangs under the publisher's send span, carried in the message headers.
-        var send = spans.Single(s => s.Kind == ActivityKind.Producer && s.TraceId == traceId);
-        var receive = Assert.Single(spans, s => s.Kind == ActivityKind.Consumer && s.TraceId == traceId && s.OperationName.Contains("receive", StringComparison.OrdinalIgnoreCase) || (s.Kind == ActivityKind.Consumer && s.ParentSpanId == send.SpanId));
+        var receive = await consumerSpanStopped.Task.Within(TimeSpan.FromSeconds(30), "the consumer's span to stop");
+        var send = Assert.Single(spans, s => s.Kind == ActivityKind.Producer && s.TraceId == traceId);
         Assert.Equal(send.SpanId, receive.ParentSpanId);
     }
 

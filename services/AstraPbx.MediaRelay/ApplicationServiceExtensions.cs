@@ -39,6 +39,9 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<PlayoutClock>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PlayoutClock>());
         builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<AudioSocketConnectionHandler>();
+        // Before the bus starts: a StartAiSession answer names the bound AudioSocket endpoint.
+        builder.Services.AddHostedService<AudioSocketListener>();
         builder.Services.AddHostedService<SessionWatchdog>();
         builder.Services.AddSingleton<GatewayConnector>();
         builder.Services.AddSingleton<SessionPreparer>();
@@ -60,10 +63,6 @@ public static class ApplicationServiceExtensions
 
         // Listening on an explicit endpoint makes Kestrel ignore Urls, so the HTTP/2 endpoints of Urls are bound here too.
         var urls = (builder.Configuration["urls"] ?? "http://127.0.0.1:7103").Split(';', StringSplitOptions.RemoveEmptyEntries);
-        // AudioSocket frames and their sends run on the socket's own completion, not via Kestrel's I/O queues and the
-        // thread pool: per-frame work is short and never blocks, and every hop costs CPU and tick lateness.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling =
-            builder.Configuration.GetValue($"{RelayOptions.SectionName}:{nameof(RelayOptions.InlineIo)}", true));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var endpoints = kestrel.ApplicationServices.GetRequiredService<RelayEndpoints>();
@@ -81,11 +80,6 @@ public static class ApplicationServiceExtensions
                 });
             }
 
-            kestrel.Listen(relay.ListenIp, relay.AudioSocketPort, listen =>
-            {
-                listen.UseConnectionHandler<AudioSocketConnectionHandler>();
-                endpoints.SetAudioSocket(listen);
-            });
         });
         return builder;
     }

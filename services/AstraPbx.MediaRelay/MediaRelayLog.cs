@@ -68,8 +68,11 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3033, LogLevel.Information, "Session {SessionId} for call {CallId}: AudioSocket connection reset ({Reason}) so Asterisk's dialplan falls back")]
     public static partial void CallerConnectionReset(ILogger logger, string callId, Guid sessionId, string reason);
 
-    [LoggerMessage(3034, LogLevel.Warning, "AudioSocket connection {ConnectionId} has no socket to reset; it is aborted instead (Asterisk may see a graceful close)")]
-    public static partial void NoSocketToReset(ILogger logger, string connectionId);
+    [LoggerMessage(3034, LogLevel.Warning, "AudioSocket accept failed ({Error}); the listener goes on")]
+    public static partial void AcceptFailed(ILogger logger, string error);
+
+    [LoggerMessage(3039, LogLevel.Error, "AudioSocket connection {ConnectionId} failed in its handler; it is reset (the dialplan falls back)")]
+    public static partial void ConnectionFailed(ILogger logger, Exception exception, string connectionId);
 
     [LoggerMessage(3035, LogLevel.Warning, "Session {SessionId} for call {CallId}: prepared for AudioSocket kind 0x{Prepared:x2}, but Asterisk sends 0x{Received:x2}; its audio is resampled, the playout stays 0x{Prepared:x2} (check the route's rate against the dialplan)")]
     public static partial void CallerKindMismatch(ILogger logger, string callId, Guid sessionId, byte prepared, byte received);

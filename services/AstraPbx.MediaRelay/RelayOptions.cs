@@ -98,6 +98,16 @@ public sealed class RelayOptions : IValidatableObject
     /// is on and the variable is absent.</summary>
     public bool InlineIo { get; set; } = true;
 
+    /// <summary>Once a session is ticked, its gateway socket is read by its playout tick (one non-blocking <c>recv</c> per
+    /// tick while the bot sends; epoll while it is quiet) instead of by the socket engine on every message
+    /// (<see cref="Gateway.TickedSocketStream"/>). Off: every read is an ordinary async read.</summary>
+    public bool TickedGatewayReads { get; set; } = true;
+
+    /// <summary>Once a session is claimed, its AudioSocket connection is read by its playout tick (one non-blocking
+    /// <c>recv</c> per tick while Asterisk sends; epoll while the caller is quiet) instead of by the socket engine on every
+    /// frame (<see cref="Hosting.CallerConnection"/>). Off: every read is an ordinary async read.</summary>
+    public bool TickedCallerReads { get; set; } = true;
+
     /// <summary>Playout threads (lanes) the sessions are spread over; all tick on the one shared schedule. 0: one per
     /// processor.</summary>
     [Range(0, 64, ErrorMessage = "Relay:PlayoutThreads must be 0-64.")]

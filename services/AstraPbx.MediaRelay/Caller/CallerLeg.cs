@@ -107,6 +107,7 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
             }
 
             EndReason? bad = null;
+            var framesRead = false;
             while (bad is null && !session.IsEnded)
             {
                 if (AudioSocketFrameReader.PeekLength(buffer) > MaxPayloadFromCaller)
@@ -122,10 +123,11 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
 
                 bad = await HandleFrameAsync(frame).ConfigureAwait(false);
                 buffer = buffer.Slice(consumed);
+                framesRead = true;
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
-            NotePartial(buffer.IsEmpty);
+            NotePartial(buffer.IsEmpty, framesRead);
             if (bad is { } reason)
             {
                 MediaRelayLog.MalformedInput(logger, session.CallId, session.SessionId, reason.ToWire());
@@ -168,14 +170,16 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
 
     /// <summary>Starts the stall clock when a frame is left incomplete, keeps it while more of it trickles in, and stops
     /// it once the buffer ends on a frame boundary.</summary>
-    private void NotePartial(bool onBoundary)
+    private void NotePartial(bool onBoundary, bool framesRead)
     {
         if (onBoundary)
         {
             Interlocked.Exchange(ref _partialSince, 0);
         }
-        else if (Interlocked.Read(ref _partialSince) == 0)
+        else if (framesRead || Interlocked.Read(ref _partialSince) == 0)
         {
+            // The partial frame left now is a new one whenever whole frames were read before it: reads that end inside
+            // frames (a backlog read in fixed chunks) are progress, not a stall.
             Interlocked.Exchange(ref _partialSince, Stopwatch.GetTimestamp());
         }
     }

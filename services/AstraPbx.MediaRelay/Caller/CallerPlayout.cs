@@ -80,6 +80,14 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         }
     }
 
+    /// <summary>Called at the start of every tick, before the frame is taken: the gateway read (<see cref="GatewayLeg.PollTick"/>),
+    /// so bot audio read now can play in this very tick.</summary>
+    public Action? BeforeTick { get; set; }
+
+    /// <summary>Called at the start of every tick, after <see cref="BeforeTick"/>: the caller connection's read
+    /// (<see cref="Hosting.CallerConnection.Poll"/>), whose frames go to the bot right away.</summary>
+    public Action? PollCaller { get; set; }
+
     /// <summary>Called at the end of every tick: the caller leg's check for an uplink batch left waiting.</summary>
     public Action? UplinkTick { get; set; }
 
@@ -88,6 +96,8 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     {
         try
         {
+            BeforeTick?.Invoke();
+            PollCaller?.Invoke();
             if (latenessMs > PlayoutClock.LateThresholdMs)
             {
                 Interlocked.Increment(ref _lateTicks);
@@ -104,8 +114,10 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
             lock (_writeGate)
             {
                 var output = _output;
-                if (_outputClosed || output is null)
+                if (_outputClosed || output is null || session.IsEnded)
                 {
+                    // Ended: the clock drops the session at its end, but a tick already under way (or the one whose read
+                    // ended it) may still get here while the connection closes.
                     return;
                 }
 

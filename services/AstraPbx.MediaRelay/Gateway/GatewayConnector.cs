@@ -19,6 +19,8 @@ public sealed class GatewayConnector : IDisposable
     private readonly RelayOptions _options;
     private readonly HttpMessageInvoker _invoker;
 
+    private static readonly HttpRequestOptionsKey<TickedSocketStream> TickedStreamKey = new("AstraPbx.TickedSocketStream");
+
     public GatewayConnector(IOptions<RelayOptions> options)
     {
         _options = options.Value;
@@ -64,7 +66,10 @@ public sealed class GatewayConnector : IDisposable
 
             // Not disposed on success: disposing the response closes the upgraded connection's stream.
             var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-            var transport = new GatewayStream(stream, _options.GatewayKeepAliveInterval, _options.GatewayKeepAliveTimeout);
+            var transport = new GatewayStream(stream, _options.GatewayKeepAliveInterval, _options.GatewayKeepAliveTimeout)
+            {
+                Ticked = request.Options.TryGetValue(TickedStreamKey, out var ticked) ? ticked : null,
+            };
             var socket = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
             return new GatewayConnection(socket, transport);
         }
@@ -129,7 +134,15 @@ public sealed class GatewayConnector : IDisposable
         try
         {
             await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
+            if (!_options.TickedGatewayReads)
+            {
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+
+            // The upgrade's request carries the stream back to ConnectAsync(Uri), which hands it to the session.
+            var ticked = new TickedSocketStream(socket);
+            context.InitialRequestMessage.Options.Set(TickedStreamKey, ticked);
+            return ticked;
         }
         catch
         {

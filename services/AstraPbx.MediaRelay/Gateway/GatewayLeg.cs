@@ -29,6 +29,15 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
         _ = session.EndAsync(EndReason.GatewayKeepAliveTimeout);
     }
 
+    /// <summary>True when the playout tick reads the gateway's socket (<see cref="TickedSocketStream"/>).</summary>
+    public bool Ticked => transport?.Ticked is not null;
+
+    /// <summary>The session's playout tick: the read waiting on the gateway socket gets its <c>recv</c> here.</summary>
+    public void PollTick() => transport?.Ticked?.Poll();
+
+    /// <summary>The session ends: reads go back to the socket engine (the close handshake still reads).</summary>
+    public void StopTicking() => transport?.Ticked?.StopTicking();
+
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void Start() => _ = Task.Run(ReceiveAsync);
 

@@ -29,6 +29,10 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
     private long _pingSentAt;
     private long _pings;
 
+    /// <summary>The socket under the connection when the playout tick reads it (<see cref="RelayOptions.TickedGatewayReads"/>;
+    /// null when off, or when the upgrade reused a pooled connection).</summary>
+    public TickedSocketStream? Ticked { get; init; }
+
     /// <summary>Pings sent so far.</summary>
     public long Pings => Interlocked.Read(ref _pings);
 

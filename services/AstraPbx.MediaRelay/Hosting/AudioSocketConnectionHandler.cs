@@ -1,27 +1,54 @@
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
+using System.IO.Pipelines;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Hosting;
 
-/// <summary>The AudioSocket TCP listener (Kestrel, on its own endpoint). Admission: the first frame must be a UUID
-/// within <see cref="RelayOptions.UuidWait"/>, naming a pending session, once (AudioSocket has no authentication,
-/// PROTOCOLS.md 1). Anything else closes only this connection, with a logged reason. A claimed session is ticked by
-/// the shared playout clock from here until its end starts.</summary>
+/// <summary>An AudioSocket connection as the handler sees it: <see cref="CallerConnection"/> on a socket, or a test's or the
+/// fuzzer's in-memory pipes.</summary>
+public interface ICallerTransport
+{
+    string ConnectionId { get; }
+
+    string? Remote { get; }
+
+    /// <summary>The socket, when there is one (socket options).</summary>
+    Socket? Socket { get; }
+
+    PipeReader Input { get; }
+
+    PipeWriter Output { get; }
+
+    /// <summary>Resets the connection (RST: no 0x00, no FIN); the input's pending read then fails.</summary>
+    void Reset();
+
+    /// <summary>The session is ticked: its tick reads from now on (<see cref="Poll"/>).</summary>
+    void StartTicking();
+
+    /// <summary>The session's playout tick.</summary>
+    void Poll();
+
+    /// <summary>The session ends: reads no longer wait for ticks.</summary>
+    void StopTicking();
+}
+
+/// <summary>The AudioSocket admission path (connections come from <see cref="AudioSocketListener"/>). Admission: the first
+/// frame must be a UUID within <see cref="RelayOptions.UuidWait"/>, naming a pending session, once (AudioSocket has no
+/// authentication, PROTOCOLS.md 1). Anything else closes only this connection, with a logged reason. A claimed session
+/// is ticked by the shared playout clock from here until its end starts, and its tick reads the connection.</summary>
 public sealed class AudioSocketConnectionHandler(
     SessionRegistry registry,
     PlayoutClock clock,
     IOptions<RelayOptions> options,
-    ILogger<AudioSocketConnectionHandler> logger) : ConnectionHandler
+    ILogger<AudioSocketConnectionHandler> logger)
 {
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    public async Task HandleAsync(ICallerTransport connection)
     {
-        var input = connection.Transport.Input;
-        var remote = connection.RemoteEndPoint?.ToString();
+        var input = connection.Input;
+        var remote = connection.Remote;
         using var uuidWait = new CancellationTokenSource(options.Value.UuidWait);
         Guid sessionId;
         try
@@ -40,7 +67,7 @@ public sealed class AudioSocketConnectionHandler(
             Refuse(connection, remote, "no-uuid-in-time", Guid.Empty);
             return;
         }
-        catch (Exception e) when (e is IOException or ConnectionResetException or ConnectionAbortedException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
             Refuse(connection, remote, "reset-before-uuid", Guid.Empty);
             return;
@@ -60,51 +87,34 @@ public sealed class AudioSocketConnectionHandler(
         }
 
         MediaRelayLog.SessionClaimed(logger, session.CallId, sessionId, connection.ConnectionId, remote);
-        CallerSocket.LimitUnacknowledged(connection.Features.Get<IConnectionSocketFeature>()?.Socket, options.Value.CallerAckTimeout);
+        CallerSocket.LimitUnacknowledged(connection.Socket, options.Value.CallerAckTimeout);
+        if (options.Value.TickedCallerReads)
+        {
+            session.PollCallerWith(connection.Poll);
+            connection.StartTicking();
+        }
+
         clock.Add(session.Playout);
-        using (session.Ending.Register(() => clock.Remove(session.Playout)))
+        using (session.Ending.Register(() =>
+               {
+                   clock.Remove(session.Playout);
+                   connection.StopTicking();
+               }))
         {
-            // Our own reset fails Kestrel's pending receive with the socket's error (ECANCELED); the caller leg's read
-            // loop takes that as the end of the connection (found by tools/AstraPbx.Fuzz).
-            await session.RunCallerAsync(input, connection.Transport.Output, () => Reset(connection)).ConfigureAwait(false);
+            // Our own reset fails the pending read with an error; the caller leg's read loop takes that as the end of
+            // the connection (found by tools/AstraPbx.Fuzz).
+            await session.RunCallerAsync(input, connection.Output, connection.Reset).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Resets the connection (RST: no 0x00, no FIN) so that <c>TryExec(AudioSocket(...))</c> gives
-    /// <c>TRYSTATUS=FAILED</c> and the dialplan falls back (PROTOCOLS.md 1). Kestrel's own abort shuts the socket down
-    /// gracefully first (a FIN, which Asterisk takes as a hangup), so the socket is closed here with linger 0 before
-    /// Kestrel tears the connection down.</summary>
-    private void Reset(ConnectionContext connection)
-    {
-        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
-        if (socket is null)
-        {
-            MediaRelayLog.NoSocketToReset(logger, connection.ConnectionId);
-        }
-        else
-        {
-            try
-            {
-                socket.LingerState = new LingerOption(true, 0);
-                socket.Close();
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // Already gone: Asterisk saw the connection end its own way.
-            }
-        }
-
-        connection.Abort(new ConnectionAbortedException("AudioSocket reset: the dialplan falls back"));
     }
 
     /// <summary>Refuses a connection with a reset, not a graceful close: under <c>TryExec</c> a FIN counts as
     /// <c>SUCCESS</c> and the generated context would hang the caller up, while a reset sends the caller to the fallback
     /// (PROTOCOLS.md 1). A UUID this relay does not know (it restarted, or the session expired) is a failed AI leg.</summary>
-    private void Refuse(ConnectionContext connection, string? remote, string reason, Guid sessionId)
+    private void Refuse(ICallerTransport connection, string? remote, string reason, Guid sessionId)
     {
         RelayTelemetry.AdmissionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
         MediaRelayLog.AdmissionRefused(logger, connection.ConnectionId, remote, reason, sessionId);
-        Reset(connection);
+        connection.Reset();
     }
 
     /// <summary>Reads the first frame; refuses a non-UUID kind as soon as its header is in, without waiting for a payload.</summary>

@@ -4,15 +4,15 @@ using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Hosting;
 
-/// <summary>Where this relay listens, known once Kestrel has bound (port 0 resolves to the real port): the AudioSocket
-/// endpoint, the address advertised to Asterisk, and the HTTP/2 (gRPC) endpoints.</summary>
+/// <summary>Where this relay listens, known once bound (port 0 resolves to the real port): the AudioSocket endpoint
+/// (<see cref="AudioSocketListener"/>), the address advertised to Asterisk, and the HTTP/2 (gRPC) endpoints.</summary>
 public sealed class RelayEndpoints(IOptions<RelayOptions> options)
 {
     private readonly List<ListenOptions> _http = [];
-    private ListenOptions? _audioSocket;
+    private IPEndPoint? _audioSocket;
     private volatile bool _listening;
 
-    internal void SetAudioSocket(ListenOptions listen) => _audioSocket = listen;
+    internal void SetAudioSocket(IPEndPoint bound) => _audioSocket = bound;
 
     internal void AddHttp(ListenOptions listen) => _http.Add(listen);
 
@@ -23,7 +23,7 @@ public sealed class RelayEndpoints(IOptions<RelayOptions> options)
 
     /// <summary>The bound AudioSocket endpoint.</summary>
     public IPEndPoint AudioSocket =>
-        _audioSocket?.IPEndPoint ?? throw new InvalidOperationException("The AudioSocket listener is not configured.");
+        _audioSocket ?? throw new InvalidOperationException("The AudioSocket listener is not configured.");
 
     /// <summary>The <c>host:port</c> Asterisk dials (<c>Relay:AdvertisedEndpoint</c>, or the bound listener).</summary>
     public string Advertised =>

@@ -5,6 +5,7 @@ using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.MediaRelay.Caller;
 using AstraPbx.MediaRelay.Gateway;
+using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.ServiceDefaults.Telemetry;
 
@@ -57,6 +58,10 @@ internal sealed class RelaySession : ISessionControl
         _gateway = new GatewayLeg(gateway, codec, _jitter, this, services.Options, services.Logger, transport);
         _caller = new CallerLeg(new CallerPlayout(kind, _jitter, _gateway, this, services.Logger), _gateway, this, services.Logger,
             services.Options.UplinkFramesPerMessage);
+        if (_gateway.Ticked)
+        {
+            _caller.Playout.BeforeTick = _gateway.PollTick;
+        }
     }
 
     public Guid SessionId { get; }
@@ -119,6 +124,9 @@ internal sealed class RelaySession : ISessionControl
 
     /// <summary>True once the claimed connection is attached: from here every tick writes a frame to Asterisk.</summary>
     internal bool CallerAttached => _caller.Playout.Attached;
+
+    /// <summary>The claimed connection's read, run by every tick after the gateway's (<see cref="CallerConnection.Poll"/>).</summary>
+    internal void PollCallerWith(Action poll) => _caller.Playout.PollCaller = poll;
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
     public void StartGateway() => _gateway.Start();
@@ -185,6 +193,7 @@ internal sealed class RelaySession : ISessionControl
         var wasLive = Interlocked.Exchange(ref _state, Ended) == Live;
         var endedBy = reason.EndedBy(wasLive);
         _ending.Cancel();
+        _gateway.StopTicking();
         if (wasLive)
         {
             if (reason.ResetsCaller())

@@ -80,6 +80,15 @@ public sealed class RelayHost : IAsyncDisposable
             // admission would refuse sessions for the tests' load. CapacityTests turn it on with limits of their own.
             ["Relay:Capacity:Enabled"] = "false",
         };
+        if (fakeClock)
+        {
+            // Under the fake clock a test sends audio and waits for it at the other end, ticking only when it means to:
+            // reads that wait for a tick (the relay's default, covered by TickedReadTests and every real-clock test)
+            // would wait for ticks the test never gives. These tests are about the playout, so their reads do not tick.
+            config["Relay:TickedCallerReads"] = "false";
+            config["Relay:TickedGatewayReads"] = "false";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             config[key] = value;

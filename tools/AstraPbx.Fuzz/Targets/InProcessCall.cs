@@ -58,7 +58,7 @@ internal sealed class InProcessCall
     /// times after each once it is live), ends the connection and waits for the handler to return.</summary>
     public async Task RunAsync(byte[] bytes, int[] chunks, StreamEnd end, int ticks, TimeSpan timeout)
     {
-        var handling = _handler.OnConnectedAsync(_connection.Context);
+        var handling = _handler.HandleAsync(_connection);
         var at = 0;
         foreach (var size in chunks.Append(bytes.Length))
         {

@@ -1,0 +1,394 @@
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+
+namespace AstraPbx.MediaRelay.Gateway;
+
+/// <summary>The gateway connection's socket, as the stream under its HTTP connection (and TLS, for wss://), whose reads
+/// the playout clock can serve. .NET's socket engine reads again after every message until the kernel says
+/// <c>EAGAIN</c> (edge-triggered epoll): two <c>recv</c> calls and an epoll wake-up per bot message, where a paced stream
+/// needs one read per 20 ms. Once the session is ticked (<see cref="Poll"/>, from its playout tick), a read waits for the
+/// next tick, which makes one non-blocking <c>recv</c> for it on the clock's thread: no wake-up, no second call, and the
+/// whole receive path (WebSocket framing, decoding, the jitter buffer) runs right there, just before that tick's frame
+/// goes to Asterisk. A bot that goes quiet (a Pipecat bot sends only while speaking) costs a <c>recv</c> per tick only
+/// briefly: after <see cref="IdlePolls"/> empty ticks the read goes back to the socket engine (epoll), and the next
+/// read after it is polled again. Before the first tick (the handshake, a greeting before Asterisk connects) and after
+/// <see cref="StopTicking"/> (the session's end: the close handshake) every read is an ordinary async read.</summary>
+internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
+{
+    /// <summary>Empty ticks in a row after which a waiting read goes back to epoll (60 ms: longer than any gap in a
+    /// paced stream, shorter than a pause in speech).</summary>
+    internal const int IdlePolls = 3;
+
+    /// <summary>Reads one tick may make while each fills the reader's buffer (a burst from the bot queued in the kernel).</summary>
+    internal const int MaxReadsPerTick = 8;
+
+    private readonly Socket _socket;
+    private readonly object _gate = new();
+    private ManualResetValueTaskSourceCore<int> _core; // continuations run inline: on the tick, or on the socket's completion
+    private Memory<byte> _pending;
+    private bool _hasPending;
+    private bool _ticked;
+    private bool _stopped;
+    private bool _disposed;
+    private int _emptyPolls;
+    private long _polledReads;
+    private long _idleHandOffs;
+
+    public TickedSocketStream(Socket socket)
+    {
+        _socket = socket;
+        // Only the tick's Receive is synchronous, and it must never block the clock's thread; the async reads do not
+        // depend on this flag.
+        _socket.Blocking = false;
+    }
+
+    /// <summary>Reads served by a tick.</summary>
+    public long PolledReads => Interlocked.Read(ref _polledReads);
+
+    /// <summary>Reads handed back to the socket engine after <see cref="IdlePolls"/> empty ticks.</summary>
+    public long IdleHandOffs => Interlocked.Read(ref _idleHandOffs);
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>The session's playout tick, on the clock's thread: from the first call on, reads wait for a tick; a read
+    /// waiting now gets one non-blocking <c>recv</c>, and its continuation (the receive path) runs here.</summary>
+    public void Poll()
+    {
+        for (var i = 0; i < MaxReadsPerTick && PollOnce(extra: i > 0); i++)
+        {
+        }
+    }
+
+    /// <summary>One read for the read waiting now; true when it filled that read's buffer (more may be queued: a burst)
+    /// and the tick may read again.</summary>
+    private bool PollOnce(bool extra)
+    {
+        int count;
+        int wanted;
+        Exception? error = null;
+        lock (_gate)
+        {
+            // The recv runs under the lock (it never blocks): a dispose on another thread cannot complete the read, and
+            // hand its buffer back to its owner, while bytes are still being written into it.
+            if (_stopped)
+            {
+                return false;
+            }
+
+            _ticked = true;
+            if (!_hasPending)
+            {
+                return false;
+            }
+
+            wanted = _pending.Length;
+            try
+            {
+                count = _socket.Receive(_pending.Span, SocketFlags.None, out var socketError);
+                if (socketError == SocketError.WouldBlock)
+                {
+                    // Only a tick's first read counts toward going idle: an extra one finding nothing means caught up.
+                    if (extra || ++_emptyPolls < IdlePolls)
+                    {
+                        return false;
+                    }
+
+                    count = -1;
+                }
+                else if (socketError != SocketError.Success)
+                {
+                    error = Wrap(new SocketException((int)socketError));
+                }
+            }
+            catch (ObjectDisposedException e)
+            {
+                count = 0;
+                error = e;
+            }
+
+            if (count >= 0)
+            {
+                _pending = default;
+                _hasPending = false;
+            }
+
+            _emptyPolls = 0;
+        }
+
+        if (count < 0)
+        {
+            Interlocked.Increment(ref _idleHandOffs);
+            HandToSocketEngine();
+            return false;
+        }
+
+        Interlocked.Increment(ref _polledReads);
+        SetResult(count, error);
+        return error is null && count == wanted;
+    }
+
+    /// <summary>The session ends (its close handshake still reads): every read from here on goes to the socket engine,
+    /// including one waiting for a tick now.</summary>
+    public void StopTicking()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            _ticked = false;
+        }
+
+        HandToSocketEngine();
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.Length > 0 && !cancellationToken.CanBeCanceled)
+        {
+            lock (_gate)
+            {
+                if (_ticked && !_disposed)
+                {
+                    if (_hasPending)
+                    {
+                        throw new InvalidOperationException("Only one read at a time.");
+                    }
+
+                    _core.Reset();
+                    _pending = buffer;
+                    _hasPending = true;
+                    return new ValueTask<int>(this, _core.Version);
+                }
+            }
+        }
+
+        return ReceiveAsync(buffer, cancellationToken);
+    }
+
+    /// <summary>An ordinary async read, failing as <see cref="NetworkStream"/> does (an <see cref="IOException"/> around
+    /// the socket's error), which is what the HTTP connection and the WebSocket above expect.</summary>
+    private ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ValueTask<int> read;
+        try
+        {
+            read = _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            return ValueTask.FromException<int>(Wrap(e));
+        }
+
+        return read.IsCompletedSuccessfully ? read : AwaitReceiveAsync(read);
+    }
+
+    private static async ValueTask<int> AwaitReceiveAsync(ValueTask<int> read)
+    {
+        try
+        {
+            return await read.ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw Wrap(e);
+        }
+    }
+
+    private static IOException Wrap(SocketException e) =>
+        new("Unable to read or write the transport connection: " + e.SocketErrorCode, e);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException("The gateway connection is read asynchronously.");
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // A write that fits the socket's buffer completes in the call (one send); only a full buffer waits.
+        ValueTask<int> send;
+        try
+        {
+            send = _socket.SendAsync(buffer, SocketFlags.None, cancellationToken);
+        }
+        catch (SocketException e)
+        {
+            return ValueTask.FromException(Wrap(e));
+        }
+
+        if (send.IsCompletedSuccessfully && send.Result == buffer.Length)
+        {
+            return default;
+        }
+
+        return FinishWriteAsync(send, buffer, cancellationToken);
+    }
+
+    private async ValueTask FinishWriteAsync(ValueTask<int> send, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var sent = await send.ConfigureAwait(false);
+            while (sent < buffer.Length)
+            {
+                sent += await _socket.SendAsync(buffer[sent..], SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (SocketException e)
+        {
+            throw Wrap(e);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(ReadOnlySpan<byte> buffer) => throw new NotSupportedException("The gateway connection is written asynchronously.");
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _stopped = true;
+                _ticked = false;
+            }
+
+            _socket.Dispose();
+            Complete(0, new ObjectDisposedException(nameof(TickedSocketStream)));
+        }
+
+        base.Dispose(disposing);
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>A read waiting for a tick goes to the socket engine instead; its result completes it from there.</summary>
+    private void HandToSocketEngine()
+    {
+        Memory<byte> buffer;
+        lock (_gate)
+        {
+            if (!_hasPending)
+            {
+                return;
+            }
+
+            buffer = _pending;
+            _pending = default;
+            _hasPending = false;
+        }
+
+        ValueTask<int> read;
+        try
+        {
+            read = _socket.ReceiveAsync(buffer, SocketFlags.None);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            SetResult(0, e is SocketException s ? Wrap(s) : e);
+            return;
+        }
+
+        if (read.IsCompleted)
+        {
+            FinishHandOff(read);
+        }
+        else
+        {
+            _ = AwaitHandOffAsync(read);
+        }
+    }
+
+    private async Task AwaitHandOffAsync(ValueTask<int> read)
+    {
+        int count;
+        try
+        {
+            count = await read.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            SetResult(0, e is SocketException s ? Wrap(s) : e);
+            return;
+        }
+
+        SetResult(count, null);
+    }
+
+    private void FinishHandOff(ValueTask<int> read)
+    {
+        int count;
+        try
+        {
+            count = read.GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            SetResult(0, e is SocketException s ? Wrap(s) : e);
+            return;
+        }
+
+        SetResult(count, null);
+    }
+
+    /// <summary>Completes the read waiting for a tick, if there is one.</summary>
+    private void Complete(int count, Exception? error)
+    {
+        lock (_gate)
+        {
+            if (!_hasPending)
+            {
+                return;
+            }
+
+            _pending = default;
+            _hasPending = false;
+        }
+
+        SetResult(count, error);
+    }
+
+    private void SetResult(int count, Exception? error)
+    {
+        if (error is null)
+        {
+            _core.SetResult(count);
+        }
+        else
+        {
+            _core.SetException(error);
+        }
+    }
+}

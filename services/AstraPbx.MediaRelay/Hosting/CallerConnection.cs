@@ -1,0 +1,407 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace AstraPbx.MediaRelay.Hosting;
+
+/// <summary>One AudioSocket connection from Asterisk: its socket, and the pipes the admission path and the caller leg
+/// use (caller frames in, paced frames out). Reads go through the socket engine (epoll) until the session is ticked
+/// (<see cref="StartTicking"/>); from then on the session's playout tick reads (<see cref="Poll"/>): one non-blocking
+/// <c>recv</c> per tick, whose frames run through the caller leg to the bot right there, with no epoll wake-up and no
+/// second <c>recv</c> that finds nothing (.NET's socket engine reads until <c>EAGAIN</c> after every message). A caller who
+/// goes quiet (silence suppression sends nothing) costs a <c>recv</c> per tick only briefly: after
+/// <see cref="IdlePolls"/> empty ticks the read goes back to epoll until the next bytes arrive. Writes go out from the
+/// writer's own flush (the output pipe's reader runs inline: one <c>send</c> per frame, on the tick that wrote it).
+/// <para>Exactly one party fills the input pipe at a time: the async read loop, or a tick; <see cref="_owner"/> says
+/// which, under <see cref="_gate"/>.</para></summary>
+internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
+{
+    /// <summary>Empty ticks in a row after which the read goes back to epoll (60 ms: longer than any gap in a paced
+    /// stream).</summary>
+    internal const int IdlePolls = 3;
+
+    private const int MinimumRead = 2048;
+
+    /// <summary>Reads one tick may make while each fills the buffer: 8 x 2 KiB is 25 frames at 8 kHz, 12 at 16 kHz, so a
+    /// backlog drains within a few ticks while a steady stream (one frame per tick) takes one read.</summary>
+    internal const int MaxReadsPerTick = 8;
+
+    private const int None = 0;
+    private const int Polling = 1;
+    private const int AsyncReading = 2;
+    private const int Done = 3;
+
+    // Inline schedulers: a flush runs the reader's continuation in the writer's call (the caller leg on the tick or on
+    // the socket's completion; the send loop on the playout's flush), as Kestrel's inline scheduling did. The output's
+    // pause threshold is Kestrel's default write buffer (64 KiB): a peer that stops reading blocks the flush, and the
+    // playout then skips frames rather than queue them.
+    private static readonly PipeOptions InputOptions = new(
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, minimumSegmentSize: MinimumRead, useSynchronizationContext: false);
+
+    private static readonly PipeOptions OutputOptions = new(
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024,
+        minimumSegmentSize: MinimumRead, useSynchronizationContext: false);
+
+    private static long s_ids;
+
+    private readonly Socket _socket;
+    private readonly Pipe _input = new(InputOptions);
+    private readonly Pipe _output = new(OutputOptions);
+    private readonly object _gate = new();
+    private readonly Task _sending;
+    private int _owner = AsyncReading;
+    private bool _ticked;
+    private bool _stopped;
+    private bool _reset;
+    private int _emptyPolls;
+    private long _polledReads;
+
+    public CallerConnection(Socket socket)
+    {
+        _socket = socket;
+        _socket.NoDelay = true;
+        // Only a tick's Receive is synchronous, and it must never block the clock's thread.
+        _socket.Blocking = false;
+        ConnectionId = "as-" + Interlocked.Increment(ref s_ids).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Remote = socket.RemoteEndPoint?.ToString();
+        _sending = SendLoopAsync();
+        _ = ReadLoopAsync();
+    }
+
+    public string ConnectionId { get; }
+
+    public string? Remote { get; }
+
+    public Socket? Socket => _socket;
+
+    /// <summary>Caller frames, as they arrive.</summary>
+    public PipeReader Input => _input.Reader;
+
+    /// <summary>Frames to Asterisk; each flush sends.</summary>
+    public PipeWriter Output => _output.Writer;
+
+    /// <summary>Reads served by a tick.</summary>
+    public long PolledReads => Interlocked.Read(ref _polledReads);
+
+    /// <summary>The session is ticked: reads are the tick's from the next one on.</summary>
+    public void StartTicking()
+    {
+        lock (_gate)
+        {
+            if (!_stopped)
+            {
+                _ticked = true;
+            }
+        }
+    }
+
+    /// <summary>The session's playout tick: one non-blocking <c>recv</c> into the input pipe, whose flush runs the caller
+    /// leg over what came, on this thread; another only while each fills the whole buffer (a backlog after a stall), at
+    /// most <see cref="MaxReadsPerTick"/>.</summary>
+    public void Poll()
+    {
+        for (var i = 0; i < MaxReadsPerTick && PollOnce(extra: i > 0); i++)
+        {
+        }
+    }
+
+    /// <summary>One read; true when it filled the buffer and the tick may read again.</summary>
+    private bool PollOnce(bool extra)
+    {
+        int count;
+        SocketError error;
+        Memory<byte> memory;
+        lock (_gate)
+        {
+            if (!_ticked || _stopped || _owner != None)
+            {
+                return false;
+            }
+
+            _owner = Polling;
+            memory = _input.Writer.GetMemory(MinimumRead);
+            try
+            {
+                count = _socket.Receive(memory.Span, SocketFlags.None, out error);
+            }
+            catch (ObjectDisposedException)
+            {
+                count = 0;
+                error = SocketError.OperationAborted;
+            }
+        }
+
+        if (error == SocketError.WouldBlock)
+        {
+            // Only a tick's first read counts toward going idle: an extra one finding nothing just means caught up.
+            var handOff = !extra && ++_emptyPolls >= IdlePolls;
+            if (handOff)
+            {
+                _emptyPolls = 0;
+            }
+
+            EndPoll(handOff);
+            return false;
+        }
+
+        _emptyPolls = 0;
+        Interlocked.Increment(ref _polledReads);
+        if (error != SocketError.Success)
+        {
+            CompleteInput(new IOException("AudioSocket read failed: " + error, new SocketException((int)error)));
+            return false;
+        }
+
+        if (count == 0)
+        {
+            CompleteInput(null);
+            return false;
+        }
+
+        _input.Writer.Advance(count);
+        var flush = _input.Writer.FlushAsync();
+        if (!flush.IsCompleted)
+        {
+            // The caller leg did not take what came (a send to the bot is blocked): wait off the tick.
+            _ = FinishFlushAsync(flush);
+            return false;
+        }
+
+        if (flush.Result.IsCompleted)
+        {
+            CompleteInput(null);
+            return false;
+        }
+
+        return EndPoll(handOff: false) && count == memory.Length;
+    }
+
+    /// <summary>The session ends: reads go back to the socket engine (the caller leg still reads until Asterisk closes).</summary>
+    public void StopTicking()
+    {
+        var start = false;
+        lock (_gate)
+        {
+            _stopped = true;
+            _ticked = false;
+            if (_owner == None)
+            {
+                _owner = AsyncReading;
+                start = true;
+            }
+        }
+
+        if (start)
+        {
+            _ = ReadLoopAsync();
+        }
+    }
+
+    /// <summary>Resets the connection (RST: linger 0, then close), so that <c>TryExec(AudioSocket(...))</c> gives
+    /// <c>TRYSTATUS=FAILED</c> and the dialplan falls back (PROTOCOLS.md 1). The caller leg's read ends with an error.</summary>
+    public void Reset()
+    {
+        bool complete;
+        lock (_gate)
+        {
+            _reset = true;
+            // A read in flight fails when the socket closes; a tick's read in progress ends the input itself.
+            complete = _owner == None;
+            if (complete)
+            {
+                _owner = Done;
+            }
+        }
+
+        try
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+            _socket.Close();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone: Asterisk saw the connection end its own way.
+        }
+
+        if (complete)
+        {
+            _input.Writer.Complete(new IOException("AudioSocket reset: the dialplan falls back"));
+        }
+    }
+
+    /// <summary>After the handler: what was written goes out, then the socket is shut down and closed (a FIN; a reset
+    /// only if <see cref="Reset"/> ran).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        await _input.Reader.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await _sending.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Asterisk is not reading: close anyway.
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset or closed by the peer already.
+        }
+
+        _socket.Dispose();
+    }
+
+    /// <summary>Ends a tick's read; true when the tick still owns reading (the input is back to no one).</summary>
+    private bool EndPoll(bool handOff)
+    {
+        bool start;
+        bool reset;
+        lock (_gate)
+        {
+            if (_owner != Polling)
+            {
+                return false;
+            }
+
+            reset = _reset;
+            start = !reset && (handOff || _stopped);
+            _owner = reset ? Done : start ? AsyncReading : None;
+        }
+
+        if (reset)
+        {
+            _input.Writer.Complete(new IOException("AudioSocket reset: the dialplan falls back"));
+        }
+        else if (start)
+        {
+            _ = ReadLoopAsync();
+        }
+
+        return !reset && !start;
+    }
+
+    private async Task FinishFlushAsync(ValueTask<FlushResult> flush)
+    {
+        FlushResult result;
+        try
+        {
+            result = await flush.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            CompleteInput(e);
+            return;
+        }
+
+        if (result.IsCompleted)
+        {
+            CompleteInput(null);
+            return;
+        }
+
+        EndPoll(handOff: false);
+    }
+
+    /// <summary>Reads through the socket engine while this loop owns the input: until the first read after ticking starts
+    /// (or forever, when the session is never ticked or has stopped).</summary>
+    private async Task ReadLoopAsync()
+    {
+        var writer = _input.Writer;
+        try
+        {
+            while (true)
+            {
+                var count = await _socket.ReceiveAsync(writer.GetMemory(MinimumRead), SocketFlags.None).ConfigureAwait(false);
+                if (count == 0)
+                {
+                    CompleteInput(null);
+                    return;
+                }
+
+                writer.Advance(count);
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted)
+                {
+                    CompleteInput(null);
+                    return;
+                }
+
+                lock (_gate)
+                {
+                    if (_ticked && !_stopped && !_reset)
+                    {
+                        _owner = None;
+                        return;
+                    }
+                }
+            }
+        }
+        catch (SocketException e)
+        {
+            CompleteInput(new IOException("AudioSocket read failed: " + e.SocketErrorCode, e));
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            CompleteInput(new IOException("AudioSocket connection closed", e));
+        }
+    }
+
+    private void CompleteInput(Exception? error)
+    {
+        lock (_gate)
+        {
+            if (_owner == Done)
+            {
+                return;
+            }
+
+            _owner = Done;
+            if (_reset)
+            {
+                error ??= new IOException("AudioSocket reset: the dialplan falls back");
+            }
+        }
+
+        _input.Writer.Complete(error);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    var rest = segment;
+                    while (!rest.IsEmpty)
+                    {
+                        var sent = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
+                        rest = rest[sent..];
+                    }
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Reset by us or by Asterisk: what is still written is dropped, and the writer's flushes report completed
+            // (an error here would be thrown at the playout's flush; the read side sees the connection end).
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,236 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using AstraPbx.MediaRelay.Gateway;
+using AstraPbx.MediaRelay.Hosting;
+using AstraPbx.MediaRelay.Tests.Support;
+using Xunit;
+
+namespace AstraPbx.MediaRelay.Tests.Units;
+
+/// <summary>Reads served by the playout tick, on real loopback sockets: the gateway's <see cref="TickedSocketStream"/> and
+/// the AudioSocket <see cref="CallerConnection"/>. Once ticked, bytes wait in the kernel until a tick reads them; a quiet
+/// peer goes back to the socket engine after <c>IdlePolls</c> empty ticks; the end of ticking, a close and a reset each
+/// reach the reader.</summary>
+public sealed class TickedReadTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private static async Task<(Socket Local, Socket Peer)> PairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var accept = listener.AcceptAsync();
+        await peer.ConnectAsync(listener.LocalEndPoint!);
+        return (await accept, peer);
+    }
+
+    /// <summary>Waits until the kernel has the bytes in the local socket's receive queue (nothing read them yet).</summary>
+    private static Task WaitQueuedAsync(Socket local, int bytes) =>
+        Wait.Until(() => local.Available >= bytes, $"{bytes} bytes queued on the socket");
+
+    [Fact]
+    public async Task A_ticked_gateway_read_waits_for_the_tick_and_gets_the_bytes_there()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local);
+        var buffer = new byte[64];
+
+        // Before the first tick: an ordinary read.
+        var first = stream.ReadAsync(buffer);
+        await peer.SendAsync(new byte[] { 1, 2, 3 });
+        Assert.Equal(3, await first.AsTask().WaitAsync(Patience));
+
+        stream.Poll();
+        var read = stream.ReadAsync(buffer);
+        await peer.SendAsync(new byte[] { 4, 5 });
+        await WaitQueuedAsync(local, 2);
+        Assert.False(read.IsCompleted, "a ticked read waits for the tick");
+
+        stream.Poll();
+        Assert.True(read.IsCompleted, "the tick completes the read in its own call");
+        Assert.Equal(2, await read);
+        Assert.Equal(new byte[] { 4, 5 }, buffer[..2]);
+        Assert.Equal(1, stream.PolledReads);
+    }
+
+    [Fact]
+    public async Task A_quiet_bot_goes_back_to_epoll_after_the_idle_ticks_and_the_next_read_is_ticked_again()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local);
+        var buffer = new byte[64];
+        stream.Poll();
+
+        var read = stream.ReadAsync(buffer);
+        for (var i = 0; i < TickedSocketStream.IdlePolls; i++)
+        {
+            stream.Poll();
+        }
+
+        Assert.Equal(1, stream.IdleHandOffs);
+        await peer.SendAsync(new byte[] { 7 });
+        Assert.Equal(1, await read.AsTask().WaitAsync(Patience));
+        Assert.Equal(0, stream.PolledReads);
+
+        var next = stream.ReadAsync(buffer);
+        await peer.SendAsync(new byte[] { 8, 9 });
+        await WaitQueuedAsync(local, 2);
+        Assert.False(next.IsCompleted);
+        stream.Poll();
+        Assert.Equal(2, await next);
+    }
+
+    [Fact]
+    public async Task Stopping_the_ticks_hands_a_waiting_read_to_the_socket_engine_and_a_close_reads_as_zero()
+    {
+        var (local, peer) = await PairAsync();
+        using var stream = new TickedSocketStream(local);
+        var buffer = new byte[64];
+        stream.Poll();
+        var read = stream.ReadAsync(buffer);
+
+        stream.StopTicking();
+        await peer.SendAsync(new byte[] { 1 });
+        Assert.Equal(1, await read.AsTask().WaitAsync(Patience));
+
+        stream.Poll();
+        var last = stream.ReadAsync(buffer);
+        peer.Dispose();
+        Assert.Equal(0, await last.AsTask().WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Disposing_fails_a_read_waiting_for_a_tick()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        var stream = new TickedSocketStream(local);
+        stream.Poll();
+        var read = stream.ReadAsync(new byte[16]);
+
+        stream.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => read.AsTask().WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_ticked_caller_connection_reads_on_the_tick_into_its_input()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        await using var connection = new CallerConnection(local);
+
+        // Before ticking (the UUID): the socket engine reads.
+        await peer.SendAsync(new byte[] { 1, 2, 3 });
+        var first = await connection.Input.ReadAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal(3, first.Buffer.Length);
+        connection.Input.AdvanceTo(first.Buffer.End);
+
+        connection.StartTicking();
+        // A read still in flight takes the next bytes, or the tick does; from there on only the tick reads.
+        await peer.SendAsync(new byte[] { 4 });
+        await TickUntilReadAsync(connection, 1);
+
+        var read = connection.Input.ReadAsync();
+        await peer.SendAsync(new byte[] { 5, 6 });
+        await WaitQueuedAsync(local, 2);
+        Assert.False(read.IsCompleted, "a ticked connection's bytes wait for the tick");
+
+        connection.Poll();
+        Assert.True(read.IsCompleted, "the tick's flush completes the read in its own call");
+        var ticked = await read;
+        Assert.Equal(new byte[] { 5, 6 }, ticked.Buffer.ToArray());
+        connection.Input.AdvanceTo(ticked.Buffer.End);
+        Assert.True(connection.PolledReads >= 1);
+    }
+
+    [Fact]
+    public async Task A_quiet_caller_goes_back_to_epoll_and_ending_the_ticks_keeps_reading_until_asterisk_closes()
+    {
+        var (local, peer) = await PairAsync();
+        await using var connection = new CallerConnection(local);
+        await peer.SendAsync(new byte[] { 1 });
+        await ReadAllAsync(connection.Input, 1);
+        connection.StartTicking();
+        await peer.SendAsync(new byte[] { 2 });
+        await TickUntilReadAsync(connection, 1);
+        var polled = connection.PolledReads;
+
+        for (var i = 0; i < CallerConnection.IdlePolls; i++)
+        {
+            connection.Poll();
+        }
+
+        // Handed back to epoll: bytes arrive with no tick at all.
+        await peer.SendAsync(new byte[] { 3 });
+        await ReadAllAsync(connection.Input, 1);
+        Assert.Equal(polled, connection.PolledReads);
+
+        connection.StopTicking();
+        await peer.SendAsync(new byte[] { 4, 5 });
+        await ReadAllAsync(connection.Input, 2);
+        peer.Dispose();
+        var end = await connection.Input.ReadAsync().AsTask().WaitAsync(Patience);
+        Assert.True(end.IsCompleted, "Asterisk's close completes the input");
+    }
+
+    [Fact]
+    public async Task A_reset_fails_the_callers_input_and_asterisk_sees_a_reset_not_a_close()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        await using var connection = new CallerConnection(local);
+        connection.StartTicking();
+        await peer.SendAsync(new byte[] { 1 });
+        await TickUntilReadAsync(connection, 1);
+        var read = connection.Input.ReadAsync();
+
+        connection.Reset();
+        await Assert.ThrowsAsync<IOException>(() => read.AsTask().WaitAsync(Patience));
+        var error = await Assert.ThrowsAsync<SocketException>(() => peer.ReceiveAsync(new byte[16].AsMemory()).AsTask().WaitAsync(Patience));
+        Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Frames_written_to_the_callers_output_go_out_in_the_flush()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        await using var connection = new CallerConnection(local);
+        await connection.Output.WriteAsync(new byte[] { 0x10, 0x00, 0x02, 9, 9 });
+
+        var received = new byte[16];
+        Assert.Equal(5, await peer.ReceiveAsync(received.AsMemory()).AsTask().WaitAsync(Patience));
+        Assert.Equal(new byte[] { 0x10, 0x00, 0x02, 9, 9 }, received[..5]);
+    }
+
+    /// <summary>Ticks until the input has <paramref name="bytes"/> (each tick reads whatever the kernel holds by then).</summary>
+    private static async Task TickUntilReadAsync(CallerConnection connection, int bytes)
+    {
+        var read = connection.Input.ReadAsync();
+        await Wait.Until(() =>
+        {
+            connection.Poll();
+            return read.IsCompleted;
+        }, "a tick to read the bytes");
+        var result = await read;
+        Assert.Equal(bytes, result.Buffer.Length);
+        connection.Input.AdvanceTo(result.Buffer.End);
+    }
+
+    private static async Task ReadAllAsync(PipeReader input, int bytes)
+    {
+        var seen = 0;
+        while (seen < bytes)
+        {
+            var result = await input.ReadAsync().AsTask().WaitAsync(Patience);
+            seen += (int)result.Buffer.Length;
+            input.AdvanceTo(result.Buffer.End);
+        }
+    }
+}

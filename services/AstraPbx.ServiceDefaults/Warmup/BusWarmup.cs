@@ -149,6 +149,15 @@ public sealed class BusWarmupPlan
         return this;
     }
 
+    /// <summary>Runs <paramref name="exercise"/> with the bus and the temporary queue's address, after what was added
+    /// before it: for a service's own class that sends or requests through the bus, pointed at that address (its
+    /// messages need a consumer there: <see cref="Message{T}"/> or <see cref="Request{TRequest,TResponse}"/>).</summary>
+    public BusWarmupPlan Exercise(Func<IBus, Uri, CancellationToken, Task> exercise)
+    {
+        Exercises.Add(exercise);
+        return this;
+    }
+
     /// <summary>Sends <paramref name="request"/> with a request client that accepts <typeparamref name="TResponse"/> or
     /// a second response type (as Routing's does) and waits for <paramref name="response"/>.</summary>
     public BusWarmupPlan Request<TRequest, TResponse>(TRequest request, TResponse response)

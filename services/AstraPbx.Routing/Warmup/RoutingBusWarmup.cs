@@ -1,5 +1,6 @@
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
+using AstraPbx.Routing.Consumers;
 using AstraPbx.Routing.Orchestration;
 using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Warmup;
@@ -8,8 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace AstraPbx.Routing.Warmup;
 
-/// <summary>Routing's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): the events it
-/// consumes, the <see cref="StartAiSession"/> request and its reply, also asked by the real <see cref="AiSessionStarter"/>
+/// <summary>Routing's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): its consumers
+/// made in a scope (with the call router's graph), the events it consumes, the <see cref="StartAiSession"/> request and its reply, also asked by the real <see cref="AiSessionStarter"/>
 /// (its request client pointed at the temporary queue), and the commands and events it sends. Nothing reaches a relay,
 /// an ingress or a real queue.</summary>
 internal sealed class RoutingBusWarmup(BusWarmup bus, IOptionsMonitor<RoutingOptions> options, TimeProvider time, ILogger<AiSessionStarter> logger) : IWarmupStep
@@ -30,6 +31,10 @@ internal sealed class RoutingBusWarmup(BusWarmup bus, IOptionsMonitor<RoutingOpt
         };
         var session = Guid.NewGuid();
         return bus.RunAsync(new BusWarmupPlan()
+            .Resolve<CallEnteredStasisConsumer>()
+            .Resolve<CallEndedConsumer>()
+            .Resolve<AiSessionEndedConsumer>()
+            .Resolve<FallbackTakenConsumer>()
             .Message(entry)
             .Request(
                 new StartAiSession { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = session, GatewayUrl = "ws://127.0.0.1/warmup" },

@@ -61,7 +61,8 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<CallCommands>();
         builder.Services.AddSingleton<IAriEventHandler, CallCoordinator>();
         builder.Services.AddHealthChecks().AddCheck<AriHealthCheck>(AriHealthCheck.Name);
-        builder.Services.AddWarmupStep<AriPathWarmup>().AddWarmupStep<IngressBusWarmup>();
+        builder.Services.AddWarmupStep<AriPathWarmup>().AddWarmupStep<IngressCallWarmup>().AddWarmupStep<IngressBusWarmup>()
+            .AddWarmupStep<AriConnectionsWarmup>();
 
         builder.AddMessageBus(x =>
         {

@@ -13,7 +13,7 @@ public sealed class ServiceWarmupTests(RabbitMqFixture rabbit, PostgresFixture p
 
     public static TheoryData<string, string[]> Services => new()
     {
-        { "AstraPbx.AriIngress", ["ari-path", "ingress-bus"] },
+        { "AstraPbx.AriIngress", ["ari-path", "ingress-call", "ingress-bus", "ari-connections"] },
         { "AstraPbx.Routing", ["routing-path", "routing-bus"] },
         { "AstraPbx.MediaRelay", ["relay-path", "relay-bus"] },
     };

@@ -1,14 +1,22 @@
 using AstraPbx.Routing.CallRecords;
 using AstraPbx.Routing.Hosting;
+using AstraPbx.Routing.Orchestration;
 using AstraPbx.Routing.Warmup;
 using AstraPbx.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 using Xunit;
 
 namespace AstraPbx.Routing.Tests;
 
-/// <summary>Routing's warm-up runs the resolver and the claim on a real database and leaves nothing behind.</summary>
+/// <summary>Routing's warm-up runs the resolver (rows of a seeded database too) and the claim on a real database and
+/// leaves nothing behind.</summary>
 public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
+    private static RoutingPathWarmup Step(NpgsqlDataSource dataSource, SchemaState schema, RoutingDatabase db) =>
+        new(dataSource, schema, db.Resolver(), new StasisClaimStore(dataSource), new DatabaseGuard(TimeProvider.System, NullLogger<DatabaseGuard>.Instance),
+            new FixedOptions<RoutingOptions>(new RoutingOptions()), TimeProvider.System);
+
     [Fact]
     public async Task Warmup_runs_the_claim_and_rolls_it_back()
     {
@@ -16,11 +24,13 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
         var schema = new SchemaState();
         schema.MarkReady();
         var before = await db.ScalarAsync<long>("SELECT count(*) FROM routing_decisions");
+        var records = await db.ScalarAsync<long>("SELECT count(*) FROM call_records");
 
-        await new RoutingPathWarmup(db.DataSource, schema, db.Resolver(), new StasisClaimStore(db.DataSource)).RunAsync(default);
+        await Step(db.DataSource, schema, db).RunAsync(default);
 
         Assert.Equal(before, await db.ScalarAsync<long>("SELECT count(*) FROM routing_decisions"));
         Assert.Equal(0, await db.ScalarAsync<long>("SELECT count(*) FROM call_records WHERE call_id LIKE 'warmup-%'"));
+        Assert.Equal(records, await db.ScalarAsync<long>("SELECT count(*) FROM call_records"));
     }
 
     [Fact]
@@ -32,7 +42,7 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
         var name = "warmup-pool-" + Guid.NewGuid().ToString("N")[..8];
         await using var pool = new Npgsql.NpgsqlDataSourceBuilder(db.ConnectionString + ";Application Name=" + name).Build();
 
-        await new RoutingPathWarmup(pool, schema, db.Resolver(), new StasisClaimStore(pool)).RunAsync(default);
+        await Step(pool, schema, db).RunAsync(default);
 
         Assert.True(await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name) >= 2);
     }

@@ -46,6 +46,18 @@ internal static class DemoRun
                 Log = Say,
             }).WaitAsync(stop).ConfigureAwait(false);
 
+            // What each service's warm-up did before it reported SERVING (event 9201, or a failed or cut step).
+            foreach (var service in deployment.Services)
+            {
+                foreach (var line in service.OutputText().Split('\n'))
+                {
+                    if (line.Contains("Warm-up", StringComparison.Ordinal))
+                    {
+                        Say($"{service.Name}: {line.Trim()}");
+                    }
+                }
+            }
+
             try
             {
                 if (bench)
@@ -64,6 +76,12 @@ internal static class DemoRun
             }
 
             Say("stopping everything the demo started");
+            if (Environment.GetEnvironmentVariable("ASTRAPBX_DEMO_SERVICE_LOG") is { Length: > 0 } servicesLog)
+            {
+                // What the services printed, for a look at a run that worked (a failed one prints it anyway).
+                await File.WriteAllTextAsync(servicesLog, deployment.AllOutput(), CancellationToken.None).ConfigureAwait(false);
+            }
+
             return 0;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -142,6 +160,9 @@ internal static class DemoRun
             {
                 Console.WriteLine($"           {span.Start:HH:mm:ss.fff} {span.Service,-20} {span.Name}");
             }
+
+            // Where the first call's setup went, hop by hop (the same table as bench-setup's, over this one call).
+            await HopBreakdown.ReportAsync(deployment, [traceId], Say, stop).ConfigureAwait(false);
         }
         else
         {

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using AstraPbx.AriIngress.Ari;
 using AstraPbx.AriIngress.Calls;
@@ -76,27 +75,5 @@ internal sealed class AriPathWarmup : IWarmupStep
         ContractWarmup.RoundTrip(new ContinueInDialplan { CallId = ChannelId, AsteriskId = entry.AsteriskId, Context = "default", Extension = "s" });
         ContractWarmup.RoundTrip(new HangupCall { CallId = ChannelId, AsteriskId = entry.AsteriskId });
         ContractWarmup.RoundTrip(new AiSessionEnded { CallId = ChannelId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, EndedBy = default });
-    }
-
-    /// <summary>Answers the ingress's ARI requests the way Asterisk did in the recorded call (shared/ari-samples).</summary>
-    private sealed class InMemoryAri : HttpMessageHandler
-    {
-        public const string GoneChannel = "warmup.gone";
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            var path = request.RequestUri?.AbsolutePath ?? "";
-            var response = path.Contains(GoneChannel, StringComparison.Ordinal)
-                ? Json(HttpStatusCode.Conflict, """{"message":"Channel not in Stasis application"}""")
-                : request.Method == HttpMethod.Get && path.EndsWith("/variable", StringComparison.Ordinal)
-                    ? Json(HttpStatusCode.OK, """{"value":"org_warmup"}""")
-                    : request.Method == HttpMethod.Get
-                        ? Json(HttpStatusCode.OK, AriSamples.Channel)
-                        : new HttpResponseMessage(HttpStatusCode.NoContent) { Content = new ByteArrayContent([]) };
-            return Task.FromResult(response);
-        }
-
-        private static HttpResponseMessage Json(HttpStatusCode status, string body) =>
-            new(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
     }
 }

@@ -18,6 +18,16 @@ internal static class AriSamples
         ,"asterisk_id":"02:fc:00:00:00:01","application":"astrapbx"}
         """;
 
+    /// <summary>A StasisStart for channel <paramref name="channelId"/> whose channel carries no <c>channelvars</c> (as
+    /// Asterisk sends it unless told to), so the ingress reads the variables.</summary>
+    public static string BareStasisStart(string channelId) =>
+        StasisStart.Replace(""","channelvars":{"ORG_ID":"org_warmup"}""", "", StringComparison.Ordinal)
+            .Replace("warmup.1", channelId, StringComparison.Ordinal);
+
+    /// <summary>An event of <paramref name="type"/> about channel <paramref name="channelId"/>, with a hangup cause.</summary>
+    public static string ChannelEvent(string type, string channelId) =>
+        $$"""{"type":"{{type}}","timestamp":"2026-11-23T21:22:42.622+0000","cause":16,"cause_txt":"Normal Clearing","channel":{{Channel.Replace("warmup.1", channelId, StringComparison.Ordinal)}},"asterisk_id":"02:fc:00:00:00:01","application":"astrapbx"}""";
+
     public static readonly string[] Events =
     [
         StasisStart,

@@ -1,11 +1,12 @@
 using AstraPbx.Contracts.Calls;
+using AstraPbx.AriIngress.Consumers;
 using AstraPbx.Contracts.Media;
 using AstraPbx.ServiceDefaults.Warmup;
 
 namespace AstraPbx.AriIngress.Warmup;
 
-/// <summary>The ingress's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): the events
-/// it publishes and the commands it consumes. Nothing reaches Routing or a real queue.</summary>
+/// <summary>The ingress's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): its command
+/// consumers made in a scope (with <see cref="Calls.CallCommands"/>), the events it publishes and the commands it consumes. Nothing reaches Routing or a real queue.</summary>
 internal sealed class IngressBusWarmup(BusWarmup bus) : IWarmupStep
 {
     public string Name => "ingress-bus";
@@ -24,6 +25,9 @@ internal sealed class IngressBusWarmup(BusWarmup bus) : IWarmupStep
             DecideBy = now.AddSeconds(3),
         };
         return bus.RunAsync(new BusWarmupPlan()
+            .Resolve<ConnectToRelayConsumer>()
+            .Resolve<ContinueInDialplanConsumer>()
+            .Resolve<HangupCallConsumer>()
             .Message(entry)
             .Message(new CallEnded { CallId = entry.CallId, AsteriskId = entry.AsteriskId, Cause = 16, EndedAt = now })
             .Message(new FallbackTaken { Entry = entry, DecidedBy = "warm-up", Outcome = RouteOutcome.Fallback })

@@ -1,10 +1,11 @@
 using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.ServiceDefaults.Warmup;
 
 namespace AstraPbx.MediaRelay.Warmup;
 
-/// <summary>The relay's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): a
-/// <see cref="StartAiSession"/> answered with <see cref="AiSessionReady"/>, and the events it sends. Nothing reaches
+/// <summary>The relay's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): its consumer
+/// made in a scope, a <see cref="StartAiSession"/> answered with <see cref="AiSessionReady"/>, and the events it sends. Nothing reaches
 /// Routing or the relays' real <c>start-ai-session</c> queue.</summary>
 internal sealed class RelayBusWarmup(BusWarmup bus) : IWarmupStep
 {
@@ -14,6 +15,7 @@ internal sealed class RelayBusWarmup(BusWarmup bus) : IWarmupStep
     {
         var session = Guid.NewGuid();
         return bus.RunAsync(new BusWarmupPlan()
+            .Resolve<StartAiSessionConsumer>()
             .Request(
                 new StartAiSession { CallId = "warmup", AsteriskId = "warmup", SessionId = session, GatewayUrl = "ws://127.0.0.1/warmup" },
                 new AiSessionReady { CallId = "warmup", AsteriskId = "warmup", SessionId = session, RelayEndpoint = "127.0.0.1:9092" })

@@ -3,22 +3,29 @@ using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
 using AstraPbx.Routing.CallRecords;
 using AstraPbx.Routing.Hosting;
+using AstraPbx.Routing.Orchestration;
 using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Warmup;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
 
 namespace AstraPbx.Routing.Warmup;
 
 /// <summary>A call's path through Routing, without a call: fills the connection pool to its minimum (at least one),
-/// resolves Stasis arguments that name no user and no queue (read-only), runs the entry's claim and decision inside a
-/// transaction that is rolled back, and the JSON of every contract Routing sends or receives. Waits for the schema
+/// resolves Stasis arguments that name no user and no queue, then the first queue's timeout and the first user, as a
+/// real entry's would be (read-only: their rows are read through the same code), runs the entry's claim and decision
+/// inside a transaction that is rolled back, each through the <see cref="DatabaseGuard"/> as <see cref="CallRouter"/>
+/// calls them, and the JSON of every contract Routing sends or receives. Waits for the schema
 /// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported.</summary>
 internal sealed class RoutingPathWarmup(
     NpgsqlDataSource dataSource,
     SchemaState schema,
     RouteResolver resolver,
-    StasisClaimStore claims) : IWarmupStep
+    StasisClaimStore claims,
+    DatabaseGuard database,
+    IOptionsMonitor<RoutingOptions> options,
+    TimeProvider time) : IWarmupStep
 {
     private static readonly TimeSpan SchemaPoll = TimeSpan.FromMilliseconds(100);
 
@@ -38,10 +45,27 @@ internal sealed class RoutingPathWarmup(
 
         await FillPoolAsync(cancellationToken).ConfigureAwait(false);
 
+        var budget = new DecisionBudget(time.GetUtcNow().AddSeconds(3), options.CurrentValue, time);
+        Task<RouteDecision> Resolve(params string[] args) =>
+            database.RunAsync("warmup", "resolve", budget, t => resolver.ResolveAsync(args, [], t), cancellationToken, resolver.PlannedWait(args));
+
         // int.MaxValue is no user and no queue: each resolve runs its query and falls back.
-        var user = await resolver.ResolveAsync(["ai_agent", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)], [], cancellationToken).ConfigureAwait(false);
-        await resolver.ResolveAsync(["queue_timeout", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)], [], cancellationToken).ConfigureAwait(false);
-        await resolver.ResolveAsync(["ai_failed", Guid.Empty.ToString()], [], cancellationToken).ConfigureAwait(false);
+        var user = await Resolve("ai_agent", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        await Resolve("queue_timeout", int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        await Resolve("ai_failed", Guid.Empty.ToString()).ConfigureAwait(false);
+
+        // A real entry reads rows: the converters of each column are built on the first row read (measured: the first
+        // call's resolve was the slowest step in Routing). Read-only, and skipped on an empty database.
+        var (queueId, userId) = await FirstQueueAndUserAsync(cancellationToken).ConfigureAwait(false);
+        if (queueId is { } queue)
+        {
+            await Resolve("queue_timeout", queue.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
+
+        if (userId is { } someone)
+        {
+            await Resolve("ai_agent", someone.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        }
 
         var now = DateTimeOffset.UtcNow;
         var entry = new CallEnteredStasis
@@ -58,7 +82,8 @@ internal sealed class RoutingPathWarmup(
         // connection the batch opens).
         using (var rolledBack = new TransactionScope(TransactionScopeOption.RequiresNew, TransactionScopeAsyncFlowOption.Enabled))
         {
-            var claim = await claims.ClaimAsync(entry, null, "warmup", TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            var claim = await database.RunAsync(entry.CallId, "claim", budget,
+                t => claims.ClaimAsync(entry, null, "warmup", TimeSpan.FromSeconds(1), t), cancellationToken).ConfigureAwait(false);
             if (!claim.Claimed)
             {
                 throw new InvalidOperationException("warm-up claim on a new call id was not claimed");
@@ -67,7 +92,7 @@ internal sealed class RoutingPathWarmup(
             // The decision of an AI route (with its session), written under the claim: the statement after the relay's reply.
             var session = new AiSessionReady { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.NewGuid(), RelayEndpoint = "127.0.0.1:9092" };
             var decision = new RecordedDecision(RouteOutcome.AiAgent, user.Reason, user.Path, "ws://127.0.0.1/warmup", "routing", now) { AiAttempts = 1, Session = session };
-            if (!await claims.DecideAsync(entry, decision, "warmup", cancellationToken).ConfigureAwait(false))
+            if (!await database.RunAsync(entry.CallId, "decision", budget, t => claims.DecideAsync(entry, decision, "warmup", t), cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException("warm-up decision was not written under its claim");
             }
@@ -85,6 +110,19 @@ internal sealed class RoutingPathWarmup(
         ContractWarmup.RoundTrip(new CallEnded { CallId = entry.CallId, AsteriskId = entry.AsteriskId, EndedAt = now });
         ContractWarmup.RoundTrip(new FallbackTaken { Entry = entry, DecidedBy = "warm-up", Outcome = RouteOutcome.Fallback });
         ContractWarmup.RoundTrip(new RelayCapacity { RelayInstance = "warmup" });
+    }
+
+    /// <summary>The lowest queue id and user id, or null where there is none.</summary>
+    private async Task<(int? Queue, int? User)> FirstQueueAndUserAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT (SELECT min(id) FROM queues), (SELECT min(id) FROM users)");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return (null, null);
+        }
+
+        return (reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
     }
 
     /// <summary>Opens the pool's minimum of connections (at least two: a decision claims and resolves at once, on two)

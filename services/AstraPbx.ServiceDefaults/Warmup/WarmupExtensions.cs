@@ -15,6 +15,8 @@ public static class WarmupExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton<WarmupState>();
+        // BusWarmup's consumers are made in a DI scope, as the services' own are.
+        services.TryAddScoped(typeof(WarmupConsumer<>));
         services.AddHostedService<WarmupService>();
         services.AddHealthChecks().AddCheck<WarmupHealthCheck>(WarmupHealthCheck.Name);
         return services;

@@ -80,13 +80,30 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         }
     }
 
-    /// <summary>Called at the start of every tick, before the frame is taken: the gateway read (<see cref="GatewayLeg.PollTick"/>),
-    /// so bot audio read now can play in this very tick.</summary>
-    public Action? BeforeTick { get; set; }
+    /// <summary>The gateway read of the tick's first pass (<see cref="GatewayLeg.PollTick"/>), so bot audio read now plays
+    /// in this very tick.</summary>
+    public Action? PollBot { get; set; }
 
-    /// <summary>Called at the start of every tick, after <see cref="BeforeTick"/>: the caller connection's read
-    /// (<see cref="Hosting.CallerConnection.Poll"/>), whose frames go to the bot right away.</summary>
+    /// <summary>The caller connection's read of the tick's last pass (<see cref="Hosting.CallerConnection.Poll"/>), whose
+    /// frames go to the bot right away.</summary>
     public Action? PollCaller { get; set; }
+
+    public void ReadBot() => Poll(PollBot);
+
+    public void ReadCaller() => Poll(PollCaller);
+
+    private void Poll(Action? read)
+    {
+        try
+        {
+            read?.Invoke();
+        }
+        catch (Exception e)
+        {
+            MediaRelayLog.TickFailed(logger, e, session.CallId, session.SessionId);
+            _ = session.EndAsync(EndReason.RelayError);
+        }
+    }
 
     /// <summary>Called at the end of every tick: the caller leg's check for an uplink batch left waiting.</summary>
     public Action? UplinkTick { get; set; }
@@ -96,8 +113,6 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     {
         try
         {
-            BeforeTick?.Invoke();
-            PollCaller?.Invoke();
             if (latenessMs > PlayoutClock.LateThresholdMs)
             {
                 Interlocked.Increment(ref _lateTicks);

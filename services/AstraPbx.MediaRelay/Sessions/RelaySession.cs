@@ -60,7 +60,7 @@ internal sealed class RelaySession : ISessionControl
             services.Options.UplinkFramesPerMessage);
         if (_gateway.Ticked)
         {
-            _caller.Playout.BeforeTick = _gateway.PollTick;
+            _caller.Playout.PollBot = _gateway.PollTick;
         }
     }
 
@@ -125,7 +125,7 @@ internal sealed class RelaySession : ISessionControl
     /// <summary>True once the claimed connection is attached: from here every tick writes a frame to Asterisk.</summary>
     internal bool CallerAttached => _caller.Playout.Attached;
 
-    /// <summary>The claimed connection's read, run by every tick after the gateway's (<see cref="CallerConnection.Poll"/>).</summary>
+    /// <summary>The claimed connection's read, in every tick's last pass (<see cref="CallerConnection.Poll"/>).</summary>
     internal void PollCallerWith(Action poll) => _caller.Playout.PollCaller = poll;
 
     /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>

@@ -73,6 +73,34 @@ public sealed class PlayoutLaneTests
     }
 
     [Fact]
+    public async Task A_tick_reads_every_bot_then_writes_every_frame_then_reads_every_caller()
+    {
+        var time = new FakeTimeProvider();
+        var driver = new TestPlayoutDriver(time);
+        var clock = Clock(driver, lanes: 1);
+        var calls = new ConcurrentQueue<string>();
+        var targets = new[] { new PassTarget("a", calls), new PassTarget("b", calls) };
+        foreach (var target in targets)
+        {
+            clock.Add(target);
+        }
+
+        await clock.StartAsync(CancellationToken.None);
+        try
+        {
+            time.Advance(PlayoutClock.Period);
+            await driver.WhenTicked(1).Within(Long, "tick 1");
+        }
+        finally
+        {
+            await clock.StopAsync(CancellationToken.None);
+        }
+
+        // The frames leave in one pass after all reads of bot audio, and caller audio is read after every frame is out.
+        Assert.Equal(["bot a", "bot b", "tick a", "tick b", "caller a", "caller b"], calls.Take(6));
+    }
+
+    [Fact]
     public async Task Under_the_real_clock_each_lane_runs_on_its_own_thread()
     {
         var clock = Clock(new ThreadPlayoutDriver(), lanes: 2);
@@ -119,6 +147,15 @@ public sealed class PlayoutLaneTests
 
     private static PlayoutClock Clock(IPlayoutDriver driver, int lanes) =>
         new(driver, Options.Create(new RelayOptions { PlayoutThreads = lanes }), Options.Create(new AstraPbx.MediaRelay.Capacity.CapacityOptions()), NullLogger<PlayoutClock>.Instance);
+
+    private sealed class PassTarget(string name, ConcurrentQueue<string> calls) : IPlayoutTarget
+    {
+        public void ReadBot() => calls.Enqueue("bot " + name);
+
+        public void OnTick(long tick, double latenessMs, int skippedTicks) => calls.Enqueue("tick " + name);
+
+        public void ReadCaller() => calls.Enqueue("caller " + name);
+    }
 
     private sealed class RecordingTarget : IPlayoutTarget
     {

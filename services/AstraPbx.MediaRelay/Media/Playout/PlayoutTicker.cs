@@ -90,7 +90,17 @@ public sealed class PlayoutTicker
         var targets = lane.Targets;
         for (var i = 0; i < targets.Length; i++)
         {
+            targets[i].ReadBot();
+        }
+
+        for (var i = 0; i < targets.Length; i++)
+        {
             targets[i].OnTick(n, latenessMs, skippedTicks);
+        }
+
+        for (var i = 0; i < targets.Length; i++)
+        {
+            targets[i].ReadCaller();
         }
 
         Volatile.Write(ref lane.Completed, n);

@@ -15,9 +15,8 @@ namespace AstraPbx.MediaRelay.Hosting;
 /// which, under <see cref="_gate"/>.</para></summary>
 internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
 {
-    /// <summary>Empty ticks in a row after which the read goes back to epoll (60 ms: longer than any gap in a paced
-    /// stream).</summary>
-    internal const int IdlePolls = 3;
+    /// <summary>Empty ticks in a row after which the read goes back to epoll (the gateway's too).</summary>
+    internal const int IdlePolls = Gateway.TickedSocketStream.IdlePolls;
 
     private const int MinimumRead = 2048;
 

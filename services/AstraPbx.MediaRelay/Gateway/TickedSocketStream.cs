@@ -31,6 +31,8 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
     private bool _stopped;
     private bool _disposed;
     private int _emptyPolls;
+    private bool _burst;
+    private long _bursts;
     private long _polledReads;
     private long _idleHandOffs;
 
@@ -41,6 +43,9 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         // depend on this flag.
         _socket.Blocking = false;
     }
+
+    /// <summary>Floods drained by the socket engine (see <see cref="Poll"/>).</summary>
+    public long Bursts => Interlocked.Read(ref _bursts);
 
     /// <summary>Reads served by a tick.</summary>
     public long PolledReads => Interlocked.Read(ref _polledReads);
@@ -66,8 +71,18 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
     /// waiting now gets one non-blocking <c>recv</c>, and its continuation (the receive path) runs here.</summary>
     public void Poll()
     {
-        for (var i = 0; i < MaxReadsPerTick && PollOnce(extra: i > 0); i++)
+        var full = false;
+        for (var i = 0; i < MaxReadsPerTick && (full = PollOnce(extra: i > 0)); i++)
         {
+        }
+
+        if (full)
+        {
+            // Every read of the tick filled its buffer: a flood (a bot sending far faster than real time), which a tick's
+            // few reads would take minutes to drain. The socket engine reads it as fast as it comes, until a read comes
+            // back short; then the tick reads again.
+            Volatile.Write(ref _burst, true);
+            HandToSocketEngine();
         }
     }
 
@@ -158,7 +173,7 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         {
             lock (_gate)
             {
-                if (_ticked && !_disposed)
+                if (_ticked && !_disposed && !Volatile.Read(ref _burst))
                 {
                     if (_hasPending)
                     {
@@ -173,7 +188,19 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
             }
         }
 
-        return ReceiveAsync(buffer, cancellationToken);
+        return Volatile.Read(ref _burst) ? ReceiveBurstAsync(buffer, cancellationToken) : ReceiveAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReceiveBurstAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var count = await ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+        if (count < buffer.Length)
+        {
+            Volatile.Write(ref _burst, false);
+            Interlocked.Increment(ref _bursts);
+        }
+
+        return count;
     }
 
     /// <summary>An ordinary async read, failing as <see cref="NetworkStream"/> does (an <see cref="IOException"/> around

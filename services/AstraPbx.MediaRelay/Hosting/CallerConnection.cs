@@ -98,9 +98,32 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     /// most <see cref="MaxReadsPerTick"/>.</summary>
     public void Poll()
     {
-        for (var i = 0; i < MaxReadsPerTick && PollOnce(extra: i > 0); i++)
+        var full = false;
+        for (var i = 0; i < MaxReadsPerTick && (full = PollOnce(extra: i > 0)); i++)
         {
         }
+
+        if (full)
+        {
+            // Every read of the tick filled its buffer: far more than real time is queued. The socket engine reads it
+            // as fast as it comes, until a read comes back short; then the tick reads again.
+            HandOffBurst();
+        }
+    }
+
+    private void HandOffBurst()
+    {
+        lock (_gate)
+        {
+            if (_owner != None)
+            {
+                return;
+            }
+
+            _owner = AsyncReading;
+        }
+
+        _ = ReadLoopAsync();
     }
 
     /// <summary>One read; true when it filled the buffer and the tick may read again.</summary>
@@ -314,7 +337,8 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         {
             while (true)
             {
-                var count = await _socket.ReceiveAsync(writer.GetMemory(MinimumRead), SocketFlags.None).ConfigureAwait(false);
+                var memory = writer.GetMemory(MinimumRead);
+                var count = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (count == 0)
                 {
                     CompleteInput(null);
@@ -331,7 +355,9 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
 
                 lock (_gate)
                 {
-                    if (_ticked && !_stopped && !_reset)
+                    // A read that filled the buffer may have more behind it (a backlog): keep reading here until one
+                    // comes back short.
+                    if (_ticked && !_stopped && !_reset && count < memory.Length)
                     {
                         _owner = None;
                         return;

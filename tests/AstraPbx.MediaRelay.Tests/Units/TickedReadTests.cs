@@ -87,6 +87,45 @@ public sealed class TickedReadTests
     }
 
     [Fact]
+    public async Task A_flood_from_the_bot_is_drained_by_the_socket_engine_not_a_few_reads_per_tick()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local);
+        stream.Poll();
+        var flood = new byte[(64 * 1024) + 100];
+        await peer.SendAsync(flood);
+        await WaitQueuedAsync(local, flood.Length);
+
+        // A reader like the WebSocket's: each read's continuation asks for the next one at once (off xUnit's context, so
+        // the tick's completion runs it inline).
+        var total = 0;
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new byte[1024];
+            while (total < flood.Length)
+            {
+                total += await stream.ReadAsync(buffer);
+            }
+        });
+
+        // One tick (once the reader's first read waits): its reads all come back full, so the rest goes to the socket engine; no further tick is needed.
+        await Wait.Until(() =>
+        {
+            if (stream.PolledReads == 0)
+            {
+                stream.Poll();
+            }
+
+            return stream.PolledReads > 0;
+        }, "one tick's reads");
+        await reading.WaitAsync(Patience);
+        Assert.Equal(flood.Length, total);
+        Assert.Equal(TickedSocketStream.MaxReadsPerTick, stream.PolledReads);
+        Assert.Equal(1, stream.Bursts);
+    }
+
+    [Fact]
     public async Task Stopping_the_ticks_hands_a_waiting_read_to_the_socket_engine_and_a_close_reads_as_zero()
     {
         var (local, peer) = await PairAsync();

@@ -100,9 +100,14 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         }
         catch (Exception e)
         {
-            MediaRelayLog.TickFailed(logger, e, session.CallId, session.SessionId);
-            _ = session.EndAsync(EndReason.RelayError);
+            TickFailed(e);
         }
+    }
+
+    private void TickFailed(Exception e)
+    {
+        MediaRelayLog.TickFailed(logger, e, session.CallId, session.SessionId);
+        _ = session.EndAsync(EndReason.RelayError);
     }
 
     /// <summary>Called at the end of every tick: the caller leg's check for an uplink batch left waiting.</summary>
@@ -188,8 +193,7 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         }
         catch (Exception e)
         {
-            MediaRelayLog.TickFailed(logger, e, session.CallId, session.SessionId);
-            _ = session.EndAsync(EndReason.RelayError);
+            TickFailed(e);
         }
     }
 

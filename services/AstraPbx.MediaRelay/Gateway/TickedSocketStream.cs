@@ -216,6 +216,10 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         {
             return ValueTask.FromException<int>(Wrap(e));
         }
+        catch (ObjectDisposedException e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
 
         return read.IsCompletedSuccessfully ? read : AwaitReceiveAsync(read);
     }
@@ -337,28 +341,11 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
             _hasPending = false;
         }
 
-        ValueTask<int> read;
-        try
-        {
-            read = _socket.ReceiveAsync(buffer, SocketFlags.None);
-        }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException)
-        {
-            SetResult(0, e is SocketException s ? Wrap(s) : e);
-            return;
-        }
-
-        if (read.IsCompleted)
-        {
-            FinishHandOff(read);
-        }
-        else
-        {
-            _ = AwaitHandOffAsync(read);
-        }
+        _ = ForwardAsync(ReceiveAsync(buffer, CancellationToken.None));
     }
 
-    private async Task AwaitHandOffAsync(ValueTask<int> read)
+    /// <summary>Completes the handed-off read with the socket engine's result (at once when it is already in).</summary>
+    private async Task ForwardAsync(ValueTask<int> read)
     {
         int count;
         try
@@ -367,23 +354,7 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         }
         catch (Exception e)
         {
-            SetResult(0, e is SocketException s ? Wrap(s) : e);
-            return;
-        }
-
-        SetResult(count, null);
-    }
-
-    private void FinishHandOff(ValueTask<int> read)
-    {
-        int count;
-        try
-        {
-            count = read.GetAwaiter().GetResult();
-        }
-        catch (Exception e)
-        {
-            SetResult(0, e is SocketException s ? Wrap(s) : e);
+            SetResult(0, e);
             return;
         }
 

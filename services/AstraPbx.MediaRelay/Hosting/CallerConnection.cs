@@ -107,11 +107,12 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         {
             // Every read of the tick filled its buffer: far more than real time is queued. The socket engine reads it
             // as fast as it comes, until a read comes back short; then the tick reads again.
-            HandOffBurst();
+            TryStartReadLoop();
         }
     }
 
-    private void HandOffBurst()
+    /// <summary>Gives reading to the async loop, unless someone has it (a tick's read in progress hands it over itself).</summary>
+    private void TryStartReadLoop()
     {
         lock (_gate)
         {
@@ -200,22 +201,13 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     /// <summary>The session ends: reads go back to the socket engine (the caller leg still reads until Asterisk closes).</summary>
     public void StopTicking()
     {
-        var start = false;
         lock (_gate)
         {
             _stopped = true;
             _ticked = false;
-            if (_owner == None)
-            {
-                _owner = AsyncReading;
-                start = true;
-            }
         }
 
-        if (start)
-        {
-            _ = ReadLoopAsync();
-        }
+        TryStartReadLoop();
     }
 
     /// <summary>Resets the connection (RST: linger 0, then close), so that <c>TryExec(AudioSocket(...))</c> gives
@@ -246,9 +238,11 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
 
         if (complete)
         {
-            _input.Writer.Complete(new IOException("AudioSocket reset: the dialplan falls back"));
+            _input.Writer.Complete(ResetError());
         }
     }
+
+    private static IOException ResetError() => new("AudioSocket reset: the dialplan falls back");
 
     /// <summary>After the handler: what was written goes out, then the socket is shut down and closed (a FIN; a reset
     /// only if <see cref="Reset"/> ran).</summary>
@@ -296,7 +290,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
 
         if (reset)
         {
-            _input.Writer.Complete(new IOException("AudioSocket reset: the dialplan falls back"));
+            _input.Writer.Complete(ResetError());
         }
         else if (start)
         {
@@ -387,7 +381,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
             _owner = Done;
             if (_reset)
             {
-                error ??= new IOException("AudioSocket reset: the dialplan falls back");
+                error ??= ResetError();
             }
         }
 

@@ -97,29 +97,52 @@ public sealed class TickedReadTests
         await peer.SendAsync(flood);
         await WaitQueuedAsync(local, flood.Length);
 
-        // A reader like the WebSocket's: each read's continuation asks for the next one at once (off xUnit's context, so
-        // the tick's completion runs it inline).
+        // A reader like the WebSocket's: each read's continuation, registered before the tick, asks for the next one at
+        // once (so the tick's completions run the whole chain inline, as on the relay's tick thread).
+        var buffer = new byte[1024];
         var total = 0;
-        var reading = Task.Run(async () =>
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void ReadNext()
         {
-            var buffer = new byte[1024];
-            while (total < flood.Length)
+            try
             {
-                total += await stream.ReadAsync(buffer);
-            }
-        });
+                while (total < flood.Length)
+                {
+                    var read = stream.ReadAsync(buffer);
+                    if (!read.IsCompleted)
+                    {
+                        var awaiter = read.GetAwaiter();
+                        awaiter.UnsafeOnCompleted(() =>
+                        {
+                            try
+                            {
+                                total += awaiter.GetResult();
+                                ReadNext();
+                            }
+                            catch (Exception e)
+                            {
+                                done.TrySetException(e);
+                            }
+                        });
+                        return;
+                    }
 
-        // One tick (once the reader's first read waits): its reads all come back full, so the rest goes to the socket engine; no further tick is needed.
-        await Wait.Until(() =>
-        {
-            if (stream.PolledReads == 0)
+                    total += read.Result;
+                }
+
+                done.TrySetResult();
+            }
+            catch (Exception e)
             {
-                stream.Poll();
+                done.TrySetException(e);
             }
+        }
 
-            return stream.PolledReads > 0;
-        }, "one tick's reads");
-        await reading.WaitAsync(Patience);
+        ReadNext();
+
+        // One tick: its reads all come back full, so the rest goes to the socket engine; no further tick is needed.
+        stream.Poll();
+        await done.Task.WaitAsync(Patience);
         Assert.Equal(flood.Length, total);
         Assert.Equal(TickedSocketStream.MaxReadsPerTick, stream.PolledReads);
         Assert.Equal(1, stream.Bursts);

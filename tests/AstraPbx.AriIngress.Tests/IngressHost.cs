@@ -55,6 +55,8 @@ internal sealed class IngressHost : IAsyncDisposable
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "AstraPbx.AriIngress" });
         settings["Urls"] = "http://127.0.0.1:0";
+        // The first warm-up pass only: the rounds would run beside the test (ServiceWarmupTests runs them).
+        settings.TryAdd("Warmup:SettleRounds", "0");
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddServiceDefaults();
         services?.Invoke(builder.Services);

@@ -43,6 +43,7 @@ public abstract class DeploymentFixture : IAsyncLifetime
             EdgeFallbackAfter = EdgeFallbackAfter,
             Gateway = new FakeGatewayOptions { Behavior = GatewayBehavior.Echo },
             RelaySettings = RelaySettings ?? new LocalDeploymentOptions { RabbitMq = "", Postgres = "" }.RelaySettings,
+            WarmupSettleRounds = 0,
         });
     }
 

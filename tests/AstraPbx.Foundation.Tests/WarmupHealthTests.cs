@@ -73,9 +73,73 @@ public sealed class WarmupHealthTests
         Assert.Single(service.Logged(9204));
     }
 
+    [Fact]
+    public async Task Repeatable_step_runs_in_rounds_until_a_round_compiles_almost_nothing()
+    {
+        // A quiet threshold no round can miss: settled after the first round.
+        var settles = new RepeatingStep();
+        await using (var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(settles),
+            ("Warmup:SettlePasses", "7"), ("Warmup:SettlePause", "00:00:00"), ("Warmup:SettleQuietMethods", "100000")))
+        {
+            await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING after the rounds");
+            Assert.Equal(1, settles.Runs);
+            Assert.Equal([7], settles.Rounds);
+            Assert.Contains("settled after 1 round of 7 passes", Assert.Single(service.Logged(9201)).Message, StringComparison.Ordinal);
+        }
+
+        // A threshold no round can meet (fewer than 0 methods): every round runs, and the log says it did not settle.
+        var never = new RepeatingStep();
+        await using (var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(never),
+            ("Warmup:SettleRounds", "3"), ("Warmup:SettlePasses", "2"), ("Warmup:SettlePause", "00:00:00"), ("Warmup:SettleQuietMethods", "0")))
+        {
+            await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING after the rounds");
+            Assert.Equal([2, 2, 2], never.Rounds);
+            Assert.Contains("not settled after 3 rounds", Assert.Single(service.Logged(9201)).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task No_rounds_when_settling_is_off_or_the_first_pass_failed()
+    {
+        var off = new RepeatingStep();
+        await using (var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(off), ("Warmup:SettleRounds", "0")))
+        {
+            await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING without rounds");
+            Assert.Equal(1, off.Runs);
+            Assert.Empty(off.Rounds);
+            Assert.DoesNotContain("settled", Assert.Single(service.Logged(9201)).Message, StringComparison.Ordinal);
+        }
+
+        var broken = new RepeatingStep { FailFirstPass = true };
+        await using (var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(broken), ("Warmup:SettlePause", "00:00:00")))
+        {
+            await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING after the failed pass");
+            Assert.Single(service.Logged(9202));
+            Assert.Empty(broken.Rounds);
+        }
+    }
+
+    [Fact]
+    public async Task Round_that_fails_is_logged_and_the_step_is_left_out_of_the_next_rounds()
+    {
+        var failing = new RepeatingStep { FailRounds = true };
+        var other = new RepeatingStep();
+        await using var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(failing).AddSingleton<IWarmupStep>(other),
+            ("Warmup:SettleRounds", "3"), ("Warmup:SettlePasses", "1"), ("Warmup:SettlePause", "00:00:00"), ("Warmup:SettleQuietMethods", "0"));
+
+        await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING despite the failed round");
+        Assert.Single(failing.Rounds);
+        Assert.Equal([1, 1, 1], other.Rounds);
+        var failed = Assert.Single(service.Logged(9202));
+        Assert.Contains("repeating (round 1)", failed.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Warmup:Timeout", "00:00:00")]
     [InlineData("Warmup:Timeout", "01:00:00")]
+    [InlineData("Warmup:SettleRounds", "51")]
+    [InlineData("Warmup:SettlePasses", "0")]
+    [InlineData("Warmup:SettlePause", "00:01:00")]
     public async Task Bad_setting_stops_the_service_at_start_naming_the_key(string key, string value)
     {
         var e = await Assert.ThrowsAnyAsync<Microsoft.Extensions.Options.OptionsValidationException>(
@@ -103,6 +167,47 @@ public sealed class WarmupHealthTests
             _entered.TrySetResult();
             await (ignoreCancellation ? _release.Task : _release.Task.WaitAsync(cancellationToken));
             Finished = true;
+        }
+    }
+
+    /// <summary>A repeatable step that records its rounds' passes.</summary>
+    private sealed class RepeatingStep : IRepeatableWarmupStep
+    {
+        private readonly List<int> _rounds = [];
+
+        public string Name => "repeating";
+
+        public bool FailFirstPass { get; init; }
+
+        public bool FailRounds { get; init; }
+
+        public int Runs { get; private set; }
+
+        public IReadOnlyList<int> Rounds
+        {
+            get
+            {
+                lock (_rounds)
+                {
+                    return [.. _rounds];
+                }
+            }
+        }
+
+        public Task RunAsync(CancellationToken cancellationToken)
+        {
+            Runs++;
+            return FailFirstPass ? throw new InvalidOperationException("first pass broke") : Task.CompletedTask;
+        }
+
+        public Task RepeatAsync(int passes, CancellationToken cancellationToken)
+        {
+            lock (_rounds)
+            {
+                _rounds.Add(passes);
+            }
+
+            return FailRounds ? throw new InvalidOperationException("round broke") : Task.CompletedTask;
         }
     }
 

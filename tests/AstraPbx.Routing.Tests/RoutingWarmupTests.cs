@@ -18,7 +18,7 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
             new FixedOptions<RoutingOptions>(new RoutingOptions()), TimeProvider.System);
 
     [Fact]
-    public async Task Warmup_runs_the_claim_and_rolls_it_back()
+    public async Task Warmup_runs_the_claim_and_rolls_it_back_each_pass()
     {
         await using var db = await RoutingDatabase.CreateAsync(postgres);
         var schema = new SchemaState();
@@ -26,7 +26,9 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
         var before = await db.ScalarAsync<long>("SELECT count(*) FROM routing_decisions");
         var records = await db.ScalarAsync<long>("SELECT count(*) FROM call_records");
 
-        await Step(db.DataSource, schema, db).RunAsync(default);
+        var step = Step(db.DataSource, schema, db);
+        await step.RunAsync(default);
+        await step.RepeatAsync(3, default);
 
         Assert.Equal(before, await db.ScalarAsync<long>("SELECT count(*) FROM routing_decisions"));
         Assert.Equal(0, await db.ScalarAsync<long>("SELECT count(*) FROM call_records WHERE call_id LIKE 'warmup-%'"));

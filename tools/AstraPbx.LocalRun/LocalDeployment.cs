@@ -202,6 +202,11 @@ public sealed class LocalDeployment : IAsyncDisposable
             settings["OTEL_SERVICE_NAME"] = project;
         }
 
+        if (_options.WarmupSettleRounds is { } rounds)
+        {
+            settings["Warmup__SettleRounds"] = Invariant(rounds);
+        }
+
         settings["Logging__LogLevel__Default"] = "Information";
         var service = new DeployedService(name, project, settings);
         service.Start();

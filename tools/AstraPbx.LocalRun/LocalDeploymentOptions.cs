@@ -49,6 +49,11 @@ public sealed class LocalDeploymentOptions
     /// <summary>More settings for the ingress process.</summary>
     public IReadOnlyDictionary<string, string?> IngressSettings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Every service's warm-up rounds (<c>Warmup__SettleRounds</c>): null leaves the services' default (the demo
+    /// and its benchmarks); 0 starts them after the first pass, as the tests and fault runs do (they start many
+    /// deployments and measure no first-call time).</summary>
+    public int? WarmupSettleRounds { get; init; }
+
     /// <summary>The relay's drain timeout.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

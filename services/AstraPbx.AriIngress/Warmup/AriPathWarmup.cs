@@ -13,13 +13,17 @@ namespace AstraPbx.AriIngress.Warmup;
 /// <see cref="AriClient"/> over an in-memory handler (no request leaves the process), the
 /// <see cref="CallEnteredStasis"/> built from the event the way <see cref="StasisEntryHandler"/> builds it, and the JSON
 /// of every contract the ingress sends or receives. Nothing is published; no span is exported.</summary>
-internal sealed class AriPathWarmup : IWarmupStep
+internal sealed class AriPathWarmup : IRepeatableWarmupStep
 {
     private const string ChannelId = "warmup.1";
 
     public string Name => "ari-path";
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => RepeatAsync(1, cancellationToken);
+
+    public Task RepeatAsync(int passes, CancellationToken cancellationToken) => WarmupPasses.RunAsync(passes, PassAsync, cancellationToken);
+
+    private async Task PassAsync(CancellationToken cancellationToken)
     {
         // The fake channel's requests must not show up as spans.
         using var suppressed = SuppressInstrumentationScope.Begin();

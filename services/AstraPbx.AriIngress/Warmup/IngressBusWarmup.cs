@@ -7,11 +7,13 @@ namespace AstraPbx.AriIngress.Warmup;
 
 /// <summary>The ingress's bus traffic, once, through a temporary queue of its own (<see cref="BusWarmup"/>): its command
 /// consumers made in a scope (with <see cref="Calls.CallCommands"/>), the events it publishes and the commands it consumes. Nothing reaches Routing or a real queue.</summary>
-internal sealed class IngressBusWarmup(BusWarmup bus) : IWarmupStep
+internal sealed class IngressBusWarmup(BusWarmup bus) : IRepeatableWarmupStep
 {
     public string Name => "ingress-bus";
 
-    public Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => RepeatAsync(1, cancellationToken);
+
+    public Task RepeatAsync(int passes, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         var entry = new CallEnteredStasis
@@ -33,6 +35,6 @@ internal sealed class IngressBusWarmup(BusWarmup bus) : IWarmupStep
             .Message(new FallbackTaken { Entry = entry, DecidedBy = "warm-up", Outcome = RouteOutcome.Fallback })
             .Message(new ConnectToRelay { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = Guid.Empty, RelayEndpoint = "127.0.0.1:9092", EnteredAt = now })
             .Message(new ContinueInDialplan { CallId = entry.CallId, AsteriskId = entry.AsteriskId, Context = "default", Extension = "s" })
-            .Message(new HangupCall { CallId = entry.CallId, AsteriskId = entry.AsteriskId }), cancellationToken);
+            .Message(new HangupCall { CallId = entry.CallId, AsteriskId = entry.AsteriskId }), passes, cancellationToken);
     }
 }

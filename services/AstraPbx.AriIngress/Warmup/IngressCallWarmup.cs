@@ -17,11 +17,15 @@ namespace AstraPbx.AriIngress.Warmup;
 /// <see cref="CallEnteredStasis"/> went out and between <see cref="ConnectToRelay"/>'s consume and its first ARI
 /// request) than with it. The service's own call table, publisher and Asterisk are not touched; the spans are
 /// suppressed. The ingress's metrics count the two entries.</summary>
-internal sealed class IngressCallWarmup(IServiceProvider services) : IWarmupStep
+internal sealed class IngressCallWarmup(IServiceProvider services) : IRepeatableWarmupStep
 {
     public string Name => "ingress-call";
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => RepeatAsync(1, cancellationToken);
+
+    public Task RepeatAsync(int passes, CancellationToken cancellationToken) => WarmupPasses.RunAsync(passes, PassAsync, cancellationToken);
+
+    private async Task PassAsync(CancellationToken cancellationToken)
     {
         using var suppressed = SuppressInstrumentationScope.Begin();
         using var http = new HttpClient(new InMemoryAri()) { BaseAddress = new Uri("http://ari.invalid/ari/") };

@@ -15,6 +15,7 @@ using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.ServiceDefaults.Warmup;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Warmup;
@@ -35,26 +36,32 @@ internal sealed class RelayPathWarmup(
     RelayEndpoints endpoints,
     IOptions<RelayOptions> options,
     ILogger<RelayPathWarmup> logger,
-    ILogger<SessionPreparer> preparerLogger) : IWarmupStep
+    ILogger<SessionPreparer> preparerLogger) : IRepeatableWarmupStep
 {
     private const int Frames = 8;
     private const string CallId = "warmup";
 
     public string Name => "relay-path";
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => PassAsync(preparerLogger, cancellationToken);
+
+    /// <summary>The repeated passes do not log their sessions' prepare and end (the first pass did, once).</summary>
+    public Task RepeatAsync(int passes, CancellationToken cancellationToken) =>
+        WarmupPasses.RunAsync(passes, t => PassAsync(NullLogger<SessionPreparer>.Instance, t), cancellationToken);
+
+    private async Task PassAsync(ILogger<SessionPreparer> sessionLogger, CancellationToken cancellationToken)
     {
         await SessionOverLoopbackAsync(cancellationToken).ConfigureAwait(false);
         TwilioAndWideband();
-        await PrepareOverLoopbackAsync(cancellationToken).ConfigureAwait(false);
+        await PrepareOverLoopbackAsync(sessionLogger, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task PrepareOverLoopbackAsync(CancellationToken cancellationToken)
+    private async Task PrepareOverLoopbackAsync(ILogger<SessionPreparer> sessionLogger, CancellationToken cancellationToken)
     {
         using var echo = new LoopbackEcho();
         var serving = echo.ServeOneAsync(cancellationToken);
         var registry = new SessionRegistry(options);
-        var preparer = new SessionPreparer(registry, capacity, connector, endpoints, new NoPublisher(), options, preparerLogger);
+        var preparer = new SessionPreparer(registry, capacity, connector, endpoints, new NoPublisher(), options, sessionLogger);
         var start = new StartAiSession { CallId = CallId, AsteriskId = CallId, SessionId = Guid.NewGuid(), GatewayUrl = echo.Url.ToString() };
         var result = await preparer.PrepareAsync(start, cancellationToken).ConfigureAwait(false);
         if (result.Ready is null || !registry.TryGet(start.SessionId, out var session) || session is null)
@@ -110,6 +117,8 @@ internal sealed class RelayPathWarmup(
             playout.OnTick(tick, 0, 0);
         }
 
+        // As a real session: it ends first, then its legs close (the echo's close then fails nothing, logs nothing).
+        await control.EndAsync(EndReason.CallerHangup).ConfigureAwait(false);
         await leg.CloseAsync(failed: false, sendStop: true).ConfigureAwait(false);
         await serving.ConfigureAwait(false);
         await playout.HangUpAsync().ConfigureAwait(false);

@@ -13,11 +13,13 @@ namespace AstraPbx.Routing.Warmup;
 /// made in a scope (with the call router's graph), the events it consumes, the <see cref="StartAiSession"/> request and its reply, also asked by the real <see cref="AiSessionStarter"/>
 /// (its request client pointed at the temporary queue), and the commands and events it sends. Nothing reaches a relay,
 /// an ingress or a real queue.</summary>
-internal sealed class RoutingBusWarmup(BusWarmup bus, IOptionsMonitor<RoutingOptions> options, TimeProvider time, ILogger<AiSessionStarter> logger) : IWarmupStep
+internal sealed class RoutingBusWarmup(BusWarmup bus, IOptionsMonitor<RoutingOptions> options, TimeProvider time, ILogger<AiSessionStarter> logger) : IRepeatableWarmupStep
 {
     public string Name => "routing-bus";
 
-    public Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => RepeatAsync(1, cancellationToken);
+
+    public Task RepeatAsync(int passes, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         var entry = new CallEnteredStasis
@@ -56,6 +58,6 @@ internal sealed class RoutingBusWarmup(BusWarmup bus, IOptionsMonitor<RoutingOpt
             .Message(new CallRouted { CallId = entry.CallId, AsteriskId = entry.AsteriskId, Outcome = RouteOutcome.Fallback })
             .Message(new CallEnded { CallId = entry.CallId, AsteriskId = entry.AsteriskId, EndedAt = now })
             .Message(new AiSessionEnded { CallId = entry.CallId, AsteriskId = entry.AsteriskId, SessionId = session, EndedBy = default })
-            .Message(new FallbackTaken { Entry = entry, DecidedBy = "warm-up", Outcome = RouteOutcome.Fallback }), cancellationToken);
+            .Message(new FallbackTaken { Entry = entry, DecidedBy = "warm-up", Outcome = RouteOutcome.Fallback }), passes, cancellationToken);
     }
 }

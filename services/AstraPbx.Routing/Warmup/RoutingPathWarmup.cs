@@ -25,7 +25,7 @@ internal sealed class RoutingPathWarmup(
     StasisClaimStore claims,
     DatabaseGuard database,
     IOptionsMonitor<RoutingOptions> options,
-    TimeProvider time) : IWarmupStep
+    TimeProvider time) : IRepeatableWarmupStep
 {
     private static readonly TimeSpan SchemaPoll = TimeSpan.FromMilliseconds(100);
 
@@ -44,7 +44,15 @@ internal sealed class RoutingPathWarmup(
         }
 
         await FillPoolAsync(cancellationToken).ConfigureAwait(false);
+        await PassAsync(cancellationToken).ConfigureAwait(false);
+    }
 
+    public Task RepeatAsync(int passes, CancellationToken cancellationToken) => WarmupPasses.RunAsync(passes, PassAsync, cancellationToken);
+
+    /// <summary>The resolves, the rolled-back claim and decision, the contracts' JSON.</summary>
+    private async Task PassAsync(CancellationToken cancellationToken)
+    {
+        using var suppressed = SuppressInstrumentationScope.Begin();
         var budget = new DecisionBudget(time.GetUtcNow().AddSeconds(3), options.CurrentValue, time);
         Task<RouteDecision> Resolve(params string[] args) =>
             database.RunAsync("warmup", "resolve", budget, t => resolver.ResolveAsync(args, [], t), cancellationToken, resolver.PlannedWait(args));

@@ -22,8 +22,13 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
     private readonly ConcurrentDictionary<Type, Func<ConsumeContext, Task>> _consumers = new();
 
     /// <summary>Runs <paramref name="plan"/>'s messages and requests through a temporary endpoint, then removes it.</summary>
-    public async Task RunAsync(BusWarmupPlan plan, CancellationToken cancellationToken)
+    public Task RunAsync(BusWarmupPlan plan, CancellationToken cancellationToken) => RunAsync(plan, 1, cancellationToken);
+
+    /// <summary>Runs <paramref name="plan"/>'s messages, requests and the publish <paramref name="passes"/> times through
+    /// one temporary endpoint (<see cref="IRepeatableWarmupStep"/>), then removes it.</summary>
+    public async Task RunAsync(BusWarmupPlan plan, int passes, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
         await started.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
         using var suppressed = SuppressInstrumentationScope.Begin();
         var ping = new WarmupPing { Id = Guid.NewGuid() };
@@ -40,10 +45,10 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
 
             Consume<WarmupPing>(registration, endpoint, consumers, context =>
             {
-                // Another service's warm-up may publish its own ping at the same time; only this one counts.
-                if (((ConsumeContext<WarmupPing>)context).Message.Id == ping.Id)
+                // Another service's warm-up may publish its own ping at the same time; only this pass's counts.
+                if (((ConsumeContext<WarmupPing>)context).Message.Id == Volatile.Read(ref ping).Id)
                 {
-                    pinged.TrySetResult();
+                    Volatile.Read(ref pinged).TrySetResult();
                 }
 
                 return Task.CompletedTask;
@@ -66,22 +71,31 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
                 }
             }
 
-            foreach (var exercise in plan.Exercises)
+            for (var pass = 0; pass < passes; pass++)
             {
-                await exercise(bus, ready.InputAddress, cancellationToken).ConfigureAwait(false);
-            }
-
-            // As a call publishes: queued under a span (not recorded, so neither it nor the bus's spans are exported),
-            // published by the outbound queue's lane with that span as the parent header.
-            using (var parent = new Activity("astrapbx.warmup.publish").Start())
-            {
-                if (!outbound.Enqueue(ping, "warmup"))
+                foreach (var exercise in plan.Exercises)
                 {
-                    throw new InvalidOperationException("the outbound queue refused the warm-up ping");
+                    await exercise(bus, ready.InputAddress, cancellationToken).ConfigureAwait(false);
                 }
-            }
 
-            await pinged.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (pass > 0)
+                {
+                    Volatile.Write(ref ping, new WarmupPing { Id = Guid.NewGuid() });
+                    Volatile.Write(ref pinged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                }
+
+                // As a call publishes: queued under a span (not recorded, so neither it nor the bus's spans are exported),
+                // published by the outbound queue's lane with that span as the parent header.
+                using (var parent = new Activity("astrapbx.warmup.publish").Start())
+                {
+                    if (!outbound.Enqueue(ping, "warmup"))
+                    {
+                        throw new InvalidOperationException("the outbound queue refused the warm-up ping");
+                    }
+                }
+
+                await pinged.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -158,17 +172,20 @@ public sealed class BusWarmupPlan
     public BusWarmupPlan Message<T>(T message)
         where T : class
     {
+        // One signal per pass (the plan may run several times through one queue, IRepeatableWarmupStep).
         var consumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Consumers.Add((typeof(T), (warmup, registration, e, types) => warmup.Consume<T>(registration, e, types, _ =>
         {
-            consumed.TrySetResult();
+            Volatile.Read(ref consumed).TrySetResult();
             return Task.CompletedTask;
         })));
         Exercises.Add(async (bus, address, token) =>
         {
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref consumed, signal);
             var endpoint = await bus.GetSendEndpoint(address).ConfigureAwait(false);
             await endpoint.Send(message, token).ConfigureAwait(false);
-            await consumed.Task.WaitAsync(token).ConfigureAwait(false);
+            await signal.Task.WaitAsync(token).ConfigureAwait(false);
         });
         return this;
     }

@@ -15,4 +15,26 @@ public sealed class WarmupOptions
     /// hangs must never keep a service down.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Warmup:Timeout must be 10 ms - 10 min.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>After the first pass, rounds of the repeatable steps (<see cref="IRepeatableWarmupStep"/>) until a round
+    /// compiles fewer than <see cref="SettleQuietMethods"/> methods: at most this many (0: no rounds, the first pass only).</summary>
+    [Range(0, 50, ErrorMessage = "Warmup:SettleRounds must be 0-50.")]
+    public int SettleRounds { get; set; } = 6;
+
+    /// <summary>Passes of each repeatable step per round: above the runtime's 30 calls before a method is recompiled.</summary>
+    [Range(1, 1000, ErrorMessage = "Warmup:SettlePasses must be 1-1000.")]
+    public int SettlePasses { get; set; } = 35;
+
+    /// <summary>Wait after each round's passes, for the runtime's quiet spell and its background recompilation; null:
+    /// 1.2 s on one CPU (the runtime waits ten times longer there), 300 ms otherwise.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Warmup:SettlePause must be 0-10 s.")]
+    public TimeSpan? SettlePause { get; set; }
+
+    /// <summary>A round that compiled fewer methods than this ends the rounds: the path is settled.</summary>
+    [Range(0, 100000, ErrorMessage = "Warmup:SettleQuietMethods must be 0-100000.")]
+    public int SettleQuietMethods { get; set; } = 10;
+
+    /// <summary>The pause in use: <see cref="SettlePause"/>, or the default for this process's CPUs.</summary>
+    public TimeSpan EffectiveSettlePause =>
+        SettlePause ?? (Environment.ProcessorCount == 1 ? TimeSpan.FromMilliseconds(1200) : TimeSpan.FromMilliseconds(300));
 }

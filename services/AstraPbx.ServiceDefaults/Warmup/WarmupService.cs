@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -7,7 +8,8 @@ using Microsoft.Extensions.Options;
 namespace AstraPbx.ServiceDefaults.Warmup;
 
 /// <summary>Runs the service's <see cref="IWarmupStep"/>s once at start, in the background and in registration order,
-/// then marks <see cref="WarmupState"/> done so that <see cref="WarmupHealthCheck"/> lets gRPC health say SERVING.
+/// then the repeatable ones (<see cref="IRepeatableWarmupStep"/>) in rounds until the runtime stops recompiling
+/// (<c>Warmup:SettleRounds</c>), then marks <see cref="WarmupState"/> done so that <see cref="WarmupHealthCheck"/> lets gRPC health say SERVING.
 /// A failing step is logged and the next one runs; the whole warm-up is cut at <c>Warmup:Timeout</c> (a step that
 /// ignores its token is left behind, not awaited). Logs one line with each step's time.</summary>
 public sealed class WarmupService(
@@ -35,7 +37,7 @@ public sealed class WarmupService(
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         try
         {
-            await RunStepsAsync(cut.Token).WaitAsync(settings.Timeout, stoppingToken).ConfigureAwait(false);
+            await RunStepsAsync(settings, cut.Token).WaitAsync(settings.Timeout, stoppingToken).ConfigureAwait(false);
             WarmupLog.Finished(logger, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Summary());
         }
         catch (TimeoutException)
@@ -53,37 +55,95 @@ public sealed class WarmupService(
         }
     }
 
-    private async Task RunStepsAsync(CancellationToken cancellationToken)
+    private async Task RunStepsAsync(WarmupOptions settings, CancellationToken cancellationToken)
     {
+        var repeatable = new List<IRepeatableWarmupStep>();
         foreach (var step in steps)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            _current = step.Name;
-            var started = Stopwatch.GetTimestamp();
-            string outcome;
-            try
+            if (await RunStepAsync(step.Name, step.RunAsync, cancellationToken).ConfigureAwait(false) && step is IRepeatableWarmupStep again)
             {
-                await step.RunAsync(cancellationToken).ConfigureAwait(false);
-                outcome = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms";
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception e)
-            {
-                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                WarmupLog.StepFailed(logger, step.Name, elapsed, e);
-                outcome = $"failed after {elapsed:0} ms";
-            }
-
-            lock (_done)
-            {
-                _done.Append(_done.Length == 0 ? "" : ", ").Append(step.Name).Append(' ').Append(outcome);
+                repeatable.Add(again);
             }
         }
 
+        if (repeatable.Count > 0 && settings.SettleRounds > 0)
+        {
+            await SettleAsync(repeatable, settings, cancellationToken).ConfigureAwait(false);
+        }
+
         _current = "-";
+    }
+
+    /// <summary>Rounds of the repeatable steps until one compiles fewer than <c>Warmup:SettleQuietMethods</c> methods in
+    /// the whole process. A step that fails a round is left out of the next ones.</summary>
+    private async Task SettleAsync(List<IRepeatableWarmupStep> repeatable, WarmupOptions settings, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var compiled = JitInfo.GetCompiledMethodCount();
+        var counts = new List<long>();
+        var settled = false;
+        for (var round = 1; round <= settings.SettleRounds && repeatable.Count > 0 && !settled; round++)
+        {
+            foreach (var step in repeatable.ToList())
+            {
+                if (!await RunStepAsync($"{step.Name} (round {round})", t => step.RepeatAsync(settings.SettlePasses, t), cancellationToken, record: false).ConfigureAwait(false))
+                {
+                    repeatable.Remove(step);
+                }
+            }
+
+            // Call counting starts only after a quiet spell, and the optimised code is compiled in the background.
+            await Task.Delay(settings.EffectiveSettlePause, cancellationToken).ConfigureAwait(false);
+            var now = JitInfo.GetCompiledMethodCount();
+            counts.Add(now - compiled);
+            settled = now - compiled < settings.SettleQuietMethods;
+            compiled = now;
+        }
+
+        lock (_done)
+        {
+            _done.Append(", ").Append(settled ? "settled" : "not settled").Append(" after ").Append(counts.Count)
+                .Append(counts.Count == 1 ? " round" : " rounds").Append(" of ").Append(settings.SettlePasses).Append(" passes in ")
+                .Append(Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture))
+                .Append(" ms (methods compiled per round: ").AppendJoin(' ', counts).Append(')');
+        }
+    }
+
+    /// <summary>Runs one step (or one round of it) and notes its time; false if it failed.</summary>
+    private async Task<bool> RunStepAsync(string name, Func<CancellationToken, Task> run, CancellationToken cancellationToken, bool record = true)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _current = name;
+        var started = Stopwatch.GetTimestamp();
+        string outcome;
+        var ok = true;
+        try
+        {
+            await run(cancellationToken).ConfigureAwait(false);
+            outcome = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms";
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            WarmupLog.StepFailed(logger, name, elapsed, e);
+            outcome = $"failed after {elapsed:0} ms";
+            ok = false;
+            record = true;
+        }
+
+        if (record)
+        {
+            lock (_done)
+            {
+                _done.Append(_done.Length == 0 ? "" : ", ").Append(name).Append(' ').Append(outcome);
+            }
+        }
+
+        return ok;
     }
 
     private string Summary()

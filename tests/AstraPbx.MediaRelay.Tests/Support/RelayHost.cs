@@ -79,6 +79,8 @@ public sealed class RelayHost : IAsyncDisposable
             // The relay runs inside the test process, whose CPU and tick lateness belong to the whole test run: load-aware
             // admission would refuse sessions for the tests' load. CapacityTests turn it on with limits of their own.
             ["Relay:Capacity:Enabled"] = "false",
+            // The first warm-up pass only: the rounds would run beside the test (ServiceWarmupTests runs them).
+            ["Warmup:SettleRounds"] = "0",
         };
         if (fakeClock)
         {

@@ -48,6 +48,7 @@ public sealed class FaultRig : IAsyncDisposable
                 Postgres = infrastructure.Postgres,
                 Gateway = new FakeGatewayOptions { Behavior = GatewayBehavior.Echo },
                 ReceiveTraces = false,
+                WarmupSettleRounds = 0,
                 StartSessionTimeout = options.StartSessionTimeout,
                 EdgeFallbackAfter = options.EdgeFallbackAfter,
                 Log = options.Log,

@@ -22,6 +22,9 @@ internal sealed class StasisEntryHandler
     private readonly TimeProvider _time;
     private readonly ILogger<StasisEntryHandler> _logger;
     private readonly CancellationToken _stopping;
+
+    /// <summary>The warm-up's handler: its synthetic entries are not recorded in the entry timings, which describe real calls.</summary>
+    internal bool Synthetic { get; set; }
     private readonly string[] _variableNames;
 
     public StasisEntryHandler(AriClient ari, IOutboundPublisher publisher, EdgeFallback edge, AriConnection connection, CallTable calls,
@@ -67,11 +70,11 @@ internal sealed class StasisEntryHandler
         // Answer before anything slow: an unanswered channel waiting in Stasis gets hung up by the far end (seed bug).
         // The variables are read alongside (sent right after the answer, not after its reply): one round trip before
         // CallEnteredStasis instead of two.
-        AriIngressTelemetry.AnswerSent.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        RecordSince(AriIngressTelemetry.AnswerSent, receivedTimestamp);
         var answering = _ari.AnswerAsync(call.CallId, _stopping);
         var reading = ReadVariablesAsync(call.CallId, channel);
         var answer = await answering.ConfigureAwait(false);
-        AriIngressTelemetry.Answered.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        RecordSince(AriIngressTelemetry.Answered, receivedTimestamp);
         if (answer.Status is AriStatus.NotFound or AriStatus.Conflict)
         {
             await reading.ConfigureAwait(false);
@@ -126,7 +129,7 @@ internal sealed class StasisEntryHandler
             return;
         }
 
-        AriIngressTelemetry.Published.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        RecordSince(AriIngressTelemetry.Published, receivedTimestamp);
         call.Published = true;
         call.KnownDownstream = true;
         _logger.CallEntered(call.CallId, string.Join(',', message.StasisArgs), message.CallerNumber, message.Extension, answer.Status, resync ? " (resync)" : "");
@@ -170,5 +173,13 @@ internal sealed class StasisEntryHandler
         }
 
         return values;
+    }
+
+    private void RecordSince(System.Diagnostics.Metrics.Histogram<double> timing, long receivedTimestamp)
+    {
+        if (!Synthetic)
+        {
+            timing.Record(Stopwatch.GetElapsedTime(receivedTimestamp).TotalMilliseconds);
+        }
     }
 }

@@ -24,6 +24,10 @@ public sealed class SessionPreparer(
 {
     private readonly RelayOptions _options = options.Value;
 
+    /// <summary>A warm-up's preparer: its sessions are not counted in the relay's metrics (sessions started and failed,
+    /// gateway connect time), which describe real calls.</summary>
+    internal bool Synthetic { get; init; }
+
     public async Task<PrepareResult> PrepareAsync(StartAiSession request, CancellationToken cancellationToken)
     {
         var gateway = SecretRedactor.RedactUrl(request.GatewayUrl);
@@ -75,7 +79,7 @@ public sealed class SessionPreparer(
         {
             socket?.Dispose();
             registry.Release();
-            RelayTelemetry.GatewayConnect.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", e.Reason.ToString()));
+            RecordConnect(Stopwatch.GetElapsedTime(started).TotalMilliseconds, e.Reason.ToString());
             return Fail(request, e.Reason, e.Message, gateway);
         }
         catch
@@ -86,7 +90,7 @@ public sealed class SessionPreparer(
         }
 
         var connectMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        RelayTelemetry.GatewayConnect.Record(connectMs, new KeyValuePair<string, object?>("outcome", "connected"));
+        RecordConnect(connectMs, "connected");
 
         // The media-session span lives as long as the call; it is a child of the consume span (Activity.Current
         // here) but must not become the consumer's current activity.
@@ -114,7 +118,11 @@ public sealed class SessionPreparer(
         }
 
         session.StartGateway();
-        RelayTelemetry.SessionsStarted.Add(1);
+        if (!Synthetic)
+        {
+            RelayTelemetry.SessionsStarted.Add(1);
+        }
+
         MediaRelayLog.SessionPrepared(logger, request.CallId, request.SessionId, gateway, request.MediaMode, connectMs);
         return new PrepareResult(Ready(request, connectMs), null);
     }
@@ -147,10 +155,22 @@ public sealed class SessionPreparer(
     public PrepareResult RefuseQueuedWhileFull(StartAiSession request) =>
         Fail(request, AiSessionFailure.OverCapacity, "queued while this relay had no room (sent before it resumed)", SecretRedactor.RedactUrl(request.GatewayUrl));
 
+    private void RecordConnect(double milliseconds, string outcome)
+    {
+        if (!Synthetic)
+        {
+            RelayTelemetry.GatewayConnect.Record(milliseconds, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
     private PrepareResult Fail(StartAiSession request, AiSessionFailure reason, string detail, string gateway)
     {
         registry.CountFailed();
-        RelayTelemetry.SessionsFailed.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        if (!Synthetic)
+        {
+            RelayTelemetry.SessionsFailed.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        }
+
         MediaRelayLog.SessionPrepareFailed(logger, request.CallId, request.SessionId, reason, detail, gateway);
         return new PrepareResult(null, new AiSessionFailed
         {

@@ -17,6 +17,7 @@ using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 
 namespace AstraPbx.MediaRelay.Warmup;
 
@@ -29,7 +30,7 @@ namespace AstraPbx.MediaRelay.Warmup;
 /// that keeps nothing; the service's capacity monitor and endpoints) against a second echo, ended as never claimed: the
 /// code between the consume and the reply (measured: the first call's prepare was about 30 ms slower than a warm one).
 /// No session is registered with the service, nothing is published, no socket reaches anything but this step's own
-/// listeners. The relay's metrics count the warm-up session (started, gateway connect).</summary>
+/// listeners. The relay's metrics do not count the warm-up's sessions (a synthetic preparer), its spans are not exported.</summary>
 internal sealed class RelayPathWarmup(
     GatewayConnector connector,
     CapacityMonitor capacity,
@@ -51,6 +52,8 @@ internal sealed class RelayPathWarmup(
 
     private async Task PassAsync(ILogger<SessionPreparer> sessionLogger, CancellationToken cancellationToken)
     {
+        // Its media-session spans are not exported.
+        using var suppressed = SuppressInstrumentationScope.Begin();
         await SessionOverLoopbackAsync(cancellationToken).ConfigureAwait(false);
         TwilioAndWideband();
         await PrepareOverLoopbackAsync(sessionLogger, cancellationToken).ConfigureAwait(false);
@@ -61,7 +64,7 @@ internal sealed class RelayPathWarmup(
         using var echo = new LoopbackEcho();
         var serving = echo.ServeOneAsync(cancellationToken);
         var registry = new SessionRegistry(options);
-        var preparer = new SessionPreparer(registry, capacity, connector, endpoints, new NoPublisher(), options, sessionLogger);
+        var preparer = new SessionPreparer(registry, capacity, connector, endpoints, new NoPublisher(), options, sessionLogger) { Synthetic = true };
         var start = new StartAiSession { CallId = CallId, AsteriskId = CallId, SessionId = Guid.NewGuid(), GatewayUrl = echo.Url.ToString() };
         var result = await preparer.PrepareAsync(start, cancellationToken).ConfigureAwait(false);
         if (result.Ready is null || !registry.TryGet(start.SessionId, out var session) || session is null)

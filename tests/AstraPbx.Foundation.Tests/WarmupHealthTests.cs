@@ -76,15 +76,15 @@ public sealed class WarmupHealthTests
     [Fact]
     public async Task Repeatable_step_runs_in_rounds_until_a_round_compiles_almost_nothing()
     {
-        // A quiet threshold no round can miss: settled after the first round.
+        // A quiet threshold no round can miss: settled after the two quiet rounds it takes.
         var settles = new RepeatingStep();
         await using (var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(settles),
             ("Warmup:SettlePasses", "7"), ("Warmup:SettlePause", "00:00:00"), ("Warmup:SettleQuietMethods", "100000")))
         {
             await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING after the rounds");
             Assert.Equal(1, settles.Runs);
-            Assert.Equal([7], settles.Rounds);
-            Assert.Contains("settled after 1 round of 7 passes", Assert.Single(service.Logged(9201)).Message, StringComparison.Ordinal);
+            Assert.Equal([7, 7], settles.Rounds);
+            Assert.Contains("settled after 2 rounds of 7 passes", Assert.Single(service.Logged(9201)).Message, StringComparison.Ordinal);
         }
 
         // A threshold no round can meet (fewer than 0 methods): every round runs, and the log says it did not settle.
@@ -140,6 +140,7 @@ public sealed class WarmupHealthTests
     [InlineData("Warmup:SettleRounds", "51")]
     [InlineData("Warmup:SettlePasses", "0")]
     [InlineData("Warmup:SettlePause", "00:01:00")]
+    [InlineData("Warmup:SettleQuietRounds", "0")]
     public async Task Bad_setting_stops_the_service_at_start_naming_the_key(string key, string value)
     {
         var e = await Assert.ThrowsAnyAsync<Microsoft.Extensions.Options.OptionsValidationException>(

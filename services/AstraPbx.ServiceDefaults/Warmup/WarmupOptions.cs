@@ -16,10 +16,11 @@ public sealed class WarmupOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Warmup:Timeout must be 10 ms - 10 min.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>After the first pass, rounds of the repeatable steps (<see cref="IRepeatableWarmupStep"/>) until a round
-    /// compiles fewer than <see cref="SettleQuietMethods"/> methods: at most this many (0: no rounds, the first pass only).</summary>
+    /// <summary>After the first pass, rounds of the repeatable steps (<see cref="IRepeatableWarmupStep"/>) until
+    /// <see cref="SettleQuietRounds"/> rounds in a row compiled fewer than <see cref="SettleQuietMethods"/> methods: at
+    /// most this many (0: no rounds, the first pass only).</summary>
     [Range(0, 50, ErrorMessage = "Warmup:SettleRounds must be 0-50.")]
-    public int SettleRounds { get; set; } = 6;
+    public int SettleRounds { get; set; } = 8;
 
     /// <summary>Passes of each repeatable step per round: above the runtime's 30 calls before a method is recompiled.</summary>
     [Range(1, 1000, ErrorMessage = "Warmup:SettlePasses must be 1-1000.")]
@@ -30,9 +31,14 @@ public sealed class WarmupOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Warmup:SettlePause must be 0-10 s.")]
     public TimeSpan? SettlePause { get; set; }
 
-    /// <summary>A round that compiled fewer methods than this ends the rounds: the path is settled.</summary>
+    /// <summary>A round that compiled fewer methods than this is quiet.</summary>
     [Range(0, 100000, ErrorMessage = "Warmup:SettleQuietMethods must be 0-100000.")]
     public int SettleQuietMethods { get; set; } = 10;
+
+    /// <summary>Quiet rounds in a row that end the rounds: the path is settled. One is not enough: the runtime holds its
+    /// recompilation back while other code is compiled for the first time, so a round can be quiet before a busy one.</summary>
+    [Range(1, 10, ErrorMessage = "Warmup:SettleQuietRounds must be 1-10.")]
+    public int SettleQuietRounds { get; set; } = 2;
 
     /// <summary>The pause in use: <see cref="SettlePause"/>, or the default for this process's CPUs.</summary>
     public TimeSpan EffectiveSettlePause =>

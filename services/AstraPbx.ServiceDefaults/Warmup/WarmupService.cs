@@ -74,14 +74,15 @@ public sealed class WarmupService(
         _current = "-";
     }
 
-    /// <summary>Rounds of the repeatable steps until one compiles fewer than <c>Warmup:SettleQuietMethods</c> methods in
-    /// the whole process. A step that fails a round is left out of the next ones.</summary>
+    /// <summary>Rounds of the repeatable steps until <c>Warmup:SettleQuietRounds</c> rounds in a row each compiled fewer
+    /// than <c>Warmup:SettleQuietMethods</c> methods in the whole process. A step that fails a round is left out of the next ones.</summary>
     private async Task SettleAsync(List<IRepeatableWarmupStep> repeatable, WarmupOptions settings, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var compiled = JitInfo.GetCompiledMethodCount();
         var counts = new List<long>();
         var settled = false;
+        var quiet = 0;
         for (var round = 1; round <= settings.SettleRounds && repeatable.Count > 0 && !settled; round++)
         {
             foreach (var step in repeatable.ToList())
@@ -96,7 +97,10 @@ public sealed class WarmupService(
             await Task.Delay(settings.EffectiveSettlePause, cancellationToken).ConfigureAwait(false);
             var now = JitInfo.GetCompiledMethodCount();
             counts.Add(now - compiled);
-            settled = now - compiled < settings.SettleQuietMethods;
+            // One quiet round can be a lull (the runtime holds back its recompilation while other code is still being
+            // compiled for the first time); settled takes consecutive ones.
+            quiet = now - compiled < settings.SettleQuietMethods ? quiet + 1 : 0;
+            settled = quiet >= settings.SettleQuietRounds;
             compiled = now;
         }
 

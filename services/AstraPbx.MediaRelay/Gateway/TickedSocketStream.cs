@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace AstraPbx.MediaRelay.Gateway;
@@ -191,6 +192,9 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         return Volatile.Read(ref _burst) ? ReceiveBurstAsync(buffer, cancellationToken) : ReceiveAsync(buffer, cancellationToken);
     }
 
+    // Pooled state machines (as GatewayStream.AwaitRead): a read that waits for the socket engine otherwise allocates its
+    // box each time (about 15 MB per 20 s in a 250-call run with the relay behind, AllocationTick trace).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveBurstAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var count = await ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -224,6 +228,7 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         return read.IsCompletedSuccessfully ? read : AwaitReceiveAsync(read);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<int> AwaitReceiveAsync(ValueTask<int> read)
     {
         try

@@ -35,7 +35,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
     private long _pings;
 
     /// <summary>The socket under the connection when the playout tick reads it (<see cref="RelayOptions.TickedGatewayReads"/>;
-    /// null when off, or when the upgrade reused a pooled connection).</summary>
+    /// null when off).</summary>
     public TickedSocketStream? Ticked { get; init; }
 
     /// <summary>Pings sent so far.</summary>

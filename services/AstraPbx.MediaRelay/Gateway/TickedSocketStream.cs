@@ -4,7 +4,7 @@ using System.Threading.Tasks.Sources;
 
 namespace AstraPbx.MediaRelay.Gateway;
 
-/// <summary>The gateway connection's socket, as the stream under its HTTP connection (and TLS, for wss://), whose reads
+/// <summary>The gateway connection's socket, as the stream under its upgrade and WebSocket (and TLS, for wss://), whose reads
 /// the playout clock can serve. .NET's socket engine reads again after every message until the kernel says
 /// <c>EAGAIN</c> (edge-triggered epoll): two <c>recv</c> calls and an epoll wake-up per bot message, where a paced stream
 /// needs one read per 20 ms. Once the session is ticked (<see cref="Poll"/>, from its playout tick), a read waits for the
@@ -208,7 +208,7 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
     }
 
     /// <summary>An ordinary async read, failing as <see cref="NetworkStream"/> does (an <see cref="IOException"/> around
-    /// the socket's error), which is what the HTTP connection and the WebSocket above expect.</summary>
+    /// the socket's error), which is what the upgrade, TLS and the WebSocket above expect.</summary>
     private ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ValueTask<int> read;

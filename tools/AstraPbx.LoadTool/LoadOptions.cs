@@ -37,6 +37,9 @@ internal sealed class LoadOptions
 
     public int? ToolCore { get; private init; }
 
+    /// <summary>Also read the GC heap after an induced full collection at both memory points (ours only).</summary>
+    public bool GcHeap { get; private init; }
+
     /// <summary>The command: every option with its default and bounds, running <paramref name="run"/> with the values.
     /// Bounded by design: the tool must stop by itself and stay a local benchmark.</summary>
     public static RootCommand Command(Func<LoadOptions, Task<int>> run)
@@ -90,6 +93,13 @@ internal sealed class LoadOptions
             HelpName = "N",
         }.Require(v => v is >= 0 and <= 1023, "--tool-core must be a core number");
 
+        var gcHeap = new Option<bool>("--gc-heap")
+        {
+            Description = "also induce a full GC in our relay at both memory points (after reading RSS there) and print its heap after " +
+                "it per session: what sessions hold, without setup garbage; the collection at the first point changes the RSS " +
+                "figure's conditions, so compare RSS figures only between runs without it",
+        };
+
         var root = new RootCommand("""
             AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
             running MediaRelay (or the seed-style Node.js peer, --peer node) to an echo gateway; reports frames lost, arrival
@@ -97,13 +107,18 @@ internal sealed class LoadOptions
             """)
         {
             calls, duration, warmup, startRelay, relayDll, relayPid, relaySettings, jitterTarget, rabbitMq, prepareConcurrency, rampRate,
-            peer, peerDir, relayCore, toolCore,
+            peer, peerDir, relayCore, toolCore, gcHeap,
         };
         root.Validators.Add(result =>
         {
             if (result.GetValue(peer) is not null && (result.GetValue(startRelay) || result.GetValue(relayPid) is not null))
             {
                 result.AddError("--peer starts and measures the peer: drop --start-relay and --relay-pid");
+            }
+
+            if (result.GetValue(gcHeap) && result.GetValue(peer) is not null)
+            {
+                result.AddError("--gc-heap reads a .NET relay's GC heap: not with --peer");
             }
 
             if (result.GetValue(relayCore) is { } r && r == result.GetValue(toolCore))
@@ -128,6 +143,7 @@ internal sealed class LoadOptions
             PeerDir = parsed.GetValue(peerDir),
             RelayCore = parsed.GetValue(relayCore),
             ToolCore = parsed.GetValue(toolCore),
+            GcHeap = parsed.GetValue(gcHeap),
         }));
         return root;
     }

@@ -64,11 +64,13 @@ internal sealed class LoadRun(LoadOptions options)
             }
 
             ProcessMeter.Sample? atHalf = null;
+            GcHeapProbe.Heap? heapAtHalf = null;
             var halfCalls = _calls.Count;
             if (half < options.Calls)
             {
                 await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds)).ConfigureAwait(false);
                 atHalf = relayPid is { } ph ? ProcessMeter.Read(ph) : null;
+                heapAtHalf = await ProbeHeapAsync(relayPid).ConfigureAwait(false);
                 var secondHalf = Stopwatch.GetTimestamp();
                 await StartCallsAsync(relay, pacer, maxFrames, half, options.Calls, secondHalf).ConfigureAwait(false);
                 rampSeconds += Stopwatch.GetElapsedTime(secondHalf).TotalSeconds;
@@ -84,6 +86,7 @@ internal sealed class LoadRun(LoadOptions options)
             // Again, for any thread the relay started while the first taskset went through its threads.
             await PinRelayAsync(relayPid, announce: false).ConfigureAwait(false);
             var relayBefore = relayPid is { } p2 ? ProcessMeter.Read(p2) : null;
+            var heapAtAll = await ProbeHeapAsync(relayPid).ConfigureAwait(false);
             var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var windowStart = Stopwatch.GetTimestamp();
             _window.Open(windowStart);
@@ -107,7 +110,7 @@ internal sealed class LoadRun(LoadOptions options)
                 ended += caller.Ended.IsCompleted ? 1 : 0;
             }
 
-            Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls), relayBefore, relayAfter,
+            Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls, heapAtHalf, heapAtAll), relayBefore, relayAfter,
                 (selfAfter - selfBefore).TotalSeconds, pacer);
             await Task.WhenAll(_calls.Select(c => c.Caller.HangUpAsync())).ConfigureAwait(false);
             ReportTargets(relay, await relay.ReportRelaySideAsync(_ourSessions).ConfigureAwait(false));
@@ -300,6 +303,17 @@ internal sealed class LoadRun(LoadOptions options)
                 // call in its jitter buffers) during the window, which is overload, not what a session costs.
                 kibPerSession = (b.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls);
                 Console.WriteLine(string.Create(inv, $"relay memory: RSS {b.RssBytes / 1048576.0:0.0} MiB with {calls} calls, {h.RssBytes / 1048576.0:0.0} MiB with {memory.HalfCalls} (each {options.WarmupSeconds:0.#} s after its calls were up), {idleRss / 1048576.0:0.0} MiB after the first call; {kibPerSession:0.0} KiB per session ({memory.HalfCalls} -> {calls} calls); {fromIdle:0.0} KiB per session from the first call (with the process-wide warm-up); threads {h.Threads} -> {b.Threads}"));
+                if (memory.HeapAtHalf is { } hh && memory.HeapAtAll is { } ha)
+                {
+                    // Garbage the ramp left (setup allocations no collection has run on yet) is not in these: each is read
+                    // right after a full, blocking collection the tool induced (--gc-heap).
+                    Console.WriteLine(string.Create(inv, $"relay GC heap after an induced full GC (--gc-heap): {ha.Bytes / 1048576.0:0.0} MiB with {calls} calls, {hh.Bytes / 1048576.0:0.0} MiB with {memory.HalfCalls}; {(ha.Bytes - hh.Bytes) / 1024.0 / (calls - memory.HalfCalls):0.0} KiB of live objects per session ({memory.HalfCalls} -> {calls} calls); RSS right after each GC {RssMiB(ha.After)} and {RssMiB(hh.After)} MiB"));
+                }
+                else if (options.GcHeap)
+                {
+                    Console.WriteLine("relay GC heap after an induced full GC (--gc-heap): n/a (the relay's diagnostics port did not answer)");
+                }
+
                 Console.WriteLine(string.Create(inv, $"relay memory during the window: {(a.RssBytes - b.RssBytes) / 1048576.0:+0.0;-0.0} MiB to {a.RssBytes / 1048576.0:0.0} MiB ({(a.RssBytes - h.RssBytes) / 1024.0 / (calls - memory.HalfCalls):0.0} KiB per session {memory.HalfCalls} -> {calls} at its end; growth here is backlog when the relay fell behind)"));
             }
             else
@@ -319,7 +333,25 @@ internal sealed class LoadRun(LoadOptions options)
 
     /// <summary>The relay's memory after its first call and with the first half of the calls up (null: one call, or
     /// no pid).</summary>
-    private readonly record struct MemoryPoints(ProcessMeter.Sample? Idle, ProcessMeter.Sample? AtHalf, int HalfCalls);
+    private readonly record struct MemoryPoints(ProcessMeter.Sample? Idle, ProcessMeter.Sample? AtHalf, int HalfCalls,
+        GcHeapProbe.Heap? HeapAtHalf, GcHeapProbe.Heap? HeapAtAll);
+
+    /// <summary>With <c>--gc-heap</c>: our relay's heap after an induced full collection (then a second for the relay to
+    /// catch up on the ticks the collection's pause delayed, before anything is measured).</summary>
+    private async Task<GcHeapProbe.Heap?> ProbeHeapAsync(int? pid)
+    {
+        if (!options.GcHeap || pid is not { } p)
+        {
+            return null;
+        }
+
+        var heap = await GcHeapProbe.CollectAsync(p, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        return heap;
+    }
+
+    private static string RssMiB(ProcessMeter.Sample? sample) =>
+        sample is { } s ? (s.RssBytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) : "n/a";
 
     private string Pinning() => (options.RelayCore, options.ToolCore) switch
     {

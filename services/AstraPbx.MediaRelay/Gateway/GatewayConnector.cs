@@ -1,10 +1,11 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
-using System.Text;
 using AstraPbx.Contracts.Media;
 using Microsoft.Extensions.Options;
 
@@ -12,98 +13,115 @@ namespace AstraPbx.MediaRelay.Gateway;
 
 /// <summary>Opens the gateway WebSocket: host names resolved once and cached (the seed lost 6 s per lookup to a slow
 /// resolver), the whole connect bounded by <see cref="RelayOptions.GatewayConnectTimeout"/>, and each failure
-/// classified (dns, refused, tls, timeout, handshake rejected).</summary>
-public sealed class GatewayConnector : IDisposable
+/// classified (dns, refused, tls, timeout, handshake rejected). The HTTP/1.1 upgrade is written and read here, on the
+/// connection's own stream (<see cref="WebSocketUpgrade"/>), so nothing of an HTTP client stays under the call.</summary>
+public sealed class GatewayConnector
 {
     private readonly ConcurrentDictionary<string, (Task<IPAddress[]> Lookup, DateTime Expires)> _dns = new(StringComparer.OrdinalIgnoreCase);
     private readonly RelayOptions _options;
-    private readonly HttpMessageInvoker _invoker;
 
-    private static readonly HttpRequestOptionsKey<TickedSocketStream> TickedStreamKey = new("AstraPbx.TickedSocketStream");
+    public GatewayConnector(IOptions<RelayOptions> options) => _options = options.Value;
 
-    public GatewayConnector(IOptions<RelayOptions> options)
-    {
-        _options = options.Value;
-        _invoker = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            ConnectCallback = ConnectAsync,
-        });
-    }
-
-    /// <summary>Connects to <paramref name="url"/> (already validated as ws:// or wss://): the HTTP/1.1 upgrade through
-    /// the shared handler (its connect callback resolves through the cache), then a WebSocket over the connection's
-    /// stream, wrapped in a <see cref="GatewayStream"/> that runs the keep-alive (the runtime's own is off: see there).</summary>
+    /// <summary>Connects to <paramref name="url"/> (already validated as ws:// or wss://): TCP through the cache, TLS for
+    /// wss:// (the system's certificate validation, for the URL's host), the HTTP/1.1 upgrade, then a WebSocket over the
+    /// connection's stream, wrapped in a <see cref="GatewayStream"/> that runs the keep-alive (the runtime's own is off:
+    /// see there).</summary>
     public async Task<GatewayConnection> ConnectAsync(Uri url, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.GatewayConnectTimeout);
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-        var status = 0;
-        HttpResponseMessage? response = null;
+        Stream? stream = null;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, HttpUri(url))
+            var host = url.IdnHost;
+            var socket = await OpenSocketAsync(host, url.Port, timeout.Token).ConfigureAwait(false);
+            var ticked = _options.TickedGatewayReads ? new TickedSocketStream(socket) : null;
+            stream = (Stream?)ticked ?? new NetworkStream(socket, ownsSocket: true);
+            if (url.Scheme == "wss")
             {
-                Version = HttpVersion.Version11,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            };
-            request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
-            request.Headers.TryAddWithoutValidation("Upgrade", "websocket");
-            request.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
-            request.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", key);
-            response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            status = (int)response.StatusCode;
-            if (response.StatusCode != HttpStatusCode.SwitchingProtocols)
-            {
-                throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, $"upgrade refused with HTTP {status}");
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = tls;
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = host }, timeout.Token).ConfigureAwait(false);
             }
 
-            if (!response.Headers.TryGetValues("Sec-WebSocket-Accept", out var accept) || accept.SingleOrDefault() != AcceptFor(key))
+            var early = await UpgradeAsync(stream, url, key, timeout.Token).ConfigureAwait(false);
+            var transport = new GatewayStream(early.IsEmpty ? stream : new PrefixedStream(early, stream),
+                _options.GatewayKeepAliveInterval, _options.GatewayKeepAliveTimeout)
             {
-                throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: no valid Sec-WebSocket-Accept");
-            }
-
-            // Not disposed on success: disposing the response closes the upgraded connection's stream.
-            var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-            var transport = new GatewayStream(stream, _options.GatewayKeepAliveInterval, _options.GatewayKeepAliveTimeout)
-            {
-                Ticked = request.Options.TryGetValue(TickedStreamKey, out var ticked) ? ticked : null,
+                Ticked = ticked,
             };
-            var socket = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-            return new GatewayConnection(socket, transport);
+            var webSocket = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
+            return new GatewayConnection(webSocket, transport);
         }
         catch (Exception e) when (e is not GatewayConnectException)
         {
-            response?.Dispose();
+            stream?.Dispose();
             cancellationToken.ThrowIfCancellationRequested();
-            if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            if (timeout.IsCancellationRequested)
             {
                 throw new GatewayConnectException(AiSessionFailure.Timeout, $"no WebSocket within {_options.GatewayConnectTimeout.TotalSeconds:0.#} s");
             }
 
-            throw Classify(e, status);
+            throw Classify(e);
         }
         catch
         {
-            response?.Dispose();
+            stream?.Dispose();
             throw;
         }
     }
 
-    private static Uri HttpUri(Uri url) => new UriBuilder(url) { Scheme = url.Scheme == "wss" ? Uri.UriSchemeHttps : Uri.UriSchemeHttp }.Uri;
-
-    /// <summary>RFC 6455 4.2.2: base64(SHA-1(key + the protocol's GUID)).</summary>
-    internal static string AcceptFor(string key) =>
-        Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
-
-    private static GatewayConnectException Classify(Exception e, int status)
+    /// <summary>Writes the upgrade request and reads the response head; returns any bytes read past it (WebSocket
+    /// frames the gateway sent right behind its 101). Throws <see cref="GatewayConnectException"/> for anything but a
+    /// 101 with the right <c>Sec-WebSocket-Accept</c>.</summary>
+    private static async Task<ReadOnlyMemory<byte>> UpgradeAsync(Stream stream, Uri url, string key, CancellationToken cancellationToken)
     {
-        if (status != 0 && status != 101)
+        await stream.WriteAsync(WebSocketUpgrade.Request(url, key), cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = ArrayPool<byte>.Shared.Rent(WebSocketUpgrade.MaxResponseHead);
+        try
         {
-            return new GatewayConnectException(AiSessionFailure.HandshakeRejected, $"upgrade refused with HTTP {status}");
-        }
+            var filled = 0;
+            int headLength, status;
+            string? accept;
+            while (!WebSocketUpgrade.TryParseResponse(buffer.AsSpan(0, filled), out headLength, out status, out accept))
+            {
+                if (filled == WebSocketUpgrade.MaxResponseHead)
+                {
+                    throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: response head too large");
+                }
 
+                var read = await stream.ReadAsync(buffer.AsMemory(filled, WebSocketUpgrade.MaxResponseHead - filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: the gateway closed the connection before its response");
+                }
+
+                filled += read;
+            }
+
+            if (status != 101)
+            {
+                throw new GatewayConnectException(AiSessionFailure.HandshakeRejected,
+                    status == 0 ? "WebSocket upgrade failed: the response is not HTTP/1.1" : $"upgrade refused with HTTP {status}");
+            }
+
+            if (accept != WebSocketUpgrade.AcceptFor(key))
+            {
+                throw new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: no valid Sec-WebSocket-Accept");
+            }
+
+            return filled == headLength ? ReadOnlyMemory<byte>.Empty : buffer.AsSpan(headLength, filled - headLength).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static GatewayConnectException Classify(Exception e)
+    {
         for (var inner = e; inner is not null; inner = inner.InnerException)
         {
             switch (inner)
@@ -121,28 +139,17 @@ public sealed class GatewayConnector : IDisposable
             }
         }
 
-        // The upgrade got an answer that was not a WebSocket (closed early, bad headers).
-        return e is WebSocketException
-            ? new GatewayConnectException(AiSessionFailure.HandshakeRejected, "WebSocket upgrade failed: " + e.GetType().Name)
-            : new GatewayConnectException(AiSessionFailure.Other, e.GetType().Name);
+        return new GatewayConnectException(AiSessionFailure.Other, e.GetType().Name);
     }
 
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private async Task<Socket> OpenSocketAsync(string host, int port, CancellationToken cancellationToken)
     {
-        var addresses = await ResolveAsync(context.DnsEndPoint.Host, cancellationToken).ConfigureAwait(false);
+        var addresses = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-            if (!_options.TickedGatewayReads)
-            {
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-
-            // The upgrade's request carries the stream back to ConnectAsync(Uri), which hands it to the session.
-            var ticked = new TickedSocketStream(socket);
-            context.InitialRequestMessage.Options.Set(TickedStreamKey, ticked);
-            return ticked;
+            await socket.ConnectAsync(addresses, port, cancellationToken).ConfigureAwait(false);
+            return socket;
         }
         catch
         {
@@ -180,6 +187,4 @@ public sealed class GatewayConnector : IDisposable
             throw new GatewayConnectException(AiSessionFailure.Dns, "host name did not resolve");
         }
     }
-
-    public void Dispose() => _invoker.Dispose();
 }

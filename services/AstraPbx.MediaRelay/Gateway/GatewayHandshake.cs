@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using AstraPbx.Contracts.Media;
 
@@ -21,7 +22,9 @@ public static class GatewayHandshake
     /// <c>mediaFormat</c> says what the media frames carry (<see cref="MediaFormat"/>).</summary>
     public static byte[] Start(StartAiSession message)
     {
-        using var buffer = new MemoryStream();
+        // Straight into one buffer that fits a usual start event (about 600 bytes): through a MemoryStream the writer's own
+        // buffer and the stream's both grew from 256 bytes, several arrays per session set up.
+        var buffer = new ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -59,7 +62,7 @@ public static class GatewayHandshake
             json.WriteEndObject();
         }
 
-        return buffer.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>What the media frames after the handshake carry. Binary mode: <c>audio/x-l16</c>, raw 16-bit signed

@@ -20,8 +20,13 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
     private const int MaskPoolBytes = 4096;
 
     private readonly SemaphoreSlim _write = new(1, 1);
-    private readonly byte[] _masks = new byte[MaskPoolBytes];
-    private int _maskOffset = MaskPoolBytes;
+    // The mask pool is per thread, not per connection (4 KiB per session otherwise): the sends run on a few threads (the
+    // playout ticks, the socket engine's), and a mask only has to be unpredictable to the bot, not private to it.
+    [ThreadStatic]
+    private static byte[]? t_masks;
+
+    [ThreadStatic]
+    private static int t_maskOffset;
     private byte[] _frame = new byte[1024];
     private readonly long _intervalMs = (long)interval.TotalMilliseconds;
     private readonly long _timeoutMs = (long)timeout.TotalMilliseconds;
@@ -30,7 +35,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
     private long _pings;
 
     /// <summary>The socket under the connection when the playout tick reads it (<see cref="RelayOptions.TickedGatewayReads"/>;
-    /// null when off, or when the upgrade reused a pooled connection).</summary>
+    /// null when off).</summary>
     public TickedSocketStream? Ticked { get; init; }
 
     /// <summary>Pings sent so far.</summary>
@@ -81,7 +86,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
     /// <summary>Writes one whole data message (a single frame, masked as a client's frames must be) straight to the
     /// connection, for the relay's per-frame sends: the same bytes the WebSocket would write, without its per-send
     /// work (a mask drawn from the system's random generator per frame, one OpenSSL call and a <c>getpid</c> each). The
-    /// masks come from a pool of cryptographically random bytes refilled every 1,024 frames. One caller at a time
+    /// masks come from a per-thread pool of cryptographically random bytes refilled every 1,024 frames. One caller at a time
     /// (the gateway leg's send lock); the WebSocket's own frames (handshake, pongs, close) are serialised with these by
     /// the write lock.</summary>
     public ValueTask SendMessageAsync(WebSocketMessageType type, ReadOnlySpan<byte> payload)
@@ -110,14 +115,16 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
                 break;
         }
 
-        if (_maskOffset == MaskPoolBytes)
+        var masks = t_masks;
+        if (masks is null || t_maskOffset == MaskPoolBytes)
         {
-            RandomNumberGenerator.Fill(_masks);
-            _maskOffset = 0;
+            masks = t_masks ??= new byte[MaskPoolBytes];
+            RandomNumberGenerator.Fill(masks);
+            t_maskOffset = 0;
         }
 
-        var mask = _masks.AsSpan(_maskOffset, 4);
-        _maskOffset += 4;
+        var mask = masks.AsSpan(t_maskOffset, 4);
+        t_maskOffset += 4;
         mask.CopyTo(frame[header..]);
         Mask(payload, frame[(header + 4)..], BinaryPrimitives.ReadUInt32LittleEndian(mask));
         return WriteAsync(_frame.AsMemory(0, length));

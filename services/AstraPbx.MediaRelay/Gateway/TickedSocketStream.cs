@@ -1,9 +1,10 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace AstraPbx.MediaRelay.Gateway;
 
-/// <summary>The gateway connection's socket, as the stream under its HTTP connection (and TLS, for wss://), whose reads
+/// <summary>The gateway connection's socket, as the stream under its upgrade and WebSocket (and TLS, for wss://), whose reads
 /// the playout clock can serve. .NET's socket engine reads again after every message until the kernel says
 /// <c>EAGAIN</c> (edge-triggered epoll): two <c>recv</c> calls and an epoll wake-up per bot message, where a paced stream
 /// needs one read per 20 ms. Once the session is ticked (<see cref="Poll"/>, from its playout tick), a read waits for the
@@ -191,6 +192,9 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         return Volatile.Read(ref _burst) ? ReceiveBurstAsync(buffer, cancellationToken) : ReceiveAsync(buffer, cancellationToken);
     }
 
+    // Pooled state machines (as GatewayStream.AwaitRead): a read that waits for the socket engine otherwise allocates its
+    // box each time (about 15 MB per 20 s in a 250-call run with the relay behind, AllocationTick trace).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveBurstAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var count = await ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -204,7 +208,7 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
     }
 
     /// <summary>An ordinary async read, failing as <see cref="NetworkStream"/> does (an <see cref="IOException"/> around
-    /// the socket's error), which is what the HTTP connection and the WebSocket above expect.</summary>
+    /// the socket's error), which is what the upgrade, TLS and the WebSocket above expect.</summary>
     private ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ValueTask<int> read;
@@ -224,6 +228,7 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
         return read.IsCompletedSuccessfully ? read : AwaitReceiveAsync(read);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<int> AwaitReceiveAsync(ValueTask<int> read)
     {
         try

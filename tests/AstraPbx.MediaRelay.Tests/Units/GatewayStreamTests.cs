@@ -126,6 +126,35 @@ public sealed class GatewayStreamTests
     }
 
     [Fact]
+    public async Task Interleaved_connections_on_one_thread_get_fresh_masks_across_a_pool_refill()
+    {
+        // The mask pool is per thread: 2,000 frames from two connections, interleaved, cross a refill (1,024 masks) and
+        // each still unmasks to its payload, with masks that do not repeat in a row.
+        var first = new FakeConnection();
+        var second = new FakeConnection();
+        using var a = new GatewayStream(first, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        using var b = new GatewayStream(second, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        var payload = new byte[320];
+        Random.Shared.NextBytes(payload);
+
+        for (var i = 0; i < 1000; i++)
+        {
+            await a.SendMessageAsync(WebSocketMessageType.Binary, payload);
+            await b.SendMessageAsync(WebSocketMessageType.Binary, payload);
+        }
+
+        var masks = new HashSet<uint>();
+        foreach (var frame in first.Written.Concat(second.Written))
+        {
+            Assert.Equal(payload, ParseClientFrame(frame).Payload);
+            masks.Add(BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(4, 4)));
+        }
+
+        // 2,000 random 32-bit masks: a handful of collisions at most, never a pool handed out twice.
+        Assert.InRange(masks.Count, 1990, 2000);
+    }
+
+    [Fact]
     public async Task A_real_websocket_server_reads_the_frames_as_messages()
     {
         var (client, server) = DuplexPair();

@@ -151,7 +151,7 @@ public sealed class JitterBufferTests
     [Fact]
     public async Task Gateway_host_is_resolved_once_and_cached()
     {
-        using var connector = new GatewayConnector(Options.Create(new RelayOptions()));
+        var connector = new GatewayConnector(Options.Create(new RelayOptions()));
         var first = await connector.ResolveAsync("localhost", CancellationToken.None);
         var second = await connector.ResolveAsync("LOCALHOST", CancellationToken.None);
         Assert.Same(first, second);

@@ -13,7 +13,7 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// silence a ping goes out, and if nothing at all arrives within <see cref="RelayOptions.GatewayKeepAliveTimeout"/> of it,
 /// the check reports the gateway dead. The WebSocket writes each frame in one call (header and payload), so a ping is
 /// written whole between two of its frames, never inside one.</summary>
-internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan timeout) : Stream
+internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan timeout) : WrappingStream(inner)
 {
     private const int PingFrameBytes = 2 + 4 + 8;
 
@@ -40,20 +40,6 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
 
     /// <summary>Pings sent so far.</summary>
     public long Pings => Interlocked.Read(ref _pings);
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     /// <summary>The keep-alive check, at <paramref name="now"/> (<see cref="Environment.TickCount64"/>): sends a ping when
     /// the bot has been silent for the interval; returns false once a ping has gone unanswered (nothing received) for the
@@ -166,7 +152,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
         ValueTask write;
         try
         {
-            write = inner.WriteAsync(frame);
+            write = Inner.WriteAsync(frame);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -196,7 +182,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = inner.ReadAsync(buffer, cancellationToken);
+        var read = Inner.ReadAsync(buffer, cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
             return AwaitRead(read);
@@ -220,7 +206,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
 
     public override int Read(Span<byte> buffer)
     {
-        var count = inner.Read(buffer);
+        var count = Inner.Read(buffer);
         Received(count);
         return count;
     }
@@ -245,7 +231,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
         ValueTask write;
         try
         {
-            write = inner.WriteAsync(buffer, cancellationToken);
+            write = Inner.WriteAsync(buffer, cancellationToken);
         }
         catch
         {
@@ -268,7 +254,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
         await _write.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await Inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -296,7 +282,7 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
         _write.Wait();
         try
         {
-            inner.Write(buffer);
+            Inner.Write(buffer);
         }
         finally
         {
@@ -305,24 +291,4 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override void Flush() => inner.Flush();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -4,31 +4,17 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// its 101 response, read along with the response head (<see cref="GatewayConnector"/>). Reads return those bytes first,
 /// then go to the connection; writes go straight through. Used only when such bytes exist, which is rare: a bot speaks
 /// after it has read the relay's handshake frames.</summary>
-internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
+internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : WrappingStream(inner)
 {
     private ReadOnlyMemory<byte> _prefix = prefix;
 
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _prefix.IsEmpty ? inner.ReadAsync(buffer, cancellationToken) : new ValueTask<int>(TakePrefix(buffer.Span));
+        _prefix.IsEmpty ? Inner.ReadAsync(buffer, cancellationToken) : new ValueTask<int>(TakePrefix(buffer.Span));
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(Span<byte> buffer) => _prefix.IsEmpty ? inner.Read(buffer) : TakePrefix(buffer);
+    public override int Read(Span<byte> buffer) => _prefix.IsEmpty ? Inner.Read(buffer) : TakePrefix(buffer);
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -41,32 +27,12 @@ internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) 
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        inner.WriteAsync(buffer, cancellationToken);
+        Inner.WriteAsync(buffer, cancellationToken);
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        inner.WriteAsync(buffer, offset, count, cancellationToken);
+        Inner.WriteAsync(buffer, offset, count, cancellationToken);
 
-    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+    public override void Write(ReadOnlySpan<byte> buffer) => Inner.Write(buffer);
 
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-    public override void Flush() => inner.Flush();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override void Write(byte[] buffer, int offset, int count) => Inner.Write(buffer, offset, count);
 }

@@ -14,7 +14,7 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// briefly: after <see cref="IdlePolls"/> empty ticks the read goes back to the socket engine (epoll), and the next
 /// read after it is polled again. Before the first tick (the handshake, a greeting before Asterisk connects) and after
 /// <see cref="StopTicking"/> (the session's end: the close handshake) every read is an ordinary async read.</summary>
-internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
+internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
 {
     /// <summary>Empty ticks in a row after which a waiting read goes back to epoll (60 ms: longer than any gap in a
     /// paced stream, shorter than a pause in speech).</summary>
@@ -53,20 +53,6 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
 
     /// <summary>Reads handed back to the socket engine after <see cref="IdlePolls"/> empty ticks.</summary>
     public long IdleHandOffs => Interlocked.Read(ref _idleHandOffs);
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     /// <summary>The session's playout tick, on the clock's thread: from the first call on, reads wait for a tick; a read
     /// waiting now gets one non-blocking <c>recv</c>, and its continuation (the receive path) runs here.</summary>
@@ -300,10 +286,6 @@ internal sealed class TickedSocketStream : Stream, IValueTaskSource<int>
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

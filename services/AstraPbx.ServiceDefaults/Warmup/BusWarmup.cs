@@ -173,10 +173,10 @@ public sealed class BusWarmupPlan
         where T : class
     {
         // One signal per pass (the plan may run several times through one queue, IRepeatableWarmupStep).
-        var consumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource? consumed = null;
         Consumers.Add((typeof(T), (warmup, registration, e, types) => warmup.Consume<T>(registration, e, types, _ =>
         {
-            Volatile.Read(ref consumed).TrySetResult();
+            Volatile.Read(ref consumed)?.TrySetResult();
             return Task.CompletedTask;
         })));
         Exercises.Add(async (bus, address, token) =>

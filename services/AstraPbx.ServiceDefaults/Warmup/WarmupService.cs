@@ -81,13 +81,12 @@ public sealed class WarmupService(
         var started = Stopwatch.GetTimestamp();
         var compiled = JitInfo.GetCompiledMethodCount();
         var counts = new List<long>();
-        var settled = false;
         var quiet = 0;
-        for (var round = 1; round <= settings.SettleRounds && repeatable.Count > 0 && !settled; round++)
+        for (var round = 1; round <= settings.SettleRounds && repeatable.Count > 0 && quiet < settings.SettleQuietRounds; round++)
         {
             foreach (var step in repeatable.ToList())
             {
-                if (!await RunStepAsync($"{step.Name} (round {round})", t => step.RepeatAsync(settings.SettlePasses, t), cancellationToken, record: false).ConfigureAwait(false))
+                if (!await RunStepAsync($"{step.Name} (round {round})", t => step.RepeatAsync(settings.SettlePasses, t), cancellationToken, noteTime: false).ConfigureAwait(false))
                 {
                     repeatable.Remove(step);
                 }
@@ -100,31 +99,24 @@ public sealed class WarmupService(
             // One quiet round can be a lull (the runtime holds back its recompilation while other code is still being
             // compiled for the first time); settled takes consecutive ones.
             quiet = now - compiled < settings.SettleQuietMethods ? quiet + 1 : 0;
-            settled = quiet >= settings.SettleQuietRounds;
             compiled = now;
         }
 
-        lock (_done)
-        {
-            _done.Append(", ").Append(settled ? "settled" : "not settled").Append(" after ").Append(counts.Count)
-                .Append(counts.Count == 1 ? " round" : " rounds").Append(" of ").Append(settings.SettlePasses).Append(" passes in ")
-                .Append(Stopwatch.GetElapsedTime(started).TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture))
-                .Append(" ms (methods compiled per round: ").AppendJoin(' ', counts).Append(')');
-        }
+        var settled = quiet >= settings.SettleQuietRounds ? "settled" : "not settled";
+        Note($"{settled} after {counts.Count} {(counts.Count == 1 ? "round" : "rounds")} of {settings.SettlePasses} passes in " +
+            $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms (methods compiled per round: {string.Join(' ', counts)})");
     }
 
-    /// <summary>Runs one step (or one round of it) and notes its time; false if it failed.</summary>
-    private async Task<bool> RunStepAsync(string name, Func<CancellationToken, Task> run, CancellationToken cancellationToken, bool record = true)
+    /// <summary>Runs one step (or one round of it); false if it failed. Notes its time in the summary (a round's only
+    /// when it failed: the rounds are summed up as a whole).</summary>
+    private async Task<bool> RunStepAsync(string name, Func<CancellationToken, Task> run, CancellationToken cancellationToken, bool noteTime = true)
     {
         cancellationToken.ThrowIfCancellationRequested();
         _current = name;
         var started = Stopwatch.GetTimestamp();
-        string outcome;
-        var ok = true;
         try
         {
             await run(cancellationToken).ConfigureAwait(false);
-            outcome = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms";
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -134,20 +126,24 @@ public sealed class WarmupService(
         {
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             WarmupLog.StepFailed(logger, name, elapsed, e);
-            outcome = $"failed after {elapsed:0} ms";
-            ok = false;
-            record = true;
+            Note($"{name} failed after {elapsed:0} ms");
+            return false;
         }
 
-        if (record)
+        if (noteTime)
         {
-            lock (_done)
-            {
-                _done.Append(_done.Length == 0 ? "" : ", ").Append(name).Append(' ').Append(outcome);
-            }
+            Note($"{name} {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms");
         }
 
-        return ok;
+        return true;
+    }
+
+    private void Note(string text)
+    {
+        lock (_done)
+        {
+            _done.Append(_done.Length == 0 ? "" : ", ").Append(text);
+        }
     }
 
     private string Summary()

@@ -108,6 +108,11 @@ public sealed class RelayOptions : IValidatableObject
     /// frame (<see cref="Hosting.CallerConnection"/>). Off: every read is an ordinary async read.</summary>
     public bool TickedCallerReads { get; set; } = true;
 
+    /// <summary>The AudioSocket and gateway sockets wait for readiness on the relay's own epoll, armed only while a read
+    /// or send waits (<see cref="Io.Readiness"/>), instead of in .NET's socket engine, which wakes for every segment of
+    /// every socket it has seen wait once. Linux only; elsewhere, and off, the socket engine.</summary>
+    public bool OwnSocketWaits { get; set; } = true;
+
     /// <summary>Playout threads (lanes) the sessions are spread over; all tick on the one shared schedule. 0: one per
     /// processor.</summary>
     [Range(0, 64, ErrorMessage = "Relay:PlayoutThreads must be 0-64.")]

@@ -7,6 +7,7 @@ using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Io;
 using Microsoft.Extensions.Options;
 
 namespace AstraPbx.MediaRelay.Gateway;
@@ -35,9 +36,18 @@ public sealed class GatewayConnector
         try
         {
             var host = url.IdnHost;
-            var socket = await OpenSocketAsync(host, url.Port, timeout.Token).ConfigureAwait(false);
-            var ticked = _options.TickedGatewayReads ? new TickedSocketStream(socket) : null;
-            stream = (Stream?)ticked ?? new NetworkStream(socket, ownsSocket: true);
+            TickedSocketStream? ticked = null;
+            if (_options.TickedGatewayReads)
+            {
+                var addresses = await ResolveAsync(host, timeout.Token).ConfigureAwait(false);
+                var io = await SocketIo.ConnectAsync(addresses, url.Port, _options.OwnSocketWaits, timeout.Token).ConfigureAwait(false);
+                stream = ticked = new TickedSocketStream(io);
+            }
+            else
+            {
+                stream = new NetworkStream(await OpenSocketAsync(host, url.Port, timeout.Token).ConfigureAwait(false), ownsSocket: true);
+            }
+
             if (url.Scheme == "wss")
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);

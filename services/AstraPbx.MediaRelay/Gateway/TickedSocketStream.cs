@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
+using AstraPbx.MediaRelay.Io;
 
 namespace AstraPbx.MediaRelay.Gateway;
 
@@ -13,7 +14,9 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// goes to Asterisk. A bot that goes quiet (a Pipecat bot sends only while speaking) costs a <c>recv</c> per tick only
 /// briefly: after <see cref="IdlePolls"/> empty ticks the read goes back to the socket engine (epoll), and the next
 /// read after it is polled again. Before the first tick (the handshake, a greeting before Asterisk connects) and after
-/// <see cref="StopTicking"/> (the session's end: the close handshake) every read is an ordinary async read.</summary>
+/// <see cref="StopTicking"/> (the session's end: the close handshake) every read is an ordinary async read, waiting on the
+/// relay's own epoll (<see cref="SocketIo"/>), so that the socket never joins the socket engine, which would wake for
+/// every segment the bot sends.</summary>
 internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
 {
     /// <summary>Empty ticks in a row after which a waiting read goes back to epoll (60 ms: longer than any gap in a
@@ -24,6 +27,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     internal const int MaxReadsPerTick = 8;
 
     private readonly Socket _socket;
+    private readonly SocketIo _io;
     private readonly object _gate = new();
     private ManualResetValueTaskSourceCore<int> _core; // continuations run inline: on the tick, or on the socket's completion
     private Memory<byte> _pending;
@@ -37,12 +41,17 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     private long _polledReads;
     private long _idleHandOffs;
 
-    public TickedSocketStream(Socket socket)
+    public TickedSocketStream(Socket socket, bool ownWaits = true)
+        : this(SocketIo.For(socket, ownWaits))
     {
-        _socket = socket;
-        // Only the tick's Receive is synchronous, and it must never block the clock's thread; the async reads do not
-        // depend on this flag.
-        _socket.Blocking = false;
+    }
+
+    /// <summary>Over <paramref name="io"/>'s socket, which is non-blocking: the tick's Receive must never block the
+    /// clock's thread.</summary>
+    public TickedSocketStream(SocketIo io)
+    {
+        _io = io;
+        _socket = io.Socket;
     }
 
     /// <summary>Floods drained by the socket engine (see <see cref="Poll"/>).</summary>
@@ -200,7 +209,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         ValueTask<int> read;
         try
         {
-            read = _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+            read = _io.ReceiveAsync(buffer, cancellationToken);
         }
         catch (SocketException e)
         {
@@ -243,7 +252,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         ValueTask<int> send;
         try
         {
-            send = _socket.SendAsync(buffer, SocketFlags.None, cancellationToken);
+            send = _io.SendAsync(buffer, cancellationToken);
         }
         catch (SocketException e)
         {
@@ -265,7 +274,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
             var sent = await send.ConfigureAwait(false);
             while (sent < buffer.Length)
             {
-                sent += await _socket.SendAsync(buffer[sent..], SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                sent += await _io.SendAsync(buffer[sent..], cancellationToken).ConfigureAwait(false);
             }
         }
         catch (SocketException e)
@@ -298,7 +307,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
                 _ticked = false;
             }
 
-            _socket.Dispose();
+            _io.Dispose();
             Complete(0, new ObjectDisposedException(nameof(TickedSocketStream)));
         }
 

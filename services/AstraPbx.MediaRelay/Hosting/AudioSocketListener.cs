@@ -98,7 +98,7 @@ internal sealed class AudioSocketListener(
         CallerConnection connection;
         try
         {
-            connection = new CallerConnection(socket);
+            connection = new CallerConnection(socket, options.Value.OwnSocketWaits);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using AstraPbx.MediaRelay.Io;
 
 namespace AstraPbx.MediaRelay.Hosting;
 
@@ -11,6 +12,8 @@ namespace AstraPbx.MediaRelay.Hosting;
 /// goes quiet (silence suppression sends nothing) costs a <c>recv</c> per tick only briefly: after
 /// <see cref="IdlePolls"/> empty ticks the read goes back to epoll until the next bytes arrive. Writes go out from the
 /// writer's own flush (the output pipe's reader runs inline: one <c>send</c> per frame, on the tick that wrote it).
+/// Every wait (a read with nothing to read, a send with the buffer full) is on the relay's own epoll (<see cref="SocketIo"/>),
+/// armed only while it waits, so the socket costs no wake-up between the tick's reads.
 /// <para>Exactly one party fills the input pipe at a time: the async read loop, or a tick; <see cref="_owner"/> says
 /// which, under <see cref="_gate"/>.</para></summary>
 internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
@@ -43,6 +46,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     private static long s_ids;
 
     private readonly Socket _socket;
+    private readonly SocketIo _io;
     private readonly Pipe _input = new(InputOptions);
     private readonly Pipe _output = new(OutputOptions);
     private readonly object _gate = new();
@@ -54,12 +58,14 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     private int _emptyPolls;
     private long _polledReads;
 
-    public CallerConnection(Socket socket)
+    /// <summary>Takes an accepted connection; <paramref name="ownWaits"/>: wait on the relay's own epoll
+    /// (<see cref="RelayOptions.OwnSocketWaits"/>). The socket is made non-blocking: a tick's Receive must never block
+    /// the clock's thread.</summary>
+    public CallerConnection(Socket socket, bool ownWaits = true)
     {
         _socket = socket;
         _socket.NoDelay = true;
-        // Only a tick's Receive is synchronous, and it must never block the clock's thread.
-        _socket.Blocking = false;
+        _io = SocketIo.For(socket, ownWaits);
         ConnectionId = "as-" + Interlocked.Increment(ref s_ids).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Remote = socket.RemoteEndPoint?.ToString();
         _sending = SendLoopAsync();
@@ -229,7 +235,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         try
         {
             _socket.LingerState = new LingerOption(true, 0);
-            _socket.Close();
+            _io.Dispose();
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -268,7 +274,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
             // Reset or closed by the peer already.
         }
 
-        _socket.Dispose();
+        _io.Dispose();
     }
 
     /// <summary>Ends a tick's read; true when the tick still owns reading (the input is back to no one).</summary>
@@ -332,7 +338,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
             while (true)
             {
                 var memory = writer.GetMemory(MinimumRead);
-                var count = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                var count = await _io.ReceiveAsync(memory, CancellationToken.None).ConfigureAwait(false);
                 if (count == 0)
                 {
                     CompleteInput(null);
@@ -402,7 +408,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
                     var rest = segment;
                     while (!rest.IsEmpty)
                     {
-                        var sent = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
+                        var sent = await _io.SendAsync(rest, CancellationToken.None).ConfigureAwait(false);
                         rest = rest[sent..];
                     }
                 }

@@ -47,14 +47,6 @@ internal sealed partial class Readiness
     /// <summary>The process's readiness thread, started at first use; null where epoll is not available (not Linux).</summary>
     public static Readiness? Shared => s_shared.Value;
 
-    /// <summary>Registrations not yet closed (tests: nothing is left behind).</summary>
-    internal int Count => _registrations.Count;
-
-    /// <summary>Events taken from epoll so far.</summary>
-    internal long Events => Interlocked.Read(ref _events);
-
-    private long _events;
-
     private static Readiness? Create()
     {
         if (!OperatingSystem.IsLinux())
@@ -120,7 +112,6 @@ internal sealed partial class Readiness
                     return;
                 }
 
-                Interlocked.Add(ref _events, count);
                 for (var i = 0; i < count; i++)
                 {
                     var entry = new ReadOnlySpan<byte>(events + (i * EventSize), EventSize);
@@ -166,6 +157,14 @@ internal sealed partial class Readiness
         }
 
         internal long Id { get; }
+
+        /// <summary>Events epoll reported for this socket: one per wait that had to wait, none between waits.</summary>
+        internal long Events => Interlocked.Read(ref _events);
+
+        /// <summary>True while the relay's readiness thread knows this registration (until <see cref="Dispose"/>).</summary>
+        internal bool Registered => _owner._registrations.ContainsKey(Id);
+
+        private long _events;
 
         /// <summary>Completes when the socket can be read (or has an error, or the peer closed).</summary>
         public ValueTask ReadableAsync(CancellationToken cancellationToken) => Arm(_read, cancellationToken);
@@ -232,6 +231,7 @@ internal sealed partial class Readiness
 
         internal void OnEvents(uint mask)
         {
+            Interlocked.Increment(ref _events);
             var fired = (mask & (Err | Hup)) != 0 ? In | Out : mask & (In | Out | RdHup);
             if ((fired & RdHup) != 0)
             {

@@ -22,8 +22,8 @@ internal sealed class SocketIo : IDisposable
 
     public Socket Socket { get; }
 
-    /// <summary>True when waits go through the relay's own epoll.</summary>
-    public bool OwnWaits => _waits is not null;
+    /// <summary>The relay's own epoll registration; null when the socket engine waits.</summary>
+    internal Readiness.Registration? Waits => _waits;
 
     /// <summary>Takes <paramref name="socket"/> (made non-blocking) for async I/O; <paramref name="ownWaits"/> asks for
     /// the relay's own epoll where it is available.</summary>

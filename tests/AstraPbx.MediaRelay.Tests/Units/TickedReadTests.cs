@@ -11,8 +11,8 @@ namespace AstraPbx.MediaRelay.Tests.Units;
 
 /// <summary>Reads served by the playout tick, on real loopback sockets: the gateway's <see cref="TickedSocketStream"/> and
 /// the AudioSocket <see cref="CallerConnection"/>. Once ticked, bytes wait in the kernel until a tick reads them; a quiet
-/// peer goes back to the socket engine after <c>IdlePolls</c> empty ticks; the end of ticking, a close and a reset each
-/// reach the reader.</summary>
+/// peer goes back to epoll after <c>IdlePolls</c> empty ticks (the relay's own, or .NET's socket engine with
+/// <c>Relay:OwnSocketWaits</c> off); the end of ticking, a close and a reset each reach the reader.</summary>
 public sealed class TickedReadTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
@@ -58,12 +58,14 @@ public sealed class TickedReadTests
         Assert.Equal(1, stream.PolledReads);
     }
 
-    [Fact]
-    public async Task A_quiet_bot_goes_back_to_epoll_after_the_idle_ticks_and_the_next_read_is_ticked_again()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_quiet_bot_goes_back_to_epoll_after_the_idle_ticks_and_the_next_read_is_ticked_again(bool ownWaits)
     {
         var (local, peer) = await PairAsync();
         using var _ = peer;
-        using var stream = new TickedSocketStream(local);
+        using var stream = new TickedSocketStream(local, ownWaits);
         var buffer = new byte[64];
         stream.Poll();
 
@@ -86,12 +88,14 @@ public sealed class TickedReadTests
         Assert.Equal(2, await next);
     }
 
-    [Fact]
-    public async Task A_flood_from_the_bot_is_drained_by_the_socket_engine_not_a_few_reads_per_tick()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_flood_from_the_bot_is_drained_by_the_socket_engine_not_a_few_reads_per_tick(bool ownWaits)
     {
         var (local, peer) = await PairAsync();
         using var _ = peer;
-        using var stream = new TickedSocketStream(local);
+        using var stream = new TickedSocketStream(local, ownWaits);
         stream.Poll();
         var flood = new byte[(64 * 1024) + 100];
         await peer.SendAsync(flood);
@@ -211,11 +215,13 @@ public sealed class TickedReadTests
         Assert.True(connection.PolledReads >= 1);
     }
 
-    [Fact]
-    public async Task A_quiet_caller_goes_back_to_epoll_and_ending_the_ticks_keeps_reading_until_asterisk_closes()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_quiet_caller_goes_back_to_epoll_and_ending_the_ticks_keeps_reading_until_asterisk_closes(bool ownWaits)
     {
         var (local, peer) = await PairAsync();
-        await using var connection = new CallerConnection(local);
+        await using var connection = new CallerConnection(local, ownWaits);
         await peer.SendAsync(new byte[] { 1 });
         await ReadAllAsync(connection.Input, 1);
         connection.StartTicking();
@@ -241,12 +247,14 @@ public sealed class TickedReadTests
         Assert.True(end.IsCompleted, "Asterisk's close completes the input");
     }
 
-    [Fact]
-    public async Task A_reset_fails_the_callers_input_and_asterisk_sees_a_reset_not_a_close()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_reset_fails_the_callers_input_and_asterisk_sees_a_reset_not_a_close(bool ownWaits)
     {
         var (local, peer) = await PairAsync();
         using var _ = peer;
-        await using var connection = new CallerConnection(local);
+        await using var connection = new CallerConnection(local, ownWaits);
         connection.StartTicking();
         await peer.SendAsync(new byte[] { 1 });
         await TickUntilReadAsync(connection, 1);

@@ -152,6 +152,67 @@ public sealed class TickedReadTests
         Assert.Equal(1, stream.Bursts);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_flood_ends_when_a_read_finds_nothing_queued_though_every_read_fills_its_buffer(bool ownWaits)
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local, ownWaits);
+        stream.Poll();
+
+        // A flood of exactly 64 reads' worth, each read the size of the reader's buffer (as the WebSocket reads a
+        // payload: exactly its length), so no read comes back short.
+        var buffer = new byte[1024];
+        var flood = new byte[64 * buffer.Length];
+        await peer.SendAsync(flood);
+        await WaitQueuedAsync(local, flood.Length);
+        var total = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void ReadNext()
+        {
+            while (total < flood.Length)
+            {
+                var read = stream.ReadAsync(buffer);
+                if (!read.IsCompleted)
+                {
+                    var awaiter = read.GetAwaiter();
+                    awaiter.UnsafeOnCompleted(() =>
+                    {
+                        total += awaiter.GetResult();
+                        ReadNext();
+                    });
+                    return;
+                }
+
+                total += read.Result;
+            }
+
+            done.TrySetResult();
+        }
+
+        ReadNext();
+        stream.Poll();
+        await done.Task.WaitAsync(Patience);
+        Assert.Equal(0, stream.Bursts); // every read so far was full: the flood may go on
+
+        // Nothing is queued now: this read waits, so the flood is over, though what then comes fills it exactly.
+        var waiting = stream.ReadAsync(buffer);
+        Assert.False(waiting.IsCompleted);
+        await peer.SendAsync(new byte[buffer.Length]);
+        Assert.Equal(buffer.Length, await waiting.AsTask().WaitAsync(Patience));
+        Assert.Equal(1, stream.Bursts);
+
+        // Back on the ticks: bytes already queued wait for the next tick.
+        var ticked = stream.ReadAsync(buffer);
+        await peer.SendAsync(new byte[] { 1, 2 });
+        await WaitQueuedAsync(local, 2);
+        Assert.False(ticked.IsCompleted, "after the flood a read waits for the tick again");
+        stream.Poll();
+        Assert.Equal(2, await ticked.AsTask().WaitAsync(Patience));
+    }
+
     [Fact]
     public async Task Stopping_the_ticks_hands_a_waiting_read_to_the_socket_engine_and_a_close_reads_as_zero()
     {

@@ -119,7 +119,16 @@ internal sealed partial class Readiness
                     var id = MemoryMarshal.Read<long>(entry[DataOffset..]);
                     if (_registrations.TryGetValue(id, out var registration))
                     {
-                        registration.OnEvents(mask);
+                        try
+                        {
+                            registration.OnEvents(mask);
+                        }
+                        catch (Exception e)
+                        {
+                            // A continuation that throws (an async method's never does: its task holds the error) ends
+                            // only its own socket's waits; this thread goes on serving every other socket.
+                            registration.Fail(new IOException("A socket wait's continuation failed", e));
+                        }
                     }
                 }
             }

@@ -57,6 +57,7 @@ internal static class HopBreakdown
             }
         }
 
+        SlowestCalls(byTrace, say);
         say($"hop breakdown over {calls} traces (ms after StasisStart received by the ingress; start p50 / end p50 / end p99; calls with the span):");
         foreach (var (key, values) in starts.OrderBy(p => SetupBenchmark.P(p.Value, 50)).ThenBy(p => SetupBenchmark.P(ends[p.Key], 50)))
         {
@@ -66,6 +67,28 @@ internal static class HopBreakdown
             }
 
             Console.WriteLine($"           {SetupBenchmark.P(values, 50),7:0} {SetupBenchmark.P(ends[key], 50),7:0} {SetupBenchmark.P(ends[key], 99),7:0}  {values.Count,4}  {key}");
+        }
+    }
+
+    /// <summary>The p99 is the slowest few calls: for each of the slowest five (by the ingress's <c>ari continue</c>,
+    /// relay ready), every span's start and end, so that the hop that made it slow shows.</summary>
+    private static void SlowestCalls(IEnumerable<IGrouping<string, ReceivedSpan>> byTrace, Action<string> say)
+    {
+        var slowest = byTrace
+            .Select(trace => (Spans: trace.OrderBy(s => s.Start).ThenBy(s => s.End).ToList(), Root: trace.FirstOrDefault(s => s.Name == RootSpan && s.Service.Contains("AriIngress", StringComparison.Ordinal))))
+            .Where(t => t.Root is not null)
+            .Select(t => (t.Spans, t.Root, Ready: t.Spans.Where(s => s.Name == "ari continue").Select(s => (s.End - t.Root!.Start).TotalMilliseconds).DefaultIfEmpty(double.NaN).Max()))
+            .Where(t => !double.IsNaN(t.Ready))
+            .OrderByDescending(t => t.Ready)
+            .Take(5)
+            .ToList();
+        foreach (var (spans, root, ready) in slowest)
+        {
+            say($"slow call {root!.TraceId}: relay ready at {ready:0} ms after StasisStart received (span start / end ms):");
+            foreach (var span in spans)
+            {
+                Console.WriteLine($"           {(span.Start - root.Start).TotalMilliseconds,7:0} {(span.End - root.Start).TotalMilliseconds,7:0}  {ShortService(span.Service)}: {span.Name}");
+            }
         }
     }
 

@@ -8,7 +8,6 @@ using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using OpenTelemetry;
 
 namespace AstraPbx.Routing.Warmup;
 
@@ -17,7 +16,7 @@ namespace AstraPbx.Routing.Warmup;
 /// real entry's would be (read-only: their rows are read through the same code), runs the entry's claim and decision
 /// inside a transaction that is rolled back, each through the <see cref="DatabaseGuard"/> as <see cref="CallRouter"/>
 /// calls them, and the JSON of every contract Routing sends or receives. Waits for the schema
-/// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported.</summary>
+/// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported (<see cref="WarmupTracing"/>).</summary>
 internal sealed class RoutingPathWarmup(
     NpgsqlDataSource dataSource,
     SchemaState schema,
@@ -33,7 +32,7 @@ internal sealed class RoutingPathWarmup(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        using var traced = WarmupTracing.Begin(Name);
         using (var poll = new PeriodicTimer(SchemaPoll))
         {
             // MigrationService marks the schema ready; it retries on its own while the database is away.
@@ -52,7 +51,8 @@ internal sealed class RoutingPathWarmup(
     /// <summary>The resolves, the rolled-back claim and decision, the contracts' JSON.</summary>
     private async Task PassAsync(CancellationToken cancellationToken)
     {
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        // Traced like a call (Npgsql's spans, the guard's), never exported.
+        using var traced = WarmupTracing.Begin(Name);
         var budget = new DecisionBudget(time.GetUtcNow().AddSeconds(3), options.CurrentValue, time);
         Task<RouteDecision> Resolve(params string[] args) =>
             database.RunAsync("warmup", "resolve", budget, t => resolver.ResolveAsync(args, [], t), cancellationToken, resolver.PlannedWait(args));

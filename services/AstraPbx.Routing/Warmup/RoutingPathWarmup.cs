@@ -11,7 +11,7 @@ using Npgsql;
 
 namespace AstraPbx.Routing.Warmup;
 
-/// <summary>A call's path through Routing, without a call: fills the connection pool to its minimum (at least one),
+/// <summary>A call's path through Routing, without a call: opens <c>Routing:WarmConnections</c> pooled connections,
 /// resolves Stasis arguments that name no user and no queue, then the first queue's timeout and the first user, as a
 /// real entry's would be (read-only: their rows are read through the same code), runs the entry's claim and decision
 /// inside a transaction that is rolled back, each through the <see cref="DatabaseGuard"/> as <see cref="CallRouter"/>
@@ -133,11 +133,12 @@ internal sealed class RoutingPathWarmup(
         return (reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
     }
 
-    /// <summary>Opens the pool's minimum of connections (at least two: a decision claims and resolves at once, on two)
-    /// at once and gives them back: the first call then finds open, authenticated connections.</summary>
+    /// <summary>Opens <c>Routing:WarmConnections</c> connections (at least two: a decision claims and resolves at once,
+    /// on two; at least the pool's minimum) at once and gives them back: the first burst of calls then finds open,
+    /// authenticated connections instead of opening one per call.</summary>
     private async Task FillPoolAsync(CancellationToken cancellationToken)
     {
-        var count = Math.Max(2, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
+        var count = Math.Max(Math.Max(2, options.CurrentValue.WarmConnections), new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
         var connections = new List<NpgsqlConnection>(count);
         try
         {

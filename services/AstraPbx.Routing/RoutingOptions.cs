@@ -76,7 +76,7 @@ public sealed class RoutingOptions : IValidatableObject
     /// <summary>Database connections the warm-up opens at once before the service reports SERVING (at least two, and at
     /// least the pool's <c>Minimum Pool Size</c>), then gives back to the pool. A burst of new calls otherwise opens one
     /// connection (a server process and a SCRAM handshake) per call above the pool's size, on that call's time: measured
-    /// at 20 new calls/s after SERVING, the pool grew from 4 to 11 within the first 2.5 s (docs/benchmarks.md, "Issue 13,
+    /// at 20 new calls/s after SERVING, the pool grew from 4 to 11-14 within 3-4 s (docs/benchmarks.md, "Issue 13,
     /// session 10"). Idle connections above the minimum are closed by Npgsql after its idle lifetime (300 s).</summary>
     [Range(0, 100)]
     public int WarmConnections { get; set; } = 12;

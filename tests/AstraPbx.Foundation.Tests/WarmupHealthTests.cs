@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AstraPbx.LocalRun;
 using AstraPbx.ServiceDefaults;
 using AstraPbx.ServiceDefaults.Warmup;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using OpenTelemetry.Trace;
 using Xunit;
 using Status = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -134,6 +136,32 @@ public sealed class WarmupHealthTests
         Assert.Contains("repeating (round 1)", failed.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Warmup_spans_are_recorded_but_not_exported()
+    {
+        var exported = new List<Activity>();
+        var step = new TracingStep();
+        await using var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(step)
+            .ConfigureOpenTelemetryTracerProvider(t => t.AddSource(TracingStep.Source.Name).AddInMemoryExporter(exported)));
+
+        await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING after the warm-up");
+        // The call path's tracing code ran during the warm-up: the span was made and recorded, its tags set.
+        Assert.True(step.SawRecordedSpan, "the warm-up's span was not recorded: its tracing code did not run");
+        using (TracingStep.Source.StartActivity("call"))
+        {
+        }
+
+        string[] names;
+        lock (exported)
+        {
+            names = exported.Select(a => a.DisplayName).ToArray();
+        }
+
+        Assert.Contains("call", names);
+        Assert.DoesNotContain("warm-up call", names);
+        Assert.DoesNotContain(names, n => n.StartsWith("warmup ", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("Warmup:Timeout", "00:00:00")]
     [InlineData("Warmup:Timeout", "01:00:00")]
@@ -168,6 +196,25 @@ public sealed class WarmupHealthTests
             _entered.TrySetResult();
             await (ignoreCancellation ? _release.Task : _release.Task.WaitAsync(cancellationToken));
             Finished = true;
+        }
+    }
+
+    /// <summary>A step that makes a span the way a call's code does, inside a warm-up trace.</summary>
+    private sealed class TracingStep : IWarmupStep
+    {
+        public static readonly ActivitySource Source = new("AstraPbx.Tests.WarmupTracing");
+
+        public string Name => "tracing";
+
+        public bool SawRecordedSpan { get; private set; }
+
+        public Task RunAsync(CancellationToken cancellationToken)
+        {
+            using var traced = WarmupTracing.Begin(Name);
+            using var span = Source.StartActivity("warm-up call");
+            span?.SetTag("astrapbx.call_id", "warmup");
+            SawRecordedSpan = span is { Recorded: true, IsAllDataRequested: true };
+            return Task.CompletedTask;
         }
     }
 

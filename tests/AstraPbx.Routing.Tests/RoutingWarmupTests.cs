@@ -13,9 +13,9 @@ namespace AstraPbx.Routing.Tests;
 /// leaves nothing behind.</summary>
 public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
-    private static RoutingPathWarmup Step(NpgsqlDataSource dataSource, SchemaState schema, RoutingDatabase db) =>
+    private static RoutingPathWarmup Step(NpgsqlDataSource dataSource, SchemaState schema, RoutingDatabase db, RoutingOptions? options = null) =>
         new(dataSource, schema, db.Resolver(), new StasisClaimStore(dataSource), new DatabaseGuard(TimeProvider.System, NullLogger<DatabaseGuard>.Instance),
-            new FixedOptions<RoutingOptions>(new RoutingOptions()), TimeProvider.System);
+            new FixedOptions<RoutingOptions>(options ?? new RoutingOptions()), TimeProvider.System);
 
     [Fact]
     public async Task Warmup_runs_the_claim_and_rolls_it_back_each_pass()
@@ -44,8 +44,22 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
         var name = "warmup-pool-" + Guid.NewGuid().ToString("N")[..8];
         await using var pool = new Npgsql.NpgsqlDataSourceBuilder(db.ConnectionString + ";Application Name=" + name).Build();
 
-        await Step(pool, schema, db).RunAsync(default);
+        await Step(pool, schema, db, new RoutingOptions { WarmConnections = 0 }).RunAsync(default);
 
         Assert.True(await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name) >= 2);
+    }
+
+    [Fact]
+    public async Task Warmup_opens_the_configured_number_of_pooled_connections()
+    {
+        await using var db = await RoutingDatabase.CreateAsync(postgres);
+        var schema = new SchemaState();
+        schema.MarkReady();
+        var name = "warmup-pool-" + Guid.NewGuid().ToString("N")[..8];
+        await using var pool = new Npgsql.NpgsqlDataSourceBuilder(db.ConnectionString + ";Application Name=" + name).Build();
+
+        await Step(pool, schema, db, new RoutingOptions { WarmConnections = 7 }).RunAsync(default);
+
+        Assert.Equal(7, await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name));
     }
 }

@@ -4,7 +4,6 @@ using AstraPbx.AriIngress.Calls;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.Contracts.Media;
 using AstraPbx.ServiceDefaults.Warmup;
-using OpenTelemetry;
 
 namespace AstraPbx.AriIngress.Warmup;
 
@@ -25,8 +24,8 @@ internal sealed class AriPathWarmup : IRepeatableWarmupStep
 
     private async Task PassAsync(CancellationToken cancellationToken)
     {
-        // The fake channel's requests must not show up as spans.
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        // The fake channel's requests are traced as a call's are; their spans are not exported.
+        using var traced = WarmupTracing.Begin(Name);
 
         foreach (var sample in AriSamples.Events)
         {

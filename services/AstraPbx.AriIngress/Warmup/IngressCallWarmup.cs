@@ -4,7 +4,6 @@ using AstraPbx.AriIngress.Calls;
 using AstraPbx.Contracts.Calls;
 using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.ServiceDefaults.Warmup;
-using OpenTelemetry;
 
 namespace AstraPbx.AriIngress.Warmup;
 
@@ -27,7 +26,8 @@ internal sealed class IngressCallWarmup(IServiceProvider services) : IRepeatable
 
     private async Task PassAsync(CancellationToken cancellationToken)
     {
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        // The synthetic calls' spans (call, ari requests, CallEnteredStasis send) are recorded, not exported.
+        using var traced = WarmupTracing.Begin(Name);
         using var http = new HttpClient(new InMemoryAri()) { BaseAddress = new Uri("http://ari.invalid/ari/") };
         var ari = new AriClient(http);
         var publisher = new KeepingPublisher();

@@ -17,7 +17,6 @@ using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry;
 
 namespace AstraPbx.MediaRelay.Warmup;
 
@@ -52,8 +51,8 @@ internal sealed class RelayPathWarmup(
 
     private async Task PassAsync(ILogger<SessionPreparer> sessionLogger, CancellationToken cancellationToken)
     {
-        // Its media-session spans are not exported.
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        // Its media-session spans are recorded as a call's are, and not exported.
+        using var traced = WarmupTracing.Begin(Name);
         await SessionOverLoopbackAsync(cancellationToken).ConfigureAwait(false);
         TwilioAndWideband();
         await PrepareOverLoopbackAsync(sessionLogger, cancellationToken).ConfigureAwait(false);

@@ -8,16 +8,15 @@ using AstraPbx.Routing.Resolution;
 using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using OpenTelemetry;
 
 namespace AstraPbx.Routing.Warmup;
 
-/// <summary>A call's path through Routing, without a call: fills the connection pool to its minimum (at least one),
+/// <summary>A call's path through Routing, without a call: opens <c>Routing:WarmConnections</c> pooled connections,
 /// resolves Stasis arguments that name no user and no queue, then the first queue's timeout and the first user, as a
 /// real entry's would be (read-only: their rows are read through the same code), runs the entry's claim and decision
 /// inside a transaction that is rolled back, each through the <see cref="DatabaseGuard"/> as <see cref="CallRouter"/>
 /// calls them, and the JSON of every contract Routing sends or receives. Waits for the schema
-/// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported.</summary>
+/// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported (<see cref="WarmupTracing"/>).</summary>
 internal sealed class RoutingPathWarmup(
     NpgsqlDataSource dataSource,
     SchemaState schema,
@@ -33,7 +32,7 @@ internal sealed class RoutingPathWarmup(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        using var traced = WarmupTracing.Begin(Name);
         using (var poll = new PeriodicTimer(SchemaPoll))
         {
             // MigrationService marks the schema ready; it retries on its own while the database is away.
@@ -52,7 +51,8 @@ internal sealed class RoutingPathWarmup(
     /// <summary>The resolves, the rolled-back claim and decision, the contracts' JSON.</summary>
     private async Task PassAsync(CancellationToken cancellationToken)
     {
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        // Traced like a call (Npgsql's spans, the guard's), never exported.
+        using var traced = WarmupTracing.Begin(Name);
         var budget = new DecisionBudget(time.GetUtcNow().AddSeconds(3), options.CurrentValue, time);
         Task<RouteDecision> Resolve(params string[] args) =>
             database.RunAsync("warmup", "resolve", budget, t => resolver.ResolveAsync(args, [], t), cancellationToken, resolver.PlannedWait(args));
@@ -133,11 +133,12 @@ internal sealed class RoutingPathWarmup(
         return (reader.IsDBNull(0) ? null : reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
     }
 
-    /// <summary>Opens the pool's minimum of connections (at least two: a decision claims and resolves at once, on two)
-    /// at once and gives them back: the first call then finds open, authenticated connections.</summary>
+    /// <summary>Opens <c>Routing:WarmConnections</c> connections (at least two: a decision claims and resolves at once,
+    /// on two; at least the pool's minimum) at once and gives them back: the first burst of calls then finds open,
+    /// authenticated connections instead of opening one per call.</summary>
     private async Task FillPoolAsync(CancellationToken cancellationToken)
     {
-        var count = Math.Max(2, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
+        var count = Math.Max(Math.Max(2, options.CurrentValue.WarmConnections), new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MinPoolSize);
         var connections = new List<NpgsqlConnection>(count);
         try
         {

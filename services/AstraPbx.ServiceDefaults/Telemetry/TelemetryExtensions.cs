@@ -1,3 +1,4 @@
+using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,8 @@ using OpenTelemetry.Trace;
 namespace AstraPbx.ServiceDefaults.Telemetry;
 
 /// <summary>OpenTelemetry for every service: MassTransit, the service's own sources (<c>AstraPbx.*</c>),
-/// HttpClient and ASP.NET Core; OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
+/// HttpClient and ASP.NET Core; OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. The warm-up's spans are
+/// recorded but never exported (<see cref="WarmupSpanFilter"/>).</summary>
 public static class TelemetryExtensions
 {
     /// <summary>Every ActivitySource and Meter of the project is named under this prefix.</summary>
@@ -30,6 +32,8 @@ public static class TelemetryExtensions
                 builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : builder.Environment.ApplicationName,
                 serviceInstanceId: Environment.MachineName))
             .WithTracing(tracing => tracing
+                // First, so that it runs before the exporters' processors (UseOtlpExporter below, a test's).
+                .AddProcessor(new WarmupSpanFilter())
                 .AddSource("MassTransit")
                 .AddSource(SourcePrefix + "*")
                 .AddAspNetCoreInstrumentation(o => o.Filter = IsNotHealthProbe)

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using AstraPbx.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
-using OpenTelemetry;
 
 namespace AstraPbx.ServiceDefaults.Warmup;
 
@@ -30,7 +29,9 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
         await started.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
-        using var suppressed = SuppressInstrumentationScope.Begin();
+        // Sends, consumes and requests traced as a call's are (the consumer's span joins the pass's trace through the
+        // message's headers), none exported.
+        using var traced = WarmupTracing.Begin("bus");
         var ping = new WarmupPing { Id = Guid.NewGuid() };
         var pinged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var consumers = new List<Type>();
@@ -84,7 +85,7 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
                     Volatile.Write(ref pinged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 }
 
-                // As a call publishes: queued under a span (not recorded, so neither it nor the bus's spans are exported),
+                // As a call publishes: queued under a span of the pass's trace (so the bus's spans are not exported),
                 // published by the outbound queue's lane with that span as the parent header.
                 using (var parent = new Activity("astrapbx.warmup.publish").Start())
                 {

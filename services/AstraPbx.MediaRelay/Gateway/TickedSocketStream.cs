@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
@@ -26,6 +27,15 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     /// <summary>Reads one tick may make while each fills the reader's buffer (a burst from the bot queued in the kernel).</summary>
     internal const int MaxReadsPerTick = 8;
 
+    /// <summary>A tick's read smaller than this takes up to this much from the kernel, and keeps what the reader did
+    /// not ask for (<see cref="_ahead"/>) for its next reads. The WebSocket reads a message in two small pieces (its
+    /// header buffer, then exactly the payload) and then tries the next header: three <c>recv</c> calls per bot message
+    /// and tick, the last finding nothing, where one does.</summary>
+    internal const int ReadAhead = 4096;
+
+    [ThreadStatic]
+    private static byte[]? t_scratch;
+
     private readonly Socket _socket;
     private readonly SocketIo _io;
     private readonly object _gate = new();
@@ -40,6 +50,9 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     private long _bursts;
     private long _polledReads;
     private long _idleHandOffs;
+    private byte[]? _ahead; // bytes a tick read past its reader's buffer; rented only while some are left
+    private int _aheadStart;
+    private int _aheadEnd;
 
     public TickedSocketStream(Socket socket, bool ownWaits = true)
         : this(SocketIo.For(socket, ownWaits))
@@ -87,7 +100,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     private bool PollOnce(bool extra)
     {
         int count;
-        int wanted;
+        bool full;
         Exception? error = null;
         lock (_gate)
         {
@@ -104,10 +117,12 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
                 return false;
             }
 
-            wanted = _pending.Length;
+            var target = _pending.Span;
+            var readAhead = target.Length < ReadAhead;
+            var into = readAhead ? (t_scratch ??= new byte[ReadAhead]).AsSpan() : target;
             try
             {
-                count = _socket.Receive(_pending.Span, SocketFlags.None, out var socketError);
+                count = _socket.Receive(into, SocketFlags.None, out var socketError);
                 if (socketError == SocketError.WouldBlock)
                 {
                     // Only a tick's first read counts toward going idle: an extra one finding nothing means caught up.
@@ -121,12 +136,31 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
                 else if (socketError != SocketError.Success)
                 {
                     error = Wrap(new SocketException((int)socketError));
+                    count = 0;
                 }
             }
             catch (ObjectDisposedException e)
             {
                 count = 0;
                 error = e;
+            }
+
+            full = error is null && count == into.Length;
+            if (readAhead && count > target.Length)
+            {
+                // More came than the reader asked for (the WebSocket asks for a header's few bytes, then exactly the
+                // payload): the rest waits here for its next reads, which it gets without a recv.
+                var rest = count - target.Length;
+                _ahead = ArrayPool<byte>.Shared.Rent(rest);
+                into.Slice(target.Length, rest).CopyTo(_ahead);
+                _aheadStart = 0;
+                _aheadEnd = rest;
+                count = target.Length;
+            }
+
+            if (readAhead && count > 0)
+            {
+                into[..count].CopyTo(target);
             }
 
             if (count >= 0)
@@ -147,7 +181,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
 
         Interlocked.Increment(ref _polledReads);
         SetResult(count, error);
-        return error is null && count == wanted;
+        return full;
     }
 
     /// <summary>The session ends (its close handshake still reads): every read from here on goes to the socket engine,
@@ -165,11 +199,16 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.Length > 0 && !cancellationToken.CanBeCanceled)
+        if (buffer.Length > 0)
         {
             lock (_gate)
             {
-                if (_ticked && !_disposed && !Volatile.Read(ref _burst))
+                if (_ahead is not null)
+                {
+                    return new ValueTask<int>(TakeAhead(buffer.Span));
+                }
+
+                if (!cancellationToken.CanBeCanceled && _ticked && !_disposed && !Volatile.Read(ref _burst))
                 {
                     if (_hasPending)
                     {
@@ -185,6 +224,21 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         }
 
         return Volatile.Read(ref _burst) ? ReceiveBurstAsync(buffer, cancellationToken) : ReceiveAsync(buffer, cancellationToken);
+    }
+
+    /// <summary>Under the gate: the reader's next bytes from what a tick read ahead.</summary>
+    private int TakeAhead(Span<byte> destination)
+    {
+        var count = Math.Min(destination.Length, _aheadEnd - _aheadStart);
+        _ahead.AsSpan(_aheadStart, count).CopyTo(destination);
+        _aheadStart += count;
+        if (_aheadStart == _aheadEnd)
+        {
+            ArrayPool<byte>.Shared.Return(_ahead!);
+            _ahead = null;
+        }
+
+        return count;
     }
 
     // Pooled state machines (as GatewayStream.AwaitRead): a read that waits for the socket engine otherwise allocates its
@@ -312,6 +366,11 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
                 _disposed = true;
                 _stopped = true;
                 _ticked = false;
+                if (_ahead is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(_ahead);
+                    _ahead = null;
+                }
             }
 
             _io.Dispose();

@@ -58,6 +58,43 @@ public sealed class TickedReadTests
         Assert.Equal(1, stream.PolledReads);
     }
 
+    [Fact]
+    public async Task A_small_ticked_read_takes_the_whole_message_in_one_recv_and_the_next_reads_get_the_rest_at_once()
+    {
+        var (local, peer) = await PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local);
+        stream.Poll();
+
+        // As the WebSocket reads: a header's few bytes, then exactly the payload.
+        var header = new byte[2];
+        var read = stream.ReadAsync(header);
+        await peer.SendAsync(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 });
+        await WaitQueuedAsync(local, 10);
+        stream.Poll();
+        Assert.Equal(2, await read.AsTask().WaitAsync(Patience));
+        Assert.Equal(new byte[] { 1, 2 }, header);
+        Assert.Equal(0, local.Available); // one recv took it all
+
+        var payload = new byte[5];
+        var rest = stream.ReadAsync(payload);
+        Assert.True(rest.IsCompleted, "bytes read ahead are served without waiting for a tick");
+        Assert.Equal(5, await rest);
+        Assert.Equal(new byte[] { 3, 4, 5, 6, 7 }, payload);
+        var last = new byte[64];
+        Assert.Equal(3, await stream.ReadAsync(last));
+        Assert.Equal(new byte[] { 8, 9, 10 }, last[..3]);
+        Assert.Equal(1, stream.PolledReads);
+
+        // Nothing left ahead: the next read waits for the tick again.
+        var next = stream.ReadAsync(last);
+        await peer.SendAsync(new byte[] { 11 });
+        await WaitQueuedAsync(local, 1);
+        Assert.False(next.IsCompleted);
+        stream.Poll();
+        Assert.Equal(1, await next.AsTask().WaitAsync(Patience));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -14,17 +14,6 @@ public sealed class SocketReadinessTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private static async Task<(Socket Local, Socket Peer)> PairAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accept = listener.AcceptAsync();
-        await peer.ConnectAsync(listener.LocalEndPoint!);
-        return (await accept, peer);
-    }
-
     private static SocketIo Own(Socket socket)
     {
         var io = SocketIo.For(socket, ownWaits: true);
@@ -35,7 +24,7 @@ public sealed class SocketReadinessTests
     [Fact]
     public async Task Bytes_arriving_while_nobody_waits_cost_no_event_and_a_waiting_read_costs_one()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var io = Own(local);
         var buffer = new byte[64];
@@ -68,20 +57,12 @@ public sealed class SocketReadinessTests
     [Fact]
     public async Task A_send_that_finds_the_buffer_full_waits_until_the_peer_reads()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         local.SendBufferSize = 4096;
         peer.ReceiveBufferSize = 4096;
         using var io = Own(local);
-        var chunk = new byte[16 * 1024];
-
-        ValueTask<int> send;
-        long queued = 0;
-        while ((send = io.SendAsync(chunk, CancellationToken.None)).IsCompleted)
-        {
-            queued += await send;
-            Assert.True(queued < 64L * 1024 * 1024, "the kernel never said the buffer was full");
-        }
+        var send = await LoopbackSockets.FillUntilBlockedAsync(chunk => io.SendAsync(chunk, CancellationToken.None));
 
         // Reading on the peer makes room; the waiting send then goes out.
         var drain = new byte[64 * 1024];
@@ -98,17 +79,13 @@ public sealed class SocketReadinessTests
     [Fact]
     public async Task A_read_and_a_send_wait_on_one_socket_at_once_and_each_completes_on_its_own()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         local.SendBufferSize = 4096;
         peer.ReceiveBufferSize = 4096;
         using var io = Own(local);
         var read = io.ReceiveAsync(new byte[64], CancellationToken.None);
-        var chunk = new byte[16 * 1024];
-        ValueTask<int> send;
-        while ((send = io.SendAsync(chunk, CancellationToken.None)).IsCompleted)
-        {
-        }
+        var send = await LoopbackSockets.FillUntilBlockedAsync(chunk => io.SendAsync(chunk, CancellationToken.None));
 
         Assert.False(read.IsCompleted);
 
@@ -129,7 +106,7 @@ public sealed class SocketReadinessTests
     [Fact]
     public async Task A_cancelled_wait_throws_and_the_next_read_still_gets_the_bytes()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var io = Own(local);
         var buffer = new byte[64];
@@ -149,7 +126,7 @@ public sealed class SocketReadinessTests
     [Fact]
     public async Task Closing_during_a_wait_fails_it_as_a_closed_socket_and_leaves_epoll()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         var io = Own(local);
         var waits = io.Waits!;
@@ -166,7 +143,7 @@ public sealed class SocketReadinessTests
     [Fact]
     public async Task The_peer_closing_ends_a_waiting_read_with_zero()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var io = Own(local);
         var read = io.ReceiveAsync(new byte[64], CancellationToken.None);
         peer.Dispose();

@@ -17,17 +17,6 @@ public sealed class TickedReadTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private static async Task<(Socket Local, Socket Peer)> PairAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var accept = listener.AcceptAsync();
-        await peer.ConnectAsync(listener.LocalEndPoint!);
-        return (await accept, peer);
-    }
-
     /// <summary>Waits until the kernel has the bytes in the local socket's receive queue (nothing read them yet).</summary>
     private static Task WaitQueuedAsync(Socket local, int bytes) =>
         Wait.Until(() => local.Available >= bytes, $"{bytes} bytes queued on the socket");
@@ -35,7 +24,7 @@ public sealed class TickedReadTests
     [Fact]
     public async Task A_ticked_gateway_read_waits_for_the_tick_and_gets_the_bytes_there()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var stream = new TickedSocketStream(local);
         var buffer = new byte[64];
@@ -61,7 +50,7 @@ public sealed class TickedReadTests
     [Fact]
     public async Task A_small_ticked_read_takes_the_whole_message_in_one_recv_and_the_next_reads_get_the_rest_at_once()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var stream = new TickedSocketStream(local);
         stream.Poll();
@@ -100,7 +89,7 @@ public sealed class TickedReadTests
     [InlineData(false)]
     public async Task A_quiet_bot_goes_back_to_epoll_after_the_idle_ticks_and_the_next_read_is_ticked_again(bool ownWaits)
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var stream = new TickedSocketStream(local, ownWaits);
         var buffer = new byte[64];
@@ -130,7 +119,7 @@ public sealed class TickedReadTests
     [InlineData(false)]
     public async Task A_flood_from_the_bot_is_drained_by_the_socket_engine_not_a_few_reads_per_tick(bool ownWaits)
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var stream = new TickedSocketStream(local, ownWaits);
         stream.Poll();
@@ -138,53 +127,12 @@ public sealed class TickedReadTests
         await peer.SendAsync(flood);
         await WaitQueuedAsync(local, flood.Length);
 
-        // A reader like the WebSocket's: each read's continuation, registered before the tick, asks for the next one at
-        // once (so the tick's completions run the whole chain inline, as on the relay's tick thread).
-        var buffer = new byte[1024];
-        var total = 0;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void ReadNext()
-        {
-            try
-            {
-                while (total < flood.Length)
-                {
-                    var read = stream.ReadAsync(buffer);
-                    if (!read.IsCompleted)
-                    {
-                        var awaiter = read.GetAwaiter();
-                        awaiter.UnsafeOnCompleted(() =>
-                        {
-                            try
-                            {
-                                total += awaiter.GetResult();
-                                ReadNext();
-                            }
-                            catch (Exception e)
-                            {
-                                done.TrySetException(e);
-                            }
-                        });
-                        return;
-                    }
-
-                    total += read.Result;
-                }
-
-                done.TrySetResult();
-            }
-            catch (Exception e)
-            {
-                done.TrySetException(e);
-            }
-        }
-
-        ReadNext();
+        // A reader like the WebSocket's, whose completions on the tick run the whole chain inline there.
+        var reading = LoopbackSockets.ReadChainedAsync(stream, new byte[1024], flood.Length);
 
         // One tick: its reads all come back full, so the rest goes to the socket engine; no further tick is needed.
         stream.Poll();
-        await done.Task.WaitAsync(Patience);
-        Assert.Equal(flood.Length, total);
+        await reading.WaitAsync(Patience);
         Assert.Equal(TickedSocketStream.MaxReadsPerTick, stream.PolledReads);
         Assert.Equal(1, stream.Bursts);
     }
@@ -194,7 +142,7 @@ public sealed class TickedReadTests
     [InlineData(false)]
     public async Task A_flood_ends_when_a_read_finds_nothing_queued_though_every_read_fills_its_buffer(bool ownWaits)
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         using var stream = new TickedSocketStream(local, ownWaits);
         stream.Poll();
@@ -205,33 +153,9 @@ public sealed class TickedReadTests
         var flood = new byte[64 * buffer.Length];
         await peer.SendAsync(flood);
         await WaitQueuedAsync(local, flood.Length);
-        var total = 0;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void ReadNext()
-        {
-            while (total < flood.Length)
-            {
-                var read = stream.ReadAsync(buffer);
-                if (!read.IsCompleted)
-                {
-                    var awaiter = read.GetAwaiter();
-                    awaiter.UnsafeOnCompleted(() =>
-                    {
-                        total += awaiter.GetResult();
-                        ReadNext();
-                    });
-                    return;
-                }
-
-                total += read.Result;
-            }
-
-            done.TrySetResult();
-        }
-
-        ReadNext();
+        var reading = LoopbackSockets.ReadChainedAsync(stream, buffer, flood.Length);
         stream.Poll();
-        await done.Task.WaitAsync(Patience);
+        await reading.WaitAsync(Patience);
         Assert.Equal(0, stream.Bursts); // every read so far was full: the flood may go on
 
         // Nothing is queued now: this read waits, so the flood is over, though what then comes fills it exactly.
@@ -253,7 +177,7 @@ public sealed class TickedReadTests
     [Fact]
     public async Task Stopping_the_ticks_hands_a_waiting_read_to_the_socket_engine_and_a_close_reads_as_zero()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var stream = new TickedSocketStream(local);
         var buffer = new byte[64];
         stream.Poll();
@@ -272,7 +196,7 @@ public sealed class TickedReadTests
     [Fact]
     public async Task Disposing_fails_a_read_waiting_for_a_tick()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         var stream = new TickedSocketStream(local);
         stream.Poll();
@@ -285,7 +209,7 @@ public sealed class TickedReadTests
     [Fact]
     public async Task A_ticked_caller_connection_reads_on_the_tick_into_its_input()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         await using var connection = new CallerConnection(local);
 
@@ -318,7 +242,7 @@ public sealed class TickedReadTests
     [InlineData(false)]
     public async Task A_quiet_caller_goes_back_to_epoll_and_ending_the_ticks_keeps_reading_until_asterisk_closes(bool ownWaits)
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         await using var connection = new CallerConnection(local, ownWaits);
         await peer.SendAsync(new byte[] { 1 });
         await ReadAllAsync(connection.Input, 1);
@@ -350,7 +274,7 @@ public sealed class TickedReadTests
     [InlineData(false)]
     public async Task A_reset_fails_the_callers_input_and_asterisk_sees_a_reset_not_a_close(bool ownWaits)
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         await using var connection = new CallerConnection(local, ownWaits);
         connection.StartTicking();
@@ -367,7 +291,7 @@ public sealed class TickedReadTests
     [Fact]
     public async Task Frames_written_to_the_callers_output_go_out_in_the_flush()
     {
-        var (local, peer) = await PairAsync();
+        var (local, peer) = await LoopbackSockets.PairAsync();
         using var _ = peer;
         await using var connection = new CallerConnection(local);
         await connection.Output.WriteAsync(new byte[] { 0x10, 0x00, 0x02, 9, 9 });

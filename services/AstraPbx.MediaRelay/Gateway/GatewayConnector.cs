@@ -36,16 +36,17 @@ public sealed class GatewayConnector
         try
         {
             var host = url.IdnHost;
+            var addresses = await ResolveAsync(host, timeout.Token).ConfigureAwait(false);
             TickedSocketStream? ticked = null;
             if (_options.TickedGatewayReads)
             {
-                var addresses = await ResolveAsync(host, timeout.Token).ConfigureAwait(false);
                 var io = await SocketIo.ConnectAsync(addresses, url.Port, _options.OwnSocketWaits, timeout.Token).ConfigureAwait(false);
                 stream = ticked = new TickedSocketStream(io);
             }
             else
             {
-                stream = new NetworkStream(await OpenSocketAsync(host, url.Port, timeout.Token).ConfigureAwait(false), ownsSocket: true);
+                var socket = await SocketIo.ConnectThroughEngineAsync(addresses, url.Port, timeout.Token).ConfigureAwait(false);
+                stream = new NetworkStream(socket, ownsSocket: true);
             }
 
             if (url.Scheme == "wss")
@@ -150,22 +151,6 @@ public sealed class GatewayConnector
         }
 
         return new GatewayConnectException(AiSessionFailure.Other, e.GetType().Name);
-    }
-
-    private async Task<Socket> OpenSocketAsync(string host, int port, CancellationToken cancellationToken)
-    {
-        var addresses = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(addresses, port, cancellationToken).ConfigureAwait(false);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     /// <summary>The host's addresses, from the cache while fresh. One lookup in flight per host; a failed lookup is

@@ -13,7 +13,7 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// next tick, which makes one non-blocking <c>recv</c> for it on the clock's thread: no wake-up, no second call, and the
 /// whole receive path (WebSocket framing, decoding, the jitter buffer) runs right there, just before that tick's frame
 /// goes to Asterisk. A bot that goes quiet (a Pipecat bot sends only while speaking) costs a <c>recv</c> per tick only
-/// briefly: after <see cref="IdlePolls"/> empty ticks the read goes back to the socket engine (epoll), and the next
+/// briefly: after <see cref="IdlePolls"/> empty ticks the read goes back to an async read (epoll), and the next
 /// read after it is polled again. Before the first tick (the handshake, a greeting before Asterisk connects) and after
 /// <see cref="StopTicking"/> (the session's end: the close handshake) every read is an ordinary async read, waiting on the
 /// relay's own epoll (<see cref="SocketIo"/>), so that the socket never joins the socket engine, which would wake for
@@ -67,13 +67,13 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         _socket = io.Socket;
     }
 
-    /// <summary>Floods drained by the socket engine (see <see cref="Poll"/>).</summary>
+    /// <summary>Floods drained by async reads (see <see cref="Poll"/>).</summary>
     public long Bursts => Interlocked.Read(ref _bursts);
 
     /// <summary>Reads served by a tick.</summary>
     public long PolledReads => Interlocked.Read(ref _polledReads);
 
-    /// <summary>Reads handed back to the socket engine after <see cref="IdlePolls"/> empty ticks.</summary>
+    /// <summary>Reads handed back to an async read after <see cref="IdlePolls"/> empty ticks.</summary>
     public long IdleHandOffs => Interlocked.Read(ref _idleHandOffs);
 
     /// <summary>The session's playout tick, on the clock's thread: from the first call on, reads wait for a tick; a read
@@ -91,7 +91,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
             // few reads would take minutes to drain. Async reads take it as fast as it comes, until one finds nothing
             // queued (ReceiveBurstAsync); then the tick reads again.
             Volatile.Write(ref _burst, true);
-            HandToSocketEngine();
+            HandToAsyncRead();
         }
     }
 
@@ -175,7 +175,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         if (count < 0)
         {
             Interlocked.Increment(ref _idleHandOffs);
-            HandToSocketEngine();
+            HandToAsyncRead();
             return false;
         }
 
@@ -184,7 +184,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         return full;
     }
 
-    /// <summary>The session ends (its close handshake still reads): every read from here on goes to the socket engine,
+    /// <summary>The session ends (its close handshake still reads): every read from here on is an async read,
     /// including one waiting for a tick now.</summary>
     public void StopTicking()
     {
@@ -194,7 +194,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
             _ticked = false;
         }
 
-        HandToSocketEngine();
+        HandToAsyncRead();
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -241,7 +241,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         return count;
     }
 
-    // Pooled state machines (as GatewayStream.AwaitRead): a read that waits for the socket engine otherwise allocates its
+    // Pooled state machines (as GatewayStream.AwaitRead): a read that has to wait otherwise allocates its
     // box each time (about 15 MB per 20 s in a 250-call run with the relay behind, AllocationTick trace).
     /// <summary>A read of a flood: the flood is drained, and reads go back to the ticks, once a read finds nothing queued
     /// and has to wait (or comes back short). A full read alone says nothing: the WebSocket reads a message's header into
@@ -387,8 +387,8 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>A read waiting for a tick goes to the socket engine instead; its result completes it from there.</summary>
-    private void HandToSocketEngine()
+    /// <summary>A read waiting for a tick becomes an async read instead; its result completes it from there.</summary>
+    private void HandToAsyncRead()
     {
         Memory<byte> buffer;
         lock (_gate)
@@ -406,7 +406,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         _ = ForwardAsync(ReceiveAsync(buffer, CancellationToken.None));
     }
 
-    /// <summary>Completes the handed-off read with the socket engine's result (at once when it is already in).</summary>
+    /// <summary>Completes the handed-off read with the async read's result (at once when it is already in).</summary>
     private async Task ForwardAsync(ValueTask<int> read)
     {
         int count;

@@ -5,7 +5,7 @@ using AstraPbx.MediaRelay.Io;
 namespace AstraPbx.MediaRelay.Hosting;
 
 /// <summary>One AudioSocket connection from Asterisk: its socket, and the pipes the admission path and the caller leg
-/// use (caller frames in, paced frames out). Reads go through the socket engine (epoll) until the session is ticked
+/// use (caller frames in, paced frames out). Reads are async reads (epoll) until the session is ticked
 /// (<see cref="StartTicking"/>); from then on the session's playout tick reads (<see cref="Poll"/>): one non-blocking
 /// <c>recv</c> per tick, whose frames run through the caller leg to the bot right there, with no epoll wake-up and no
 /// second <c>recv</c> that finds nothing (.NET's socket engine reads until <c>EAGAIN</c> after every message). A caller who
@@ -111,7 +111,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
 
         if (full)
         {
-            // Every read of the tick filled its buffer: far more than real time is queued. The socket engine reads it
+            // Every read of the tick filled its buffer: far more than real time is queued. The async read loop reads it
             // as fast as it comes, until a read comes back short; then the tick reads again.
             TryStartReadLoop();
         }
@@ -204,7 +204,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         return EndPoll(handOff: false) && count == memory.Length;
     }
 
-    /// <summary>The session ends: reads go back to the socket engine (the caller leg still reads until Asterisk closes).</summary>
+    /// <summary>The session ends: reads go back to the async read loop (the caller leg still reads until Asterisk closes).</summary>
     public void StopTicking()
     {
         lock (_gate)
@@ -328,7 +328,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         EndPoll(handOff: false);
     }
 
-    /// <summary>Reads through the socket engine while this loop owns the input: until the first read after ticking starts
+    /// <summary>Reads asynchronously (<see cref="SocketIo"/>) while this loop owns the input: until the first read after ticking starts
     /// (or forever, when the session is never ticked or has stopped).</summary>
     private async Task ReadLoopAsync()
     {

@@ -152,17 +152,17 @@ internal sealed partial class Readiness
         private readonly Wait _read;
         private readonly Wait _write;
         private readonly object _gate = new();
-        private uint _armed; // In and/or Out while waited on
         private bool _added;
         private Exception? _closed;
+        private long _events;
 
         internal Registration(Readiness owner, long id, int fd)
         {
             _owner = owner;
             Id = id;
             _fd = fd;
-            _read = new Wait(this, In);
-            _write = new Wait(this, Out);
+            _read = new Wait(this);
+            _write = new Wait(this);
         }
 
         internal long Id { get; }
@@ -172,8 +172,6 @@ internal sealed partial class Readiness
 
         /// <summary>True while the relay's readiness thread knows this registration (until <see cref="Dispose"/>).</summary>
         internal bool Registered => _owner._registrations.ContainsKey(Id);
-
-        private long _events;
 
         /// <summary>Completes when the socket can be read (or has an error, or the peer closed).</summary>
         public ValueTask ReadableAsync(CancellationToken cancellationToken) => Arm(_read, cancellationToken);
@@ -203,12 +201,10 @@ internal sealed partial class Readiness
                 }
 
                 version = wait.Start(cancellationToken);
-                _armed |= wait.Direction;
                 error = Rearm();
                 if (error != 0)
                 {
-                    _armed &= ~wait.Direction;
-                    wait.Abandon();
+                    wait.Pending = false;
                 }
                 else if (cancellationToken.CanBeCanceled)
                 {
@@ -227,7 +223,7 @@ internal sealed partial class Readiness
         /// reports at once).</summary>
         private int Rearm()
         {
-            var events = _armed | Err | Hup | RdHup | OneShot;
+            var events = Waited | Err | Hup | RdHup | OneShot;
             if (_added)
             {
                 return _owner.Control(CtlMod, _fd, events, Id);
@@ -236,6 +232,22 @@ internal sealed partial class Readiness
             var error = _owner.Control(CtlAdd, _fd, events, Id);
             _added = error == 0;
             return error;
+        }
+
+        /// <summary>Under the gate: the directions with a wait in progress.</summary>
+        private uint Waited => (_read.Pending ? In : 0) | (_write.Pending ? Out : 0);
+
+        /// <summary>Under the gate: <paramref name="wait"/> if it is in progress, now taken off (its caller completes it
+        /// outside the gate); otherwise null.</summary>
+        private static Wait? Take(Wait wait)
+        {
+            if (!wait.Pending)
+            {
+                return null;
+            }
+
+            wait.Pending = false;
+            return wait;
         }
 
         internal void OnEvents(uint mask)
@@ -258,26 +270,16 @@ internal sealed partial class Readiness
                     return;
                 }
 
-                if ((fired & In) != 0 && (_armed & In) != 0)
-                {
-                    read = _read;
-                }
-
-                if ((fired & Out) != 0 && (_armed & Out) != 0)
-                {
-                    write = _write;
-                }
-
-                _armed &= ~(read is null ? 0 : In) & ~(write is null ? 0 : Out);
-                if (_armed != 0)
+                read = (fired & In) != 0 ? Take(_read) : null;
+                write = (fired & Out) != 0 ? Take(_write) : null;
+                if (Waited != 0)
                 {
                     // One-shot disarmed the socket; the direction that did not fire still waits.
                     var error = Rearm();
                     if (error != 0)
                     {
-                        left = (_armed & In) != 0 ? _read : _write;
+                        left = Take(_read) ?? Take(_write);
                         leftError = ControlFailed(error);
-                        _armed = 0;
                     }
                 }
             }
@@ -287,19 +289,13 @@ internal sealed partial class Readiness
             left?.Complete(leftError);
         }
 
-        /// <summary>A wait given up (its token was cancelled): the direction is no longer armed.</summary>
+        /// <summary>A wait given up (its token was cancelled): true when it was still in progress, and is now off. The
+        /// socket stays armed for the rest of this one shot; an event for nobody is ignored.</summary>
         private bool Withdraw(Wait wait)
         {
             lock (_gate)
             {
-                if ((_armed & wait.Direction) == 0 || !wait.Pending)
-                {
-                    return false;
-                }
-
-                // The socket stays armed for the rest of this one shot; an event for nobody is ignored.
-                _armed &= ~wait.Direction;
-                return true;
+                return Take(wait) is not null;
             }
         }
 
@@ -314,9 +310,8 @@ internal sealed partial class Readiness
                 }
 
                 _closed = error;
-                read = (_armed & In) != 0 ? _read : null;
-                write = (_armed & Out) != 0 ? _write : null;
-                _armed = 0;
+                read = Take(_read);
+                write = Take(_write);
             }
 
             read?.Complete(error);
@@ -330,7 +325,7 @@ internal sealed partial class Readiness
             bool added;
             lock (_gate)
             {
-                added = _added && _closed is null;
+                added = _added;
                 _added = false;
             }
 
@@ -344,13 +339,12 @@ internal sealed partial class Readiness
         }
 
         /// <summary>One direction's wait, reused for each wait (no allocation per wait).</summary>
-        private sealed class Wait(Registration owner, uint direction) : IValueTaskSource
+        private sealed class Wait(Registration owner) : IValueTaskSource
         {
             private ManualResetValueTaskSourceCore<bool> _core;
 
-            public uint Direction { get; } = direction;
-
-            public bool Pending { get; private set; }
+            /// <summary>In progress; read and written under the registration's gate.</summary>
+            public bool Pending { get; set; }
 
             public CancellationTokenRegistration Cancellation { get; set; }
 
@@ -367,9 +361,6 @@ internal sealed partial class Readiness
                 return _core.Version;
             }
 
-            /// <summary>Under the registration's gate: the wait never started.</summary>
-            public void Abandon() => Pending = false;
-
             public void Cancel(CancellationToken token)
             {
                 // A registration left from an earlier wait on another token must not cancel this one.
@@ -379,18 +370,9 @@ internal sealed partial class Readiness
                 }
             }
 
+            /// <summary>Ends a wait already taken off under the gate (<see cref="Take"/>).</summary>
             public void Complete(Exception? error)
             {
-                lock (owner._gate)
-                {
-                    if (!Pending)
-                    {
-                        return;
-                    }
-
-                    Pending = false;
-                }
-
                 // Unregister, not Dispose: this may run inside the token's own callback.
                 Cancellation.Unregister();
                 if (error is null)

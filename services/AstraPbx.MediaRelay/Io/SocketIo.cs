@@ -40,17 +40,7 @@ internal sealed class SocketIo : IDisposable
     {
         if (!ownWaits || Readiness.Shared is null)
         {
-            var plain = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await plain.ConnectAsync(addresses, port, cancellationToken).ConfigureAwait(false);
-                return For(plain, ownWaits: false);
-            }
-            catch
-            {
-                plain.Dispose();
-                throw;
-            }
+            return For(await ConnectThroughEngineAsync(addresses, port, cancellationToken).ConfigureAwait(false), ownWaits: false);
         }
 
         Exception? last = null;
@@ -75,6 +65,22 @@ internal sealed class SocketIo : IDisposable
         }
 
         throw last ?? new SocketException((int)SocketError.HostNotFound);
+    }
+
+    /// <summary>A new TCP socket (blocking, as <see cref="NetworkStream"/> needs) connected through .NET's socket engine.</summary>
+    public static async Task<Socket> ConnectThroughEngineAsync(IPAddress[] addresses, int port, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, port, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     private async Task ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken)

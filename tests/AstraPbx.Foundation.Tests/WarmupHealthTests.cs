@@ -101,6 +101,32 @@ public sealed class WarmupHealthTests
     }
 
     [Fact]
+    public async Task Rounds_stop_when_their_budget_is_spent_and_the_warmup_still_finishes()
+    {
+        // Rounds that never settle (fewer than 0 methods) with no budget: the first round runs, no second one starts,
+        // and the warm-up finishes (not cut by the timeout) saying why the rounds stopped.
+        var never = new RepeatingStep();
+        await using var service = await WarmService.StartAsync(s => s.AddSingleton<IWarmupStep>(never),
+            ("Warmup:SettleRounds", "5"), ("Warmup:SettlePasses", "2"), ("Warmup:SettlePause", "00:00:00"),
+            ("Warmup:SettleQuietMethods", "0"), ("Warmup:SettleBudget", "00:00:00"));
+
+        await Eventually.Until(() => GrpcHealth.CheckAsync(service.Url), s => s == Status.Serving, Patience, "SERVING after the budget");
+        Assert.Equal([2], never.Rounds);
+        var finished = Assert.Single(service.Logged(9201)).Message;
+        Assert.Contains("not settled after 1 round of 2 passes", finished, StringComparison.Ordinal);
+        Assert.Contains("Warmup:SettleBudget (0 s) spent", finished, StringComparison.Ordinal);
+        Assert.Empty(service.Logged(9203));
+    }
+
+    [Fact]
+    public void Settle_budget_in_use_is_at_most_half_the_timeout()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(8), new WarmupOptions().EffectiveSettleBudget);
+        Assert.Equal(TimeSpan.FromSeconds(3), new WarmupOptions { Timeout = TimeSpan.FromSeconds(6) }.EffectiveSettleBudget);
+        Assert.Equal(TimeSpan.FromSeconds(1), new WarmupOptions { SettleBudget = TimeSpan.FromSeconds(1) }.EffectiveSettleBudget);
+    }
+
+    [Fact]
     public async Task No_rounds_when_settling_is_off_or_the_first_pass_failed()
     {
         var off = new RepeatingStep();
@@ -169,6 +195,7 @@ public sealed class WarmupHealthTests
     [InlineData("Warmup:SettlePasses", "0")]
     [InlineData("Warmup:SettlePause", "00:01:00")]
     [InlineData("Warmup:SettleQuietRounds", "0")]
+    [InlineData("Warmup:SettleBudget", "01:00:00")]
     public async Task Bad_setting_stops_the_service_at_start_naming_the_key(string key, string value)
     {
         var e = await Assert.ThrowsAnyAsync<Microsoft.Extensions.Options.OptionsValidationException>(

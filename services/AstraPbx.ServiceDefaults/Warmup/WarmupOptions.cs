@@ -40,6 +40,17 @@ public sealed class WarmupOptions
     [Range(1, 10, ErrorMessage = "Warmup:SettleQuietRounds must be 1-10.")]
     public int SettleQuietRounds { get; set; } = 2;
 
+    /// <summary>No round after the first starts once the rounds have run this long (in use: at most half of
+    /// <see cref="Timeout"/>, <see cref="EffectiveSettleBudget"/>). The rounds only make the first calls faster; a
+    /// process that is still recompiling when the budget is spent reports SERVING with "not settled", well before the
+    /// timeout that is there for a step that hangs (measured: Routing compiles 500-2,000 methods a round for 8 rounds,
+    /// 8-9 s on a quiet machine, more than 20 s on a loaded one).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Warmup:SettleBudget must be 0-10 min.")]
+    public TimeSpan SettleBudget { get; set; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>The rounds' budget in use: <see cref="SettleBudget"/>, at most half of <see cref="Timeout"/>.</summary>
+    public TimeSpan EffectiveSettleBudget => SettleBudget < Timeout / 2 ? SettleBudget : Timeout / 2;
+
     /// <summary>The pause in use: <see cref="SettlePause"/>, or the default for this process's CPUs.</summary>
     public TimeSpan EffectiveSettlePause =>
         SettlePause ?? (Environment.ProcessorCount == 1 ? TimeSpan.FromMilliseconds(1200) : TimeSpan.FromMilliseconds(300));

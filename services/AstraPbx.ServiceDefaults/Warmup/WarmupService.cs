@@ -9,7 +9,7 @@ namespace AstraPbx.ServiceDefaults.Warmup;
 
 /// <summary>Runs the service's <see cref="IWarmupStep"/>s once at start, in the background and in registration order,
 /// then the repeatable ones (<see cref="IRepeatableWarmupStep"/>) in rounds until the runtime stops recompiling
-/// (<c>Warmup:SettleRounds</c>), then marks <see cref="WarmupState"/> done so that <see cref="WarmupHealthCheck"/> lets gRPC health say SERVING.
+/// (<c>Warmup:SettleRounds</c>, within <c>Warmup:SettleBudget</c>), then marks <see cref="WarmupState"/> done so that <see cref="WarmupHealthCheck"/> lets gRPC health say SERVING.
 /// A failing step is logged and the next one runs; the whole warm-up is cut at <c>Warmup:Timeout</c> (a step that
 /// ignores its token is left behind, not awaited). Logs one line with each step's time.</summary>
 public sealed class WarmupService(
@@ -75,15 +75,24 @@ public sealed class WarmupService(
     }
 
     /// <summary>Rounds of the repeatable steps until <c>Warmup:SettleQuietRounds</c> rounds in a row each compiled fewer
-    /// than <c>Warmup:SettleQuietMethods</c> methods in the whole process. A step that fails a round is left out of the next ones.</summary>
+    /// than <c>Warmup:SettleQuietMethods</c> methods in the whole process, or until no budget is left for another round
+    /// (<c>Warmup:SettleBudget</c>). A step that fails a round is left out of the next ones.</summary>
     private async Task SettleAsync(List<IRepeatableWarmupStep> repeatable, WarmupOptions settings, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var compiled = JitInfo.GetCompiledMethodCount();
         var counts = new List<long>();
         var quiet = 0;
+        var budget = settings.EffectiveSettleBudget;
+        var spent = false;
         for (var round = 1; round <= settings.SettleRounds && repeatable.Count > 0 && quiet < settings.SettleQuietRounds; round++)
         {
+            if (round > 1 && Stopwatch.GetElapsedTime(started) >= budget)
+            {
+                spent = true;
+                break;
+            }
+
             foreach (var step in repeatable.ToList())
             {
                 if (!await RunStepAsync($"{step.Name} (round {round})", t => step.RepeatAsync(settings.SettlePasses, t), cancellationToken, noteTime: false).ConfigureAwait(false))
@@ -104,7 +113,8 @@ public sealed class WarmupService(
 
         var settled = quiet >= settings.SettleQuietRounds ? "settled" : "not settled";
         Note($"{settled} after {counts.Count} {(counts.Count == 1 ? "round" : "rounds")} of {settings.SettlePasses} passes in " +
-            $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms (methods compiled per round: {string.Join(' ', counts)})");
+            $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms (methods compiled per round: {string.Join(' ', counts)})" +
+            (spent ? $"; Warmup:SettleBudget ({budget.TotalSeconds:0.###} s) spent" : ""));
     }
 
     /// <summary>Runs one step (or one round of it); false if it failed. Notes its time in the summary (a round's only

@@ -5,7 +5,8 @@ using Xunit;
 namespace AstraPbx.Foundation.Tests;
 
 /// <summary>Each service (and the demo that hosts the Asterisk simulator) is built to reach optimised code during its
-/// warm-up: call counting starts at once, and no instrumented tier runs on the first calls (Directory.Build.props).</summary>
+/// warm-up: call counting starts at once, and no instrumented tier runs on the first calls; the services' thread-pool
+/// workers block rather than spin for work (Directory.Build.props).</summary>
 public sealed class RuntimeTieringTests
 {
     [Theory]
@@ -15,11 +16,24 @@ public sealed class RuntimeTieringTests
     [InlineData("AstraPbx.Demo")]
     public void Built_runtime_config_counts_calls_at_once_without_the_instrumented_tier(string project)
     {
-        var config = Path.ChangeExtension(ServiceProcess.AssemblyPath(project), ".runtimeconfig.json");
-        using var document = JsonDocument.Parse(File.ReadAllText(config));
-        var properties = document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        var properties = ConfigProperties(project);
 
         Assert.Equal(0, properties.GetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs").GetInt32());
         Assert.False(properties.GetProperty("System.Runtime.TieredPGO").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("AstraPbx.Routing")]
+    [InlineData("AstraPbx.AriIngress")]
+    [InlineData("AstraPbx.MediaRelay")]
+    public void Built_runtime_config_has_thread_pool_workers_block_instead_of_spinning(string project) =>
+        Assert.Equal(0, ConfigProperties(project).GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+
+    /// <summary>The <c>configProperties</c> of the project's built <c>runtimeconfig.json</c>.</summary>
+    private static JsonElement ConfigProperties(string project)
+    {
+        var config = Path.ChangeExtension(ServiceProcess.AssemblyPath(project), ".runtimeconfig.json");
+        using var document = JsonDocument.Parse(File.ReadAllText(config));
+        return document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").Clone();
     }
 }

@@ -34,7 +34,7 @@ public sealed class WidebandTests(OneRelayDeployment fixture, ITestOutputHelper 
         // The handshake told the bot what it gets, and it got 640-byte messages: one caller frame each.
         var format = bot.Start!.RootElement.GetProperty("start").GetProperty("mediaFormat");
         Assert.Equal(("audio/x-l16", 16000), (format.GetProperty("encoding").GetString(), format.GetProperty("sampleRate").GetInt32()));
-        Assert.Equal(bot.AudioFramesReceived * 640, bot.AudioBytesReceived);
+        Assert.Equal((640L, 640L), bot.AudioMessageBytes);
 
         // Every frame toward the caller is a 20 ms slin16 frame; the echoed ones carry the caller's own samples, each
         // numbered, so a resampler (or a lost or reordered byte) anywhere on the way out or back breaks the count.

@@ -6,8 +6,9 @@ namespace AstraPbx.MediaRelay.Media;
 /// or ticks were missed) is played as silence, and the late audio then sits in the buffer, adding the gap's length to
 /// every later frame for the rest of the call. The corrector remembers that delay (its <em>debt</em>) and gives it
 /// back: once a whole correction window has held at least one frame above the target while audio kept arriving, the
-/// oldest excess frames (up to the debt) are dropped. Audio the bot queued ahead on purpose (a TTS burst) is never
-/// dropped: only delay the buffer itself inserted is given back, and only while the stream runs at about real time.
+/// oldest excess frames (up to the debt beyond <see cref="KeptTicks"/>) are dropped. Audio the bot queued ahead on
+/// purpose (a TTS burst) is never dropped: only delay the buffer itself inserted is given back, and only while the
+/// stream runs at about real time.
 /// <para>It only decides: <see cref="JitterBuffer"/> tells it what happened on each tick and drops what it says. Not
 /// thread-safe: the buffer holds the lock.</para></summary>
 /// <param name="primedBytes">The buffer level at which playout starts (the target).</param>
@@ -26,6 +27,12 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
     /// late): that gap is owed back. Running dry after a quiet frame is the bot pausing between utterances: not owed,
     /// so a next utterance the bot sends ahead of time is never trimmed. A mean per sample: the same at any rate.</summary>
     public const int SpeechLevel = 320;
+
+    /// <summary>Delay kept rather than given back (one frame, 20 ms): audio that came one frame too late once is likely
+    /// to again (the path's jitter is wider than the target), so that frame of delay stays as headroom instead of
+    /// cutting a frame of speech now and running dry again later, a gap and a cut each time. It still leaves with the
+    /// rest of the buffer when the bot pauses. A stream that keeps coming late gives back everything beyond it.</summary>
+    public const int KeptTicks = 1;
 
     /// <summary>Most delay remembered for giving back (10 s).</summary>
     public const int MaxDebtTicks = 500;
@@ -113,9 +120,9 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
         // About one frame arrived per tick (within 30%): a stream running at real time, not a burst queued ahead
         // (nothing arrives while it drains) nor audio coming faster than real time.
         var steady = Math.Abs(_windowWritten - (long)CorrectionWindowTicks * frameBytes) <= CorrectionWindowTicks * frameBytes * 3 / 10;
-        if (DebtTicks > 0 && excessFrames > 0 && steady)
+        if (DebtTicks > KeptTicks && excessFrames > 0 && steady)
         {
-            trim = Math.Min(DebtTicks, excessFrames);
+            trim = Math.Min(DebtTicks - KeptTicks, excessFrames);
             TrimmedFrames += trim;
             DebtTicks -= trim;
         }

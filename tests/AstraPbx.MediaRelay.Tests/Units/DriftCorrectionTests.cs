@@ -3,15 +3,15 @@ using Xunit;
 
 namespace AstraPbx.MediaRelay.Tests.Units;
 
-/// <summary>The jitter buffer gives back the delay a gap in a steady stream (or skipped ticks) added, and only that:
-/// audio a bot queued ahead on purpose is always played whole. Every case runs at 8 kHz (320-byte frames) and at 16 kHz
+/// <summary>The jitter buffer gives back the delay a gap in a steady stream (or skipped ticks) added beyond one frame
+/// it keeps as headroom, and only that: audio a bot queued ahead on purpose is always played whole. Every case runs at 8 kHz (320-byte frames) and at 16 kHz
 /// (640-byte frames, a wideband binary-mode session): the corrector counts frames, not bytes.</summary>
 public sealed class DriftCorrectionTests
 {
     [Theory]
     [InlineData(8000)]
     [InlineData(16000)]
-    public void A_gap_in_a_steady_stream_adds_delay_that_is_given_back(int rate)
+    public void A_gap_in_a_steady_stream_adds_delay_that_is_given_back_but_one_frame(int rate)
     {
         var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
@@ -26,16 +26,53 @@ public sealed class DriftCorrectionTests
 
         stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
 
-        Assert.Equal(lagBefore, stream.Lag);
-        Assert.Equal(5, stream.Jitter.TrimmedFrames);
-        Assert.Equal(0, stream.Jitter.DebtTicks);
+        Assert.Equal(lagBefore + DriftCorrector.KeptTicks, stream.Lag);
+        Assert.Equal(5 - DriftCorrector.KeptTicks, stream.Jitter.TrimmedFrames);
+        Assert.Equal(DriftCorrector.KeptTicks, stream.Jitter.DebtTicks);
         stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
     }
 
     [Theory]
     [InlineData(8000)]
     [InlineData(16000)]
-    public void Ticks_skipped_while_playing_are_given_back(int rate)
+    public void One_late_frame_is_kept_as_headroom_and_a_second_is_given_back(int rate)
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
+        stream.Steady(50);
+        var lagBefore = stream.Lag;
+
+        // Mid-word, the bot's audio comes late enough that one tick plays silence, then arrives together.
+        var silent = stream.Played.Count(seq => seq == 0);
+        stream.Silent(2);
+        stream.Send(2);
+        stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+        Assert.Equal(silent + 1, stream.Played.Count(seq => seq == 0));
+
+        Assert.Equal(0, stream.Jitter.TrimmedFrames);
+        Assert.Equal(lagBefore + 1, stream.Lag);
+
+        // The headroom absorbs the same lateness next time: no tick plays silence, nothing is cut.
+        silent = stream.Played.Count(seq => seq == 0);
+        stream.Silent(2);
+        stream.Send(2);
+        stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+        Assert.Equal(silent, stream.Played.Count(seq => seq == 0));
+        Assert.Equal(0, stream.Jitter.TrimmedFrames);
+
+        // Later by more than the headroom: that much more is owed, and given back down to the one frame kept.
+        stream.Silent(5);
+        stream.Send(5);
+        stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+
+        Assert.Equal(lagBefore + DriftCorrector.KeptTicks, stream.Lag);
+        Assert.True(stream.Jitter.TrimmedFrames > 0);
+        stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
+    }
+
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Ticks_skipped_while_playing_are_given_back_but_one(int rate)
     {
         var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
         stream.Steady(50);
@@ -46,9 +83,9 @@ public sealed class DriftCorrectionTests
         stream.Jitter.NoteSkippedTicks(4);
         stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
 
-        Assert.Equal(lagBefore, stream.Lag);
-        Assert.Equal(4, stream.Jitter.TrimmedFrames);
-        stream.AssertPlayedInOrderMissing(4);
+        Assert.Equal(lagBefore + DriftCorrector.KeptTicks, stream.Lag);
+        Assert.Equal(4 - DriftCorrector.KeptTicks, stream.Jitter.TrimmedFrames);
+        stream.AssertPlayedInOrderMissing(4 - DriftCorrector.KeptTicks);
     }
 
     [Theory]
@@ -112,16 +149,16 @@ public sealed class DriftCorrectionTests
         var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
 
         // One frame, then nothing for the two ticks playout waits for the target, then the late frames together and
-        // real time from then on: the two ticks waited in vain are given back.
+        // real time from then on: the two ticks waited in vain are given back, but for the one frame kept.
         stream.Send(1);
         stream.Silent(2);
         Assert.All(stream.Played, seq => Assert.Equal(0, seq));
         stream.Send(3);
         stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
 
-        Assert.Equal(2, stream.Jitter.TrimmedFrames);
-        Assert.Equal(2, stream.Lag);
-        stream.AssertPlayedInOrderMissing(2);
+        Assert.Equal(2 - DriftCorrector.KeptTicks, stream.Jitter.TrimmedFrames);
+        Assert.Equal(2 + DriftCorrector.KeptTicks, stream.Lag);
+        stream.AssertPlayedInOrderMissing(2 - DriftCorrector.KeptTicks);
     }
 
     [Theory]

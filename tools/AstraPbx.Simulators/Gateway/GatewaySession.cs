@@ -25,8 +25,11 @@ public sealed partial class GatewaySession
     private readonly TaskCompletionSource _firstAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TextInbox _texts = new();
+    private readonly object _sizesLock = new();
     private long _audioBytes;
     private long _audioFrames;
+    private long _smallestAudio;
+    private long _largestAudio;
     private volatile bool _echoing;
     private readonly TaskCompletionSource _readingStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _ended = new();
@@ -70,6 +73,19 @@ public sealed partial class GatewaySession
 
     /// <summary>Audio messages received (binary frames, or Twilio <c>media</c> events).</summary>
     public long AudioFramesReceived => Interlocked.Read(ref _audioFrames);
+
+    /// <summary>The smallest and the largest audio message received so far, in PCM bytes ((0, 0) before any): one
+    /// consistent reading while audio still arrives, which the two counters above are not.</summary>
+    public (long Smallest, long Largest) AudioMessageBytes
+    {
+        get
+        {
+            lock (_sizesLock)
+            {
+                return (_smallestAudio, _largestAudio);
+            }
+        }
+    }
 
     /// <summary>Every text frame after the handshake except Twilio <c>media</c>: <c>dtmf</c>, <c>stop</c>, mark echoes...</summary>
     public ConcurrentQueue<string> TextReceived { get; } = new();
@@ -333,6 +349,12 @@ public sealed partial class GatewaySession
 
     private void CountAudio(long pcmBytes)
     {
+        lock (_sizesLock)
+        {
+            _smallestAudio = _smallestAudio == 0 ? pcmBytes : Math.Min(_smallestAudio, pcmBytes);
+            _largestAudio = Math.Max(_largestAudio, pcmBytes);
+        }
+
         Interlocked.Add(ref _audioBytes, pcmBytes);
         if (Interlocked.Increment(ref _audioFrames) == 1)
         {

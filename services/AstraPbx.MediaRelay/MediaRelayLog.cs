@@ -35,6 +35,9 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3010, LogLevel.Warning, "Drain timeout: ending {Live} live sessions")]
     public static partial void DrainTimedOut(ILogger logger, int live);
 
+    [LoggerMessage(3040, LogLevel.Warning, "Drain: start-ai-session did not stop within {Wait}; draining goes on (new requests are refused as draining)")]
+    public static partial void DrainEndpointStopSlow(ILogger logger, TimeSpan wait);
+
     [LoggerMessage(3011, LogLevel.Information, "AudioSocket listening on {Endpoint}, advertised as {Advertised}")]
     public static partial void Listening(ILogger logger, string endpoint, string advertised);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AstraPbx.MediaRelay.Sessions;
 using Microsoft.Extensions.Options;
 
@@ -24,31 +25,43 @@ public sealed class RelayDrain(
         }
     }
 
+    /// <summary>Longest wait for the bus to stop consuming <c>StartAiSession</c>. The drain does not depend on it: the
+    /// registry already refuses new sessions, and the drain timeout runs from the drain's start.</summary>
+    internal static readonly TimeSpan EndpointStopWait = TimeSpan.FromSeconds(10);
+
     private async Task DrainAsync(TimeSpan timeout)
     {
+        var started = Stopwatch.GetTimestamp();
         registry.SetDraining();
         MediaRelayLog.DrainStarted(logger, registry.LiveCount, timeout);
         try
         {
-            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await endpoint.StopAsync(stopTimeout.Token).ConfigureAwait(false);
+            using var stopTimeout = new CancellationTokenSource(EndpointStopWait);
+            // Bounded here too: a stop that does not honour its token must not hold the drain (and the calls) past
+            // the drain timeout.
+            await endpoint.StopAsync(stopTimeout.Token).WaitAsync(EndpointStopWait).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or MassTransit.MassTransitException)
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            MediaRelayLog.DrainEndpointStopSlow(logger, EndpointStopWait);
+        }
+        catch (MassTransit.MassTransitException)
         {
             // The bus may be down already; draining goes on regardless.
         }
 
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && registry.Sessions.Count > 0)
+        // The time left is read once per wait: checked, then read again for the delay, it could be negative by then,
+        // and Task.Delay throws on that, which ended the drain without ending its sessions.
+        while (registry.Sessions.Count > 0 && timeout - Stopwatch.GetElapsedTime(started) is var left && left > TimeSpan.Zero)
         {
-            await Task.WhenAny(WhenAllEnded(), Task.Delay(deadline - DateTime.UtcNow)).ConfigureAwait(false);
+            await Task.WhenAny(WhenAllEnded(), Task.Delay(left)).ConfigureAwait(false);
         }
 
-        var left = registry.Sessions.ToArray();
-        if (left.Length > 0)
+        var live = registry.Sessions.ToArray();
+        if (live.Length > 0)
         {
-            MediaRelayLog.DrainTimedOut(logger, left.Length);
-            await Task.WhenAll(left.Select(s => s.EndAsync(EndReason.DrainTimeout))).ConfigureAwait(false);
+            MediaRelayLog.DrainTimedOut(logger, live.Length);
+            await Task.WhenAll(live.Select(s => s.EndAsync(EndReason.DrainTimeout))).ConfigureAwait(false);
             await WhenAllEnded().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
     }

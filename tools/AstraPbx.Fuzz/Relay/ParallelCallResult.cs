@@ -1,7 +1,7 @@
 namespace AstraPbx.Fuzz.Relay;
 
 /// <summary>How the parallel call fared while the relay was fuzzed.</summary>
-/// <param name="Seconds">How long it ran.</param>
+/// <param name="Seconds">How long it ran from its first frame received.</param>
 /// <param name="Frames">Frames the caller received from the relay.</param>
 /// <param name="Audible">Of those, frames with the bot's (echoed) audio, not silence.</param>
 /// <param name="MaxGapMs">The longest time between two frames received.</param>

@@ -65,6 +65,11 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     {
         _socket = socket;
         _socket.NoDelay = true;
+        // Linger 0 from the start: if the relay dies (SIGKILL, OOM, a crash) the kernel's close then resets every
+        // connection, so TryExec(AudioSocket(...)) gives FAILED and the caller falls back. A plain close on death is a
+        // FIN whenever nothing unread is queued (a silent caller, or just after a tick's read), which Asterisk takes
+        // for a hangup (PROTOCOLS.md 1). The graceful end turns it off again (DisposeAsync).
+        _socket.LingerState = new LingerOption(true, 0);
         _io = SocketIo.For(socket, ownWaits);
         ConnectionId = "as-" + Interlocked.Increment(ref s_ids).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Remote = socket.RemoteEndPoint?.ToString();
@@ -250,8 +255,8 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
 
     private static IOException ResetError() => new("AudioSocket reset: the dialplan falls back");
 
-    /// <summary>After the handler: what was written goes out, then the socket is shut down and closed (a FIN; a reset
-    /// only if <see cref="Reset"/> ran).</summary>
+    /// <summary>After the handler: what was written goes out, then the socket is shut down and closed (a FIN: linger is
+    /// turned off first; a reset only if <see cref="Reset"/> ran).</summary>
     public async ValueTask DisposeAsync()
     {
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
@@ -265,8 +270,20 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
             // Asterisk is not reading: close anyway.
         }
 
+        bool reset;
+        lock (_gate)
+        {
+            reset = _reset;
+        }
+
         try
         {
+            if (!reset)
+            {
+                // A graceful end: what was written (the 0x00) goes out, then a FIN.
+                _socket.LingerState = new LingerOption(false, 0);
+            }
+
             _socket.Shutdown(SocketShutdown.Both);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -88,12 +88,14 @@ internal sealed class LoadRun(LoadOptions options)
             var relayBefore = relayPid is { } p2 ? ProcessMeter.Read(p2) : null;
             var heapAtAll = await ProbeHeapAsync(relayPid).ConfigureAwait(false);
             var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var wakeupsBefore = options.ToolCore is { } c0 ? WakeupMeter.Read(c0) : null;
             var windowStart = Stopwatch.GetTimestamp();
             _window.Open(windowStart);
             await Task.Delay(TimeSpan.FromSeconds(options.DurationSeconds)).ConfigureAwait(false);
             var windowEnd = Stopwatch.GetTimestamp();
             var relayAfter = relayPid is { } p3 ? ProcessMeter.Read(p3) : null;
             var selfAfter = Process.GetCurrentProcess().TotalProcessorTime;
+            var wakeupsAfter = options.ToolCore is { } c1 ? WakeupMeter.Read(c1) : null;
             var windowSeconds = Stopwatch.GetElapsedTime(windowStart, windowEnd).TotalSeconds;
 
             // Stop sending, let the echoes of the last frames come back, then measure nothing more and hang up.
@@ -111,7 +113,7 @@ internal sealed class LoadRun(LoadOptions options)
             }
 
             Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls, heapAtHalf, heapAtAll), relayBefore, relayAfter,
-                (selfAfter - selfBefore).TotalSeconds, pacer);
+                (selfAfter - selfBefore).TotalSeconds, wakeupsAfter - wakeupsBefore, pacer);
             await Task.WhenAll(_calls.Select(c => c.Caller.HangUpAsync())).ConfigureAwait(false);
             ReportTargets(relay, await relay.ReportRelaySideAsync(_ourSessions).ConfigureAwait(false));
             return 0;
@@ -244,7 +246,7 @@ internal sealed class LoadRun(LoadOptions options)
         _failures.IsEmpty ? "no failures" : string.Join(", ", _failures.Select(f => $"{f.Key}: {f.Value}"));
 
     private void Report(IMeasuredRelay relay, double rampSeconds, double windowSeconds, long sent, long skipped, int ended,
-        MemoryPoints memory, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, CallerPacer pacer)
+        MemoryPoints memory, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, long? toolWakeups, CallerPacer pacer)
     {
         long echoes = 0, silence = 0, duplicates = 0, outOfOrder = 0, beforeFirstEcho = 0;
         var baselines = new Histogram();
@@ -287,13 +289,20 @@ internal sealed class LoadRun(LoadOptions options)
         Console.WriteLine(string.Create(inv, $"added round trip beyond the call's fixed delay (strict: each call's best frame) (ms): p50 {s.AddedRoundTrip.Percentile(50):0.00}  p99 {s.AddedRoundTrip.Percentile(99):0.00}  max {s.AddedRoundTrip.Max:0.00}"));
         Console.WriteLine(string.Create(inv, $"added round trip beyond the intended playout delay ({playout}) (ms): p50 {s.BeyondIntended.Percentile(50):0.00}  p99 {s.BeyondIntended.Percentile(99):0.00}  max {s.BeyondIntended.Max:0.00}; frames beyond it: {100 * (1 - s.BeyondIntended.FractionWithin(0, 0.05)):0.00}%"));
         Console.WriteLine(string.Create(inv, $"caller-side pacer: late 1 ms slots (>2 ms) {pacer.LateSlots}, worst {pacer.MaxLatenessMs:0.0} ms, resyncs {pacer.Resyncs}; load tool CPU {selfCpu:0.0} s"));
+        double? wakeupsPerSecond = toolWakeups / windowSeconds;
+        if (wakeupsPerSecond is { } w)
+        {
+            // What the relay's sends cost it beyond the packets: a wake-up of a tool thread that slept on the other core.
+            Console.WriteLine(string.Create(inv, $"wake-ups into the load tool's core {options.ToolCore} (rescheduling + function-call interrupts): {w:0} per second, {w / 50 / Math.Max(1, calls):0.00} per call per 20 ms"));
+        }
+
         double? cpuPerCallMinute = null, kibPerSession = null;
         if (before is { } b && after is { } a && calls > 0)
         {
             var callMinutes = calls * windowSeconds / 60;
             var cpu = a.CpuSeconds - b.CpuSeconds;
             cpuPerCallMinute = cpu / callMinutes;
-            Console.WriteLine(string.Create(inv, $"relay CPU: {cpu:0.00} s over {callMinutes:0.0} call-minutes = {cpuPerCallMinute:0.0000} CPU-s per call-minute ({100 * cpu / windowSeconds:0.0}% of one core)"));
+            Console.WriteLine(string.Create(inv, $"relay CPU: {cpu:0.00} s over {callMinutes:0.0} call-minutes = {cpuPerCallMinute:0.0000} CPU-s per call-minute ({100 * cpu / windowSeconds:0.0}% of one core; user {a.UserSeconds - b.UserSeconds:0.00} s, system {a.SystemSeconds - b.SystemSeconds:0.00} s)"));
             var idleRss = memory.Idle?.RssBytes ?? b.RssBytes;
             var fromIdle = (a.RssBytes - idleRss) / 1024.0 / calls;
             if (memory.AtHalf is { } h && calls > memory.HalfCalls)
@@ -328,7 +337,7 @@ internal sealed class LoadRun(LoadOptions options)
         }
 
         _summary = new LoadSummary(calls, lost, beforeFirstEcho, s.Spacing.Percentile(1), s.Spacing.Percentile(99), s.AddedRoundTrip.Percentile(99),
-            s.BeyondIntended.Percentile(99), cpuPerCallMinute, kibPerSession);
+            s.BeyondIntended.Percentile(99), cpuPerCallMinute, kibPerSession, wakeupsPerSecond);
     }
 
     /// <summary>The relay's memory after its first call and with the first half of the calls up (null: one call, or
@@ -377,7 +386,7 @@ internal sealed class LoadRun(LoadOptions options)
         }
 
         Console.WriteLine(string.Create(inv, $"issue 13 targets (admitted calls): no frame lost: {Verdict(f.Lost == 0)} ({f.Lost}; {f.Lost - f.LostBeforeFirstEcho} after each call's first echo); spacing p99 <= 22 ms: {Verdict(f.SpacingP99 <= 22)} ({f.SpacingP99:0.00}); added round trip p99 <= 30 ms: {Verdict(f.AddedP99 <= 30)} ({f.AddedP99:0.00}); refused within 1 s: {(refused.Length == 0 ? "none refused" : Verdict(refused[^1] <= 1000))}"));
-        Console.WriteLine(string.Create(inv, $"summary: relay={relay.Key} offered={options.Calls} refused={refused.Length} calls={f.Calls} cpu_per_call_minute={Figure(f.CpuPerCallMinute, "0.0000")} lost={f.Lost} lost_before_first_echo={f.LostBeforeFirstEcho} trimmed={trimmed} spacing_p99_ms={f.SpacingP99:0.00} added_rtt_p99_ms={f.AddedP99:0.00} beyond_intended_p99_ms={f.BeyondIntendedP99:0.00} rss_kib_per_session={Figure(f.KiBPerSession, "0.0")}"));
+        Console.WriteLine(string.Create(inv, $"summary: relay={relay.Key} offered={options.Calls} refused={refused.Length} calls={f.Calls} cpu_per_call_minute={Figure(f.CpuPerCallMinute, "0.0000")} lost={f.Lost} lost_before_first_echo={f.LostBeforeFirstEcho} trimmed={trimmed} spacing_p99_ms={f.SpacingP99:0.00} added_rtt_p99_ms={f.AddedP99:0.00} beyond_intended_p99_ms={f.BeyondIntendedP99:0.00} rss_kib_per_session={Figure(f.KiBPerSession, "0.0")} tool_wakeups_per_s={Figure(f.ToolWakeupsPerSecond, "0")}"));
 
         static string Verdict(bool met) => met ? "MET" : "NOT MET";
 

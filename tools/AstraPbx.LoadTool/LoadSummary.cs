@@ -10,4 +10,5 @@ internal readonly record struct LoadSummary(
     double AddedP99,
     double BeyondIntendedP99,
     double? CpuPerCallMinute,
-    double? KiBPerSession);
+    double? KiBPerSession,
+    double? ToolWakeupsPerSecond);

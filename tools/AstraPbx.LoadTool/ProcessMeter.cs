@@ -8,7 +8,10 @@ internal static class ProcessMeter
     /// <summary>Clock ticks per second of <c>/proc/*/stat</c> times (USER_HZ; 100 on Linux x86_64).</summary>
     private const double ClockTicks = 100;
 
-    public readonly record struct Sample(double CpuSeconds, long RssBytes, int Threads);
+    public readonly record struct Sample(double UserSeconds, double SystemSeconds, long RssBytes, int Threads)
+    {
+        public double CpuSeconds => UserSeconds + SystemSeconds;
+    }
 
     public static Sample? Read(int pid)
     {
@@ -29,7 +32,7 @@ internal static class ProcessMeter
                 }
             }
 
-            return new Sample((utime + stime) / ClockTicks, rss, threads);
+            return new Sample(utime / ClockTicks, stime / ClockTicks, rss, threads);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {

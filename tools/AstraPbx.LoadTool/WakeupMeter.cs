@@ -5,7 +5,7 @@ namespace AstraPbx.LoadTool;
 /// <summary>Cross-core wake-ups into one core: its rescheduling and function-call interrupts (<c>RES</c> and <c>CAL</c>
 /// in <c>/proc/interrupts</c>), which a thread on another core raises when it wakes one that sleeps on this core. A relay
 /// sending to the load tool's sockets pays for each wake-up of the tool's threads it causes, in its own system time
-/// (about 45-50 us each on the project's VM), so this count explains much of the run-to-run spread of the relay's CPU.</summary>
+/// (46-54 us each on the project's VM, docs/benchmarks.md), so this count explains much of the run-to-run spread of the relay's CPU.</summary>
 internal static class WakeupMeter
 {
     private static readonly string[] Kinds = ["RES:", "CAL:"];
@@ -28,11 +28,6 @@ internal static class WakeupMeter
     public static long? Parse(string text, int core)
     {
         var lines = text.Split('\n');
-        if (lines.Length == 0)
-        {
-            return null;
-        }
-
         var column = Array.IndexOf(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries), string.Create(CultureInfo.InvariantCulture, $"CPU{core}"));
         if (column < 0)
         {

@@ -141,12 +141,52 @@ public sealed class ServiceProcess : IAsyncDisposable
         return (code, process.OutputText);
     }
 
-    /// <summary>A port on 127.0.0.1 that was free a moment ago.</summary>
+    /// <summary>The lowest port of the kernel's ephemeral range (where outgoing connections take their local port).</summary>
+    private static readonly int EphemeralLow = ReadEphemeralLow();
+
+    /// <summary>Below <see cref="EphemeralLow"/>: where <see cref="FreePort"/> looks.</summary>
+    private const int ListenLow = 20000;
+
+    private static int s_nextPort = ListenLow + Random.Shared.Next(4096);
+
+    /// <summary>A port on 127.0.0.1 that was free a moment ago, for a process about to listen on it. It is taken below
+    /// the kernel's ephemeral range, so that no outgoing connection (of the tests, the services, the broker) can be
+    /// given it as its local port before the process binds it, as a port the kernel picked (port 0) can be; and never
+    /// the same port twice in one process.</summary>
     public static int FreePort()
     {
+        for (var tries = 0; EphemeralLow - ListenLow > 1000 && tries < 1000; tries++)
+        {
+            var port = ListenLow + (int)((uint)(Interlocked.Increment(ref s_nextPort) - ListenLow) % (uint)(EphemeralLow - ListenLow));
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use: the next one.
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static int ReadEphemeralLow()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            // Not Linux: the IANA dynamic range begins at 49152.
+            return 49152;
+        }
     }
 
     /// <summary>SIGKILL (<see cref="Process.Kill()"/> on Linux), as a crash or an OOM kill ends a service: no shutdown

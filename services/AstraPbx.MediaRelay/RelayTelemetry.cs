@@ -19,7 +19,7 @@ public static class RelayTelemetry
     internal static readonly Counter<long> FramesToCaller = Meter.CreateCounter<long>("astrapbx.relay.frames.to_caller", "{frame}", "Audio frames (bot audio or silence) written to Asterisk");
 
     internal static readonly Counter<long> Underruns = Meter.CreateCounter<long>("astrapbx.relay.underruns", "{underrun}", "Times a session's jitter buffer ran dry while playing");
-    internal static readonly Counter<long> TrimmedFrames = Meter.CreateCounter<long>("astrapbx.relay.trimmed_frames", "{frame}", "Late bot audio frames dropped to give back delay a gap or missed ticks added");
+    internal static readonly Counter<long> TrimmedFrames = Meter.CreateCounter<long>("astrapbx.relay.trimmed_frames", "{frame}", "Late bot audio frames dropped to give back delay a gap or missed ticks added; cause: late_audio (a gap the bot's late audio left) or skipped_ticks (the relay's clock stalled, or Asterisk stopped reading)");
 
     internal static readonly Histogram<double> TickLateness = Meter.CreateHistogram<double>("astrapbx.relay.tick.lateness", "ms", "How late the shared 20 ms playout tick fired");
 

@@ -77,7 +77,7 @@ public sealed class ContractRoundTripTests(RabbitMqFixture rabbit) : IClassFixtu
             CallId = "c1", AsteriskId = "a1", SessionId = Guid.Parse("3f2c5a8e-1b7d-4c9e-9a0b-6d4e2f1a8c7b"),
             EndedBy = SessionEndedBy.Gateway, Reason = "gateway-stop", Duration = TimeSpan.FromSeconds(61.25),
             FramesToGateway = 3062, FramesToCaller = 3063, BytesToGateway = 979840, BytesToCaller = 980160,
-            Underruns = 4, FramesTrimmed = 3, LateTicks = 2, MaxLatenessMs = 3.5, RelayInstance = "relay-0", EndedAt = At,
+            Underruns = 4, FramesTrimmed = 3, FramesTrimmedForSkippedTicks = 1, LateTicks = 2, MaxLatenessMs = 3.5, RelayInstance = "relay-0", EndedAt = At,
         },
     };
 

@@ -23,6 +23,14 @@ internal interface IMeasuredRelay : IAsyncDisposable
     Task<SessionEndpoint?> OpenSessionAsync(Action<string> fail);
 
     /// <summary>Prints what the relay reported of the calls (<paramref name="sessions"/>) itself and returns the frames it
-    /// dropped on purpose (drift correction); 0 when it reports nothing.</summary>
-    Task<long> ReportRelaySideAsync(IReadOnlySet<Guid> sessions);
+    /// dropped on purpose (drift correction); none when it reports nothing.</summary>
+    Task<RelayTrims> ReportRelaySideAsync(IReadOnlySet<Guid> sessions);
+}
+
+/// <summary>Frames a relay dropped on purpose (drift correction), and how many of them gave back ticks it skipped itself
+/// (its clock stalled, or the caller stopped reading) rather than gaps the bot's late audio left; null when the relay
+/// does not say.</summary>
+internal readonly record struct RelayTrims(long Frames, long? ForSkippedTicks)
+{
+    public static RelayTrims None => new(0, null);
 }

@@ -44,6 +44,11 @@ public sealed record AiSessionEnded
     /// (jitter-buffer drift correction).</summary>
     public long FramesTrimmed { get; init; }
 
+    /// <summary>Of <see cref="FramesTrimmed"/>, those that gave back ticks the relay skipped (its clock stalled, or
+    /// Asterisk stopped reading); the rest gave back gaps left by bot audio that came late. Counted against skipped
+    /// ticks first: zero means no frame was trimmed for the relay's own stalls.</summary>
+    public long FramesTrimmedForSkippedTicks { get; init; }
+
     /// <summary>Ticks that fired more than 2 ms late.</summary>
     public long LateTicks { get; init; }
 

@@ -41,6 +41,7 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
     private double _maxLatenessMs;
     private long _reportedUnderruns;
     private long _reportedTrimmed;
+    private long _reportedTrimmedForSkipped;
 
     public long FramesToCaller => Interlocked.Read(ref _framesToCaller);
 
@@ -259,8 +260,21 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         var trimmed = jitter.TrimmedFrames;
         if (trimmed != _reportedTrimmed)
         {
-            RelayTelemetry.TrimmedFrames.Add(trimmed - _reportedTrimmed);
+            // By cause: an operator tells a relay that stalls (skipped_ticks) from a bot whose audio comes late.
+            var forSkipped = jitter.TrimmedForSkippedTicks;
+            var late = trimmed - forSkipped - (_reportedTrimmed - _reportedTrimmedForSkipped);
+            if (late > 0)
+            {
+                RelayTelemetry.TrimmedFrames.Add(late, new KeyValuePair<string, object?>("cause", "late_audio"));
+            }
+
+            if (forSkipped != _reportedTrimmedForSkipped)
+            {
+                RelayTelemetry.TrimmedFrames.Add(forSkipped - _reportedTrimmedForSkipped, new KeyValuePair<string, object?>("cause", "skipped_ticks"));
+            }
+
             _reportedTrimmed = trimmed;
+            _reportedTrimmedForSkipped = forSkipped;
         }
     }
 }

@@ -45,12 +45,19 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
     private long _windowWritten;
     private int _windowsWithoutExcess;
     private bool _lastLoud;
+    private int _skippedDebt;
 
     /// <summary>Ticks of delay inserted and not yet given back.</summary>
     public int DebtTicks { get; private set; }
 
     /// <summary>Frames given back (dropped) so far.</summary>
     public long TrimmedFrames { get; private set; }
+
+    /// <summary>Of <see cref="TrimmedFrames"/>, those that gave back ticks the relay skipped (its clock stalled, or the
+    /// caller's socket was full), not a gap left by bot audio that came late. A trim is counted against skipped ticks
+    /// first, so this is the most the relay's own stalls can account for: at zero, every frame trimmed was owed to the
+    /// bot's (or its network's) lateness.</summary>
+    public long TrimmedForSkippedTicks { get; private set; }
 
     /// <summary>Bytes of audio arrived.</summary>
     public void Written(int bytes) => _windowWritten += bytes;
@@ -59,7 +66,7 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
     public void Clear()
     {
         _inGap = false;
-        DebtTicks = 0;
+        ForgetDebt();
     }
 
     /// <summary>Ticks skipped (the clock stalled, or the output was blocked): while the stream is on (playing, buffered,
@@ -69,6 +76,7 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
         if (streaming || _inGap)
         {
             Owe(ticks);
+            _skippedDebt = Math.Min(DebtTicks, _skippedDebt + ticks);
         }
     }
 
@@ -79,7 +87,7 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
         {
             // A pause between utterances: nothing played late because of it.
             _inGap = false;
-            DebtTicks = 0;
+            ForgetDebt();
         }
     }
 
@@ -125,12 +133,15 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
             trim = Math.Min(DebtTicks - KeptTicks, excessFrames);
             TrimmedFrames += trim;
             DebtTicks -= trim;
+            var forSkipped = Math.Min(trim, _skippedDebt);
+            _skippedDebt -= forSkipped;
+            TrimmedForSkippedTicks += forSkipped;
         }
         else if (_windowMax <= primedBytes && ++_windowsWithoutExcess >= 2)
         {
             // Never above the target for two whole windows: the late audio is not coming (or was absorbed), so
             // nothing is owed any more.
-            DebtTicks = 0;
+            ForgetDebt();
         }
 
         if (_windowMax > primedBytes)
@@ -156,6 +167,12 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
     {
         DebtTicks = Math.Min(MaxDebtTicks, DebtTicks + ticks);
         _windowsWithoutExcess = 0;
+    }
+
+    private void ForgetDebt()
+    {
+        DebtTicks = 0;
+        _skippedDebt = 0;
     }
 
     private void StartWindow()

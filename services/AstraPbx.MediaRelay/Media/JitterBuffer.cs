@@ -75,6 +75,9 @@ internal sealed class JitterBuffer
     /// <summary>Frames dropped to give back delay a gap or missed ticks added (see <see cref="DriftCorrector"/>).</summary>
     public long TrimmedFrames => _drift.TrimmedFrames;
 
+    /// <inheritdoc cref="DriftCorrector.TrimmedForSkippedTicks"/>
+    public long TrimmedForSkippedTicks => _drift.TrimmedForSkippedTicks;
+
     /// <summary>Ticks of delay inserted and not yet given back.</summary>
     public int DebtTicks
     {

@@ -259,6 +259,7 @@ internal sealed class RelaySession : ISessionControl
             BytesToCaller = _caller.Playout.BytesToCaller,
             Underruns = Underruns,
             FramesTrimmed = _jitter.TrimmedFrames,
+            FramesTrimmedForSkippedTicks = _jitter.TrimmedForSkippedTicks,
             LateTicks = LateTicks,
             MaxLatenessMs = MaxLatenessMs,
             RelayInstance = _services.Options.Instance,

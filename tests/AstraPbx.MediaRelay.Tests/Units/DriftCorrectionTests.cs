@@ -28,6 +28,7 @@ public sealed class DriftCorrectionTests
 
         Assert.Equal(lagBefore + DriftCorrector.KeptTicks, stream.Lag);
         Assert.Equal(5 - DriftCorrector.KeptTicks, stream.Jitter.TrimmedFrames);
+        Assert.Equal(0, stream.Jitter.TrimmedForSkippedTicks);
         Assert.Equal(DriftCorrector.KeptTicks, stream.Jitter.DebtTicks);
         stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
     }
@@ -85,7 +86,53 @@ public sealed class DriftCorrectionTests
 
         Assert.Equal(lagBefore + DriftCorrector.KeptTicks, stream.Lag);
         Assert.Equal(4 - DriftCorrector.KeptTicks, stream.Jitter.TrimmedFrames);
+        Assert.Equal(4 - DriftCorrector.KeptTicks, stream.Jitter.TrimmedForSkippedTicks);
         stream.AssertPlayedInOrderMissing(4 - DriftCorrector.KeptTicks);
+    }
+
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(16000)]
+    public void Trims_say_whether_they_gave_back_skipped_ticks_or_late_audio_and_charge_skipped_ticks_first(int rate)
+    {
+        var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
+        const int Windows = JitterBuffer.CorrectionWindowTicks;
+        stream.Steady(50);
+
+        // The relay's clock skips 3 ticks while the bot's audio keeps arriving: 2 trimmed, both for skipped ticks, and
+        // the frame kept is a skipped tick too.
+        stream.Send(3);
+        stream.Jitter.NoteSkippedTicks(3);
+        stream.Steady(Windows * 3);
+        Assert.Equal(2, stream.Jitter.TrimmedFrames);
+        Assert.Equal(2, stream.Jitter.TrimmedForSkippedTicks);
+
+        // Then the bot's audio comes late mid-word (2 silent ticks owed): 2 more trimmed, the first charged to the
+        // skipped tick still owed, the second to the late audio.
+        stream.Silent(4);
+        stream.Send(4);
+        stream.Steady(1);
+        stream.Steady(Windows * 4);
+        Assert.Equal(4, stream.Jitter.TrimmedFrames);
+        Assert.Equal(3, stream.Jitter.TrimmedForSkippedTicks);
+
+        // A pause forgets both kinds of debt: a stall in one utterance is not charged to late audio in the next.
+        stream.Silent(JitterBuffer.MaxGapTicks + 10);
+        stream.Steady(50);
+        stream.Send(2);
+        stream.Jitter.NoteSkippedTicks(2);
+        stream.Steady(Windows * 3);
+        Assert.Equal(5, stream.Jitter.TrimmedFrames);
+        Assert.Equal(4, stream.Jitter.TrimmedForSkippedTicks);
+        stream.Silent(JitterBuffer.MaxGapTicks + 10);
+        stream.Steady(50);
+        stream.Silent(4);
+        stream.Send(4);
+        stream.Steady(1);
+        stream.Steady(Windows * 4);
+        Assert.Equal(7, stream.Jitter.TrimmedFrames);
+        Assert.Equal(4, stream.Jitter.TrimmedForSkippedTicks);
+        stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
     }
 
     [Theory]

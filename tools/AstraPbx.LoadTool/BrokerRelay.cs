@@ -200,7 +200,7 @@ internal sealed class BrokerRelay : IMeasuredRelay
     }
 
     /// <summary>Waits (up to 15 s) for the relay's AiSessionEnded of every call and sums its own timing counters.</summary>
-    public async Task<RelayTrims> ReportRelaySideAsync(IReadOnlySet<Guid> sessions)
+    public async Task<RelaySide> ReportRelaySideAsync(IReadOnlySet<Guid> sessions)
     {
         var deadline = Stopwatch.GetTimestamp() + 15 * Stopwatch.Frequency;
         while (Count() < sessions.Count && Stopwatch.GetTimestamp() < deadline)
@@ -212,13 +212,15 @@ internal sealed class BrokerRelay : IMeasuredRelay
         if (ended.Count == 0)
         {
             Console.WriteLine("relay-side: no AiSessionEnded received");
-            return RelayTrims.None;
+            return RelaySide.None;
         }
 
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {ended.Sum(e => e.FramesToCaller)}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; frames trimmed (drift correction) {ended.Sum(e => e.FramesTrimmed)}, of them for ticks the relay skipped {ended.Sum(e => e.FramesTrimmedForSkippedTicks)} (the rest for gaps the bot's late audio left); late ticks (>2 ms) {ended.Sum(e => e.LateTicks)}; worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
+        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {ended.Sum(e => e.FramesToCaller)}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; frames trimmed (drift correction) {ended.Sum(e => e.FramesTrimmed)}, of them for ticks the relay skipped {ended.Sum(e => e.FramesTrimmedForSkippedTicks)} (the rest for gaps the bot's late audio left); late ticks (>2 ms) {ended.Sum(e => e.LateTicks)} ({100.0 * ended.Sum(e => e.LateTicks) / Math.Max(1, ended.Sum(e => e.FramesToCaller)):0.00} % of the frames to callers); worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
 
-        return new RelayTrims(ended.Sum(e => e.FramesTrimmed), ended.Sum(e => e.FramesTrimmedForSkippedTicks));
+        var frames = ended.Sum(e => e.FramesToCaller);
+        return new RelaySide(ended.Sum(e => e.FramesTrimmed), ended.Sum(e => e.FramesTrimmedForSkippedTicks),
+            frames > 0 ? (double)ended.Sum(e => e.LateTicks) / frames : null);
 
         int Count() => _ended.Keys.Count(sessions.Contains);
     }

@@ -24,13 +24,16 @@ internal interface IMeasuredRelay : IAsyncDisposable
 
     /// <summary>Prints what the relay reported of the calls (<paramref name="sessions"/>) itself and returns the frames it
     /// dropped on purpose (drift correction); none when it reports nothing.</summary>
-    Task<RelayTrims> ReportRelaySideAsync(IReadOnlySet<Guid> sessions);
+    Task<RelaySide> ReportRelaySideAsync(IReadOnlySet<Guid> sessions);
 }
 
-/// <summary>Frames a relay dropped on purpose (drift correction), and how many of them gave back ticks it skipped itself
-/// (its clock stalled, or the caller stopped reading) rather than gaps the bot's late audio left; null when the relay
-/// does not say.</summary>
-internal readonly record struct RelayTrims(long Frames, long? ForSkippedTicks)
+/// <summary>What a relay says of its own calls: the frames it dropped on purpose (drift correction), how many of them
+/// gave back ticks it skipped itself (its clock stalled, or the caller stopped reading) rather than gaps the bot's late
+/// audio left, and the share of its frames to the callers played on a tick that started more than 2 ms late. Two ticks
+/// are more than 22 ms apart only if the second started more than 2 ms late, so under 1 % here puts the p99 of the
+/// relay's own tick spacing within 22 ms, apart from the load tool's receive jitter (a frame's send within its tick
+/// still moves with the work before it in the tick). Null when the relay does not say.</summary>
+internal readonly record struct RelaySide(long Frames, long? ForSkippedTicks, double? LateTickShare)
 {
-    public static RelayTrims None => new(0, null);
+    public static RelaySide None => new(0, null, null);
 }

@@ -80,12 +80,12 @@ internal sealed class NodePeerRelay : IMeasuredRelay
     public Task<SessionEndpoint?> OpenSessionAsync(Action<string> fail) =>
         Task.FromResult<SessionEndpoint?>(new SessionEndpoint("127.0.0.1", _port, Guid.NewGuid()));
 
-    public Task<RelayTrims> ReportRelaySideAsync(IReadOnlySet<Guid> sessions)
+    public Task<RelaySide> ReportRelaySideAsync(IReadOnlySet<Guid> sessions)
     {
         Console.WriteLine(_process.HasExited
             ? $"relay-side: the peer EXITED during the run (code {_process.ExitCode}):\n{OutputText}"
             : "relay-side: n/a (the peer reports nothing of its calls; it has no drift correction, so it trims nothing)");
-        return Task.FromResult(RelayTrims.None);
+        return Task.FromResult(RelaySide.None);
     }
 
     private string OutputText => string.Join('\n', _output);

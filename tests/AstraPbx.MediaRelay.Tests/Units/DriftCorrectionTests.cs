@@ -96,43 +96,52 @@ public sealed class DriftCorrectionTests
     public void Trims_say_whether_they_gave_back_skipped_ticks_or_late_audio_and_charge_skipped_ticks_first(int rate)
     {
         var stream = new BotStream(new JitterBuffer(targetMs: 40, capMs: 10_000, sampleRate: rate));
-        const int Windows = JitterBuffer.CorrectionWindowTicks;
         stream.Steady(50);
 
         // The relay's clock skips 3 ticks while the bot's audio keeps arriving: 2 trimmed, both for skipped ticks, and
         // the frame kept is a skipped tick too.
-        stream.Send(3);
-        stream.Jitter.NoteSkippedTicks(3);
-        stream.Steady(Windows * 3);
-        Assert.Equal(2, stream.Jitter.TrimmedFrames);
-        Assert.Equal(2, stream.Jitter.TrimmedForSkippedTicks);
+        SkippedTicks(3);
+        AssertTrimmed(total: 2, forSkippedTicks: 2);
 
         // Then the bot's audio comes late mid-word (2 silent ticks owed): 2 more trimmed, the first charged to the
         // skipped tick still owed, the second to the late audio.
-        stream.Silent(4);
-        stream.Send(4);
-        stream.Steady(1);
-        stream.Steady(Windows * 4);
-        Assert.Equal(4, stream.Jitter.TrimmedFrames);
-        Assert.Equal(3, stream.Jitter.TrimmedForSkippedTicks);
+        LateMidWord();
+        AssertTrimmed(total: 4, forSkippedTicks: 3);
 
         // A pause forgets both kinds of debt: a stall in one utterance is not charged to late audio in the next.
-        stream.Silent(JitterBuffer.MaxGapTicks + 10);
-        stream.Steady(50);
-        stream.Send(2);
-        stream.Jitter.NoteSkippedTicks(2);
-        stream.Steady(Windows * 3);
-        Assert.Equal(5, stream.Jitter.TrimmedFrames);
-        Assert.Equal(4, stream.Jitter.TrimmedForSkippedTicks);
-        stream.Silent(JitterBuffer.MaxGapTicks + 10);
-        stream.Steady(50);
-        stream.Silent(4);
-        stream.Send(4);
-        stream.Steady(1);
-        stream.Steady(Windows * 4);
-        Assert.Equal(7, stream.Jitter.TrimmedFrames);
-        Assert.Equal(4, stream.Jitter.TrimmedForSkippedTicks);
+        Pause();
+        SkippedTicks(2);
+        AssertTrimmed(total: 5, forSkippedTicks: 4);
+        Pause();
+        LateMidWord();
+        AssertTrimmed(total: 7, forSkippedTicks: 4);
         stream.AssertPlayedInOrderMissing(stream.Jitter.TrimmedFrames);
+
+        void SkippedTicks(int ticks)
+        {
+            stream.Send(ticks);
+            stream.Jitter.NoteSkippedTicks(ticks);
+            stream.Steady(JitterBuffer.CorrectionWindowTicks * 3);
+        }
+
+        void LateMidWord()
+        {
+            stream.Silent(4);
+            stream.Send(4);
+            stream.Steady(JitterBuffer.CorrectionWindowTicks * 4 + 1);
+        }
+
+        void Pause()
+        {
+            stream.Silent(JitterBuffer.MaxGapTicks + 10);
+            stream.Steady(50);
+        }
+
+        void AssertTrimmed(long total, long forSkippedTicks)
+        {
+            Assert.Equal(total, stream.Jitter.TrimmedFrames);
+            Assert.Equal(forSkippedTicks, stream.Jitter.TrimmedForSkippedTicks);
+        }
     }
 
     [Theory]

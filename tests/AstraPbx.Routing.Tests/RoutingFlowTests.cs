@@ -247,7 +247,7 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
             {
                 CallId = call.CallId, AsteriskId = call.AsteriskId, SessionId = context.Message.SessionId, EndedBy = SessionEndedBy.Caller,
                 Reason = "caller-closed", Duration = TimeSpan.FromSeconds(55), FramesToGateway = 2750, FramesToCaller = 2749, BytesToGateway = 880000,
-                BytesToCaller = 879680, Underruns = 3, LateTicks = 1, MaxLatenessMs = 4.5, RelayInstance = "fake-relay", EndedAt = t0.AddSeconds(59),
+                BytesToCaller = 879680, Underruns = 3, FramesTrimmed = 2, FramesTrimmedForSkippedTicks = 1, LateTicks = 1, MaxLatenessMs = 4.5, RelayInstance = "fake-relay", EndedAt = t0.AddSeconds(59),
             };
             await context.Publish(ended);
             await context.Publish(ended);
@@ -269,11 +269,11 @@ public sealed class RoutingFlowTests(PostgresFixture postgres, RabbitMqFixture r
         Assert.Equal(1L, await h.Database.ScalarAsync<long>("SELECT count(*) FROM call_records WHERE call_id = 'call-record'"));
         var row = await h.Database.ScalarAsync<string>("""
             SELECT concat_ws('|', entered_at = '2026-11-25T01:00:00Z', ended_at = '2026-11-25T01:01:00Z', hangup_cause, hangup_cause_text, outcome, route_reason,
-                   session_id, frames_to_gateway, frames_to_caller, underruns, ai_ended_by, ai_duration_ms, call_duration_ms, stasis_entries, ai_attempts,
+                   session_id, frames_to_gateway, frames_to_caller, underruns, frames_trimmed, frames_trimmed_for_skipped_ticks, ai_ended_by, ai_duration_ms, call_duration_ms, stasis_entries, ai_attempts,
                    relay_endpoint, length(trace_id))
             FROM call_records WHERE call_id = 'call-record'
             """);
-        Assert.Equal($"t|t|16|Normal Clearing|ai_agent|ok|{connect.SessionId}|2750|2749|3|caller|55000|60000|1|1|{RoutingHarness.RelayEndpoint}|32", row);
+        Assert.Equal($"t|t|16|Normal Clearing|ai_agent|ok|{connect.SessionId}|2750|2749|3|2|1|caller|55000|60000|1|1|{RoutingHarness.RelayEndpoint}|32", row);
     }
 
     [Fact]

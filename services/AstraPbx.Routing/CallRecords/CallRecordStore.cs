@@ -54,21 +54,23 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource, ILogger<CallRec
                 INSERT INTO ai_session_endings (session_id, call_id, ended_by, reason, ended_at) VALUES ($3, $1, $5, $6, $4)
                 ON CONFLICT (session_id) DO NOTHING)
             INSERT INTO call_records (call_id, asterisk_id, session_id, ai_ended_at, ai_ended_by, ai_end_reason, ai_duration_ms,
-                                      frames_to_gateway, frames_to_caller, bytes_to_gateway, bytes_to_caller, underruns, late_ticks, max_lateness_ms, relay_instance)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                                      frames_to_gateway, frames_to_caller, bytes_to_gateway, bytes_to_caller, underruns, late_ticks, max_lateness_ms, relay_instance,
+                                      frames_trimmed, frames_trimmed_for_skipped_ticks)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
             ON CONFLICT (call_id) DO UPDATE SET
                 session_id = COALESCE(call_records.session_id, EXCLUDED.session_id),
                 ai_ended_at = EXCLUDED.ai_ended_at, ai_ended_by = EXCLUDED.ai_ended_by, ai_end_reason = EXCLUDED.ai_end_reason,
                 ai_duration_ms = EXCLUDED.ai_duration_ms, frames_to_gateway = EXCLUDED.frames_to_gateway, frames_to_caller = EXCLUDED.frames_to_caller,
                 bytes_to_gateway = EXCLUDED.bytes_to_gateway, bytes_to_caller = EXCLUDED.bytes_to_caller, underruns = EXCLUDED.underruns,
                 late_ticks = EXCLUDED.late_ticks, max_lateness_ms = EXCLUDED.max_lateness_ms,
+                frames_trimmed = EXCLUDED.frames_trimmed, frames_trimmed_for_skipped_ticks = EXCLUDED.frames_trimmed_for_skipped_ticks,
                 relay_instance = COALESCE(call_records.relay_instance, EXCLUDED.relay_instance),
                 updated_at = now()
             WHERE call_records.session_id IS NULL OR call_records.session_id = EXCLUDED.session_id
             """,
             message.CallId, message.AsteriskId, message.SessionId, message.EndedAt, EndedByName(message.EndedBy), message.Reason,
             message.Duration.TotalMilliseconds, message.FramesToGateway, message.FramesToCaller, message.BytesToGateway, message.BytesToCaller,
-            message.Underruns, message.LateTicks, message.MaxLatenessMs, message.RelayInstance);
+            message.Underruns, message.LateTicks, message.MaxLatenessMs, message.RelayInstance, message.FramesTrimmed, message.FramesTrimmedForSkippedTicks);
         await UpdateAsync(command, message.CallId, nameof(AiSessionEnded), token);
     }
 

@@ -216,11 +216,12 @@ internal sealed class BrokerRelay : IMeasuredRelay
         }
 
         var inv = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {ended.Sum(e => e.FramesToCaller)}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; frames trimmed (drift correction) {ended.Sum(e => e.FramesTrimmed)}, of them for ticks the relay skipped {ended.Sum(e => e.FramesTrimmedForSkippedTicks)} (the rest for gaps the bot's late audio left); late ticks (>2 ms) {ended.Sum(e => e.LateTicks)} ({100.0 * ended.Sum(e => e.LateTicks) / Math.Max(1, ended.Sum(e => e.FramesToCaller)):0.00} % of the frames to callers); worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
-
-        var frames = ended.Sum(e => e.FramesToCaller);
-        return new RelaySide(ended.Sum(e => e.FramesTrimmed), ended.Sum(e => e.FramesTrimmedForSkippedTicks),
-            frames > 0 ? (double)ended.Sum(e => e.LateTicks) / frames : null);
+        var toCaller = ended.Sum(e => e.FramesToCaller);
+        var lateTicks = ended.Sum(e => e.LateTicks);
+        var side = new RelaySide(ended.Sum(e => e.FramesTrimmed), ended.Sum(e => e.FramesTrimmedForSkippedTicks),
+            toCaller > 0 ? (double)lateTicks / toCaller : null);
+        Console.WriteLine(string.Create(inv, $"relay-side (AiSessionEnded of {ended.Count} calls): frames to caller {toCaller}, to gateway {ended.Sum(e => e.FramesToGateway)}; underruns {ended.Sum(e => e.Underruns)}; frames trimmed (drift correction) {side.Frames}, of them for ticks the relay skipped {side.ForSkippedTicks} (the rest for gaps the bot's late audio left); late ticks (>2 ms) {lateTicks} ({100.0 * lateTicks / Math.Max(1, toCaller):0.00} % of the frames to callers); worst tick lateness {ended.Max(e => e.MaxLatenessMs):0.0} ms; ended by {string.Join(", ", ended.GroupBy(e => e.Reason).Select(g => $"{g.Key}: {g.Count()}"))}"));
+        return side;
 
         int Count() => _ended.Keys.Count(sessions.Contains);
     }

@@ -262,15 +262,16 @@ internal sealed class CallerPlayout(AudioSocketKind kind, JitterBuffer jitter, G
         {
             // By cause: an operator tells a relay that stalls (skipped_ticks) from a bot whose audio comes late.
             var forSkipped = jitter.TrimmedForSkippedTicks;
-            var late = trimmed - forSkipped - (_reportedTrimmed - _reportedTrimmedForSkipped);
-            if (late > 0)
+            var newForSkipped = forSkipped - _reportedTrimmedForSkipped;
+            var newForLateAudio = trimmed - _reportedTrimmed - newForSkipped;
+            if (newForLateAudio > 0)
             {
-                RelayTelemetry.TrimmedFrames.Add(late, new KeyValuePair<string, object?>("cause", "late_audio"));
+                RelayTelemetry.TrimmedFrames.Add(newForLateAudio, new KeyValuePair<string, object?>("cause", "late_audio"));
             }
 
-            if (forSkipped != _reportedTrimmedForSkipped)
+            if (newForSkipped > 0)
             {
-                RelayTelemetry.TrimmedFrames.Add(forSkipped - _reportedTrimmedForSkipped, new KeyValuePair<string, object?>("cause", "skipped_ticks"));
+                RelayTelemetry.TrimmedFrames.Add(newForSkipped, new KeyValuePair<string, object?>("cause", "skipped_ticks"));
             }
 
             _reportedTrimmed = trimmed;

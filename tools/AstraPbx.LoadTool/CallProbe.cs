@@ -44,10 +44,32 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     public void Fill(Span<byte> frame, long index)
     {
+        var now = Stopwatch.GetTimestamp();
         Tone.AsSpan(0, frame.Length).CopyTo(frame);
         BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
         BinaryPrimitives.WriteInt64LittleEndian(frame[4..], index);
-        BinaryPrimitives.WriteInt64LittleEndian(frame[12..], Stopwatch.GetTimestamp());
+        BinaryPrimitives.WriteInt64LittleEndian(frame[12..], now);
+        if (window.Contains(now))
+        {
+            _firstWindowFrame = _firstWindowFrame < 0 ? index : _firstWindowFrame;
+            _lastWindowFrame = index;
+        }
+    }
+
+    private long _firstWindowFrame = -1;
+    private long _lastWindowFrame = -1;
+
+    /// <summary>Frames sent inside the measurement window that never came back (the rest of a call's lost frames were
+    /// sent during the ramp or the warm-up).</summary>
+    public long LostInWindow()
+    {
+        var lost = 0L;
+        for (var seq = Math.Max(0, _firstWindowFrame); seq <= Math.Min(_lastWindowFrame, _seen.Length - 1); seq++)
+        {
+            lost += _seen[(int)seq] ? 0 : 1;
+        }
+
+        return lost;
     }
 
     private static byte[] MakeTone()

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AstraPbx.LocalRun.Cli;
+using AstraPbx.Simulators.AudioSocket;
 
 namespace AstraPbx.LoadTool;
 
@@ -39,6 +40,16 @@ internal sealed class LoadOptions
 
     /// <summary>Also read the GC heap after an induced full collection at both memory points (ours only).</summary>
     public bool GcHeap { get; private init; }
+
+    /// <summary>Megabytes the load tool reserves so that it does not collect garbage from the first call to the report (0:
+    /// collect as usual).</summary>
+    public int ToolNoGcMegabytes { get; private init; } = 1024;
+
+    /// <summary>Run the caller pacer and receiver at SCHED_FIFO (where the tool may).</summary>
+    public bool RealtimeThreads { get; private init; } = true;
+
+    /// <summary>Read the callers on one receiver thread (epoll) rather than a receive loop each on the thread pool.</summary>
+    public bool SharedReceiver { get; private init; } = true;
 
     /// <summary>The command: every option with its default and bounds, running <paramref name="run"/> with the values.
     /// Bounded by design: the tool must stop by itself and stay a local benchmark.</summary>
@@ -100,6 +111,21 @@ internal sealed class LoadOptions
                 "figure's conditions, so compare RSS figures only between runs without it",
         };
 
+        var toolNoGc = ToolCommandLine.NewOption("--tool-no-gc-mb", defaults.ToolNoGcMegabytes,
+            "the load tool's own GC: reserve this many MB and collect nothing from the first call to the report (its 20-40 ms " +
+            "pauses would reach the relay as late callers and late bot audio); 0: collect as usual", "MB")
+            .Require(v => v is >= 0 and <= 16384, "--tool-no-gc-mb must be 0-16384");
+        var ordinaryThreads = new Option<bool>("--no-realtime")
+        {
+            Description = "leave the caller pacer and receiver ordinary threads (by default they ask for SCHED_FIFO, so nothing else on the tool's " +
+                "core delays a caller's frame or the time its reply is stamped with)",
+        };
+        var loopPerCaller = new Option<bool>("--receive-per-call")
+        {
+            Description = "read each caller on its own receive loop on the thread pool, as before (by default one receiver thread waits on every " +
+                "caller's socket and stamps arrivals as the kernel wakes it)",
+        };
+
         var root = new RootCommand("""
             AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
             running MediaRelay (or the seed-style Node.js peer, --peer node) to an echo gateway; reports frames lost, arrival
@@ -107,7 +133,7 @@ internal sealed class LoadOptions
             """)
         {
             calls, duration, warmup, startRelay, relayDll, relayPid, relaySettings, jitterTarget, rabbitMq, prepareConcurrency, rampRate,
-            peer, peerDir, relayCore, toolCore, gcHeap,
+            peer, peerDir, relayCore, toolCore, gcHeap, toolNoGc, ordinaryThreads, loopPerCaller,
         };
         root.Validators.Add(result =>
         {
@@ -144,6 +170,9 @@ internal sealed class LoadOptions
             RelayCore = parsed.GetValue(relayCore),
             ToolCore = parsed.GetValue(toolCore),
             GcHeap = parsed.GetValue(gcHeap),
+            ToolNoGcMegabytes = parsed.GetValue(toolNoGc),
+            RealtimeThreads = !parsed.GetValue(ordinaryThreads),
+            SharedReceiver = !parsed.GetValue(loopPerCaller) && CallerReceiver.IsSupported,
         }));
         return root;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
 
@@ -16,6 +17,7 @@ internal sealed class LoadRun(LoadOptions options)
     private static readonly TimeSpan GatewayLegsTimeout = TimeSpan.FromSeconds(30);
 
     private readonly LoadStats _stats = new();
+    private CallerReceiver? _receiver;
     private LoadSummary _summary;
     private readonly LoadWindow _window = new();
     private readonly ConcurrentBag<(AudioSocketCaller Caller, CallProbe Probe)> _calls = [];
@@ -41,12 +43,17 @@ internal sealed class LoadRun(LoadOptions options)
         var relayPid = relay.Pid;
         Console.WriteLine($"relay measured: {relay.Name}{(relayPid is { } pid ? $", pid {pid}" : "")}");
         await PinRelayAsync(relayPid, announce: true).ConfigureAwait(false);
-        using var pacer = new CallerPacer();
+        using var pacer = new CallerPacer(realtime: options.RealtimeThreads);
+        using var receiver = options.SharedReceiver ? new CallerReceiver(realtime: options.RealtimeThreads) : null;
+        _receiver = receiver;
+        using var gc = new ToolGcMeter();
         try
         {
             var maxFrames = (int)((options.WarmupSeconds + options.DurationSeconds + 120) * 50);
 
             // The first call also waits out the relay's start (our relay's endpoint connects once its bus is up).
+            var noGc = StartNoGcRegion();
+            var gcFromFirstCall = gc.Restart();
             var idle = relayPid is { } p0 ? ProcessMeter.Read(p0) : null;
             var started = Stopwatch.GetTimestamp();
             await StartCallAsync(relay, pacer, maxFrames).ConfigureAwait(false);
@@ -89,10 +96,15 @@ internal sealed class LoadRun(LoadOptions options)
             var heapAtAll = await ProbeHeapAsync(relayPid).ConfigureAwait(false);
             var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var wakeupsBefore = options.ToolCore is { } c0 ? WakeupMeter.Read(c0) : null;
+            var maxPauseBeforeWindow = gc.Read().MaxMs;
+            var gcAtWindow = gc.Restart();
             var windowStart = Stopwatch.GetTimestamp();
             _window.Open(windowStart);
             await Task.Delay(TimeSpan.FromSeconds(options.DurationSeconds)).ConfigureAwait(false);
             var windowEnd = Stopwatch.GetTimestamp();
+            var gcAtEnd = gc.Read();
+            var noGcHeld = noGc.Started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
+            var allocated = GC.GetTotalAllocatedBytes() - noGc.AllocatedBefore;
             var relayAfter = relayPid is { } p3 ? ProcessMeter.Read(p3) : null;
             var selfAfter = Process.GetCurrentProcess().TotalProcessorTime;
             var wakeupsAfter = options.ToolCore is { } c1 ? WakeupMeter.Read(c1) : null;
@@ -114,6 +126,14 @@ internal sealed class LoadRun(LoadOptions options)
 
             Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls, heapAtHalf, heapAtAll), relayBefore, relayAfter,
                 (selfAfter - selfBefore).TotalSeconds, wakeupsAfter - wakeupsBefore, pacer);
+            ReportToolQuiet(gcAtEnd.Since(gcAtWindow), gcAtEnd.Since(gcFromFirstCall) with { MaxMs = Math.Max(maxPauseBeforeWindow, gcAtEnd.MaxMs) },
+                noGc.Started ? (noGcHeld, allocated) : null, await pacer.Realtime.ConfigureAwait(false),
+                receiver is null ? null : await receiver.Realtime.ConfigureAwait(false));
+            if (noGcHeld)
+            {
+                GC.EndNoGCRegion();
+            }
+
             await Task.WhenAll(_calls.Select(c => c.Caller.HangUpAsync())).ConfigureAwait(false);
             ReportTargets(relay, await relay.ReportRelaySideAsync(_ourSessions).ConfigureAwait(false));
             return 0;
@@ -227,7 +247,7 @@ internal sealed class LoadRun(LoadOptions options)
 
             var probe = new CallProbe(_window, _stats, maxFrames);
             var caller = await AudioSocketCaller.DialAsync(endpoint.Host, endpoint.Port, endpoint.SessionId,
-                new CallerOptions { Source = probe, Pacer = pacer, OnFrame = probe.OnFrame, RecordReceived = false }).ConfigureAwait(false);
+                new CallerOptions { Source = probe, Pacer = pacer, Receiver = _receiver, OnFrame = probe.OnFrame, RecordReceived = false }).ConfigureAwait(false);
             _calls.Add((caller, probe));
             lock (_ourSessions)
             {
@@ -248,7 +268,7 @@ internal sealed class LoadRun(LoadOptions options)
     private void Report(IMeasuredRelay relay, double rampSeconds, double windowSeconds, long sent, long skipped, int ended,
         MemoryPoints memory, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, long? toolWakeups, CallerPacer pacer)
     {
-        long echoes = 0, silence = 0, duplicates = 0, outOfOrder = 0, beforeFirstEcho = 0;
+        long echoes = 0, silence = 0, duplicates = 0, outOfOrder = 0, beforeFirstEcho = 0, lostInWindow = 0;
         var baselines = new Histogram();
         var intended = relay.IntendedDelayMs;
         foreach (var (caller, probe) in _calls)
@@ -260,6 +280,7 @@ internal sealed class LoadRun(LoadOptions options)
             // Frames sent before the first one that came back: a relay that opens the bot's WebSocket only when the
             // call arrives (the peer) drops them by design. A call with no echo at all counts as lost, not here.
             beforeFirstEcho += Math.Max(0, probe.FirstEchoedFrame);
+            lostInWindow += probe.LostInWindow();
             if (probe.RoundTrips.Count == 0)
             {
                 continue;
@@ -282,7 +303,7 @@ internal sealed class LoadRun(LoadOptions options)
         Console.WriteLine();
         Console.WriteLine($"relay: {relay.Name}{Pinning()}");
         Console.WriteLine(string.Create(inv, $"calls: {calls} of {options.Calls} ({Failures()}); ramp {rampSeconds:0.0} s; measured {windowSeconds:0.0} s after {options.WarmupSeconds:0.#} s warm-up; calls ended early: {ended}"));
-        Console.WriteLine(string.Create(inv, $"frames sent by callers: {sent}; echoed back: {echoes}; lost: {lost} (of which before the call's first echo: {beforeFirstEcho}); duplicates: {duplicates}; out of order: {outOfOrder}; silence fill received: {silence}; sends skipped (socket full): {skipped}"));
+        Console.WriteLine(string.Create(inv, $"frames sent by callers: {sent}; echoed back: {echoes}; lost: {lost} (of which before the call's first echo: {beforeFirstEcho}; sent inside the window: {lostInWindow}); duplicates: {duplicates}; out of order: {outOfOrder}; silence fill received: {silence}; sends skipped (socket full): {skipped}"));
         Console.WriteLine(string.Create(inv, $"arrival spacing at the caller (ms): p50 {s.Spacing.Percentile(50):0.00}  p99 {s.Spacing.Percentile(99):0.00}  p99.9 {s.Spacing.Percentile(99.9):0.00}  max {s.Spacing.Max:0.00}  within 20±2 ms: {100 * s.Spacing.FractionWithin(18, 22):0.000}%  (n={s.Spacing.Count})"));
         Console.WriteLine(string.Create(inv, $"round trip (ms): p50 {s.RoundTrip.Percentile(50):0.00}  p99 {s.RoundTrip.Percentile(99):0.00}  max {s.RoundTrip.Max:0.00}  (n={s.RoundTrip.Count}); intended playout delay {intended:0} ms ({playout})"));
         Console.WriteLine(string.Create(inv, $"per-call fixed delay (each call's smallest round trip = playout target + tick phase + transit) (ms): min {baselines.Min:0.00}  p50 {baselines.Percentile(50):0.00}  max {baselines.Max:0.00}"));
@@ -338,6 +359,42 @@ internal sealed class LoadRun(LoadOptions options)
 
         _summary = new LoadSummary(calls, lost, beforeFirstEcho, s.Spacing.Percentile(1), s.Spacing.Percentile(99), s.AddedRoundTrip.Percentile(99),
             s.BeyondIntended.Percentile(99), cpuPerCallMinute, kibPerSession, wakeupsPerSecond);
+    }
+
+    /// <summary>With <c>--tool-no-gc-mb</c>: the load tool collects once, then allocates from a budget reserved up front
+    /// instead of collecting during the calls (a run allocates about 26 MB with 50 calls).</summary>
+    private (bool Started, long AllocatedBefore) StartNoGcRegion()
+    {
+        if (options.ToolNoGcMegabytes == 0)
+        {
+            return (false, 0);
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var before = GC.GetTotalAllocatedBytes();
+        try
+        {
+            return (GC.TryStartNoGCRegion(options.ToolNoGcMegabytes * 1024L * 1024), before);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            Console.WriteLine($"load tool: no-GC region of {options.ToolNoGcMegabytes} MB refused ({e.Message}); collecting as usual");
+            return (false, before);
+        }
+    }
+
+    /// <summary>How quiet the measuring instrument was: its own GC pauses (each delays every caller's frames and the echo
+    /// bot's replies at once, which the relay then sees as late audio), whether its no-GC region held, whether the pacer
+    /// ran at real-time priority.</summary>
+    private void ReportToolQuiet(ToolGcMeter.Snapshot window, ToolGcMeter.Snapshot calls, (bool Held, long Allocated)? noGc, bool realtimePacer,
+        bool? realtimeReceiver)
+    {
+        var receiving = realtimeReceiver is { } rt ? $"one receiver thread for every caller, at SCHED_FIFO {(rt ? "yes" : "no")}" : "a receive loop per caller on the thread pool";
+        var region = noGc is { } r
+            ? $"no-GC region of {options.ToolNoGcMegabytes} MB {(r.Held ? "held" : "ended early")} ({r.Allocated / 1048576.0:0.0} MB allocated from the first call to the window's end)"
+            : "no no-GC region";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load tool: pacer at SCHED_FIFO {(realtimePacer ? "yes" : "no")}; {receiving}; {region}; GC pauses {window.Pauses} in the window ({window.TotalMs:0.0} ms, longest {window.MaxMs:0.0} ms), {calls.Pauses} from the first call ({calls.TotalMs:0.0} ms, longest {calls.MaxMs:0.0} ms)"));
     }
 
     /// <summary>The relay's memory after its first call and with the first half of the calls up (null: one call, or

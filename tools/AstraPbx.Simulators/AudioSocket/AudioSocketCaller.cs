@@ -29,6 +29,10 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
     private readonly bool _record;
     private readonly ReceivedFrameHandler? _onFrame;
     private CallerPacer? _pacer;
+    private CallerReceiver? _receiver;
+    private long _receiverId;
+    private byte[] _inbox = [];
+    private int _inboxCount;
     private IAudioSource _source = null!;
     private byte[] _pacedFrame = [];
 
@@ -95,7 +99,16 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
 
         var caller = new AudioSocketCaller(socket, options.Kind, options.RecordReceived, options.OnFrame);
         await caller.WriteFrameAsync(w => AudioSocketFrameWriter.WriteUuid(w, sessionId)).ConfigureAwait(false);
-        caller._receiving = caller.ReceiveAsync();
+        if (options.Receiver is { } receiver)
+        {
+            caller._inbox = new byte[4096];
+            caller._receiver = receiver;
+            caller._receiverId = receiver.Add(caller, socket);
+        }
+        else
+        {
+            caller._receiving = caller.ReceiveAsync();
+        }
         if (options.IdleTimeout is { } idle)
         {
             caller._watching = caller.WatchIdleAsync(idle);
@@ -216,27 +229,10 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
                 var buffer = result.Buffer;
                 var arrived = Stopwatch.GetTimestamp();
                 MarkActivity();
-                while (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
+                if (HandleFrames(ref buffer, arrived) is { } end)
                 {
-                    if (_record)
-                    {
-                        Received.Enqueue(new ReceivedFrame(_clock.Elapsed, frame.Kind, frame.Payload.ToArray()));
-                    }
-
-                    _onFrame?.Invoke(frame.Kind, frame.Payload, arrived);
-                    buffer = buffer.Slice(consumed);
-                    if (frame.Kind == AudioSocketKind.Hangup)
-                    {
-                        await EndAsync(CallerEnd.RelayHungUp).ConfigureAwait(false);
-                        return;
-                    }
-
-                    if (!AudioSocketFormat.IsAudio(frame.Kind) || frame.Length == 0)
-                    {
-                        // ast_audiosocket_receive_frame: any other kind, or empty audio, ends the call.
-                        await EndAsync(CallerEnd.RejectedFrame).ConfigureAwait(false);
-                        return;
-                    }
+                    await EndAsync(end).ConfigureAwait(false);
+                    return;
                 }
 
                 input.AdvanceTo(buffer.Start, buffer.End);
@@ -253,6 +249,83 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
             await EndAsync(_stop.IsCancellationRequested ? CallerEnd.CallerHungUp : CallerEnd.ConnectionLost).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Hands every whole frame in <paramref name="buffer"/> to the recorder and the callback, leaving the rest in
+    /// it; returns how the call ends when a frame ends it (as app_audiosocket would), else null.</summary>
+    private CallerEnd? HandleFrames(ref ReadOnlySequence<byte> buffer, long arrived)
+    {
+        while (AudioSocketFrameReader.TryRead(buffer, out var frame, out var consumed))
+        {
+            if (_record)
+            {
+                Received.Enqueue(new ReceivedFrame(_clock.Elapsed, frame.Kind, frame.Payload.ToArray()));
+            }
+
+            _onFrame?.Invoke(frame.Kind, frame.Payload, arrived);
+            buffer = buffer.Slice(consumed);
+            if (frame.Kind == AudioSocketKind.Hangup)
+            {
+                return CallerEnd.RelayHungUp;
+            }
+
+            if (!AudioSocketFormat.IsAudio(frame.Kind) || frame.Length == 0)
+            {
+                // ast_audiosocket_receive_frame: any other kind, or empty audio, ends the call.
+                return CallerEnd.RejectedFrame;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>On the shared <see cref="CallerReceiver"/>'s thread, when the socket is readable: one read, then every
+    /// whole frame in what has arrived, stamped <paramref name="arrived"/>. Returns how the call ends when it does (the
+    /// receiver then stops reading it and calls <see cref="EndFromReceiver"/>), else null.</summary>
+    internal CallerEnd? ReceiveReady(long arrived)
+    {
+        CallerEnd? end;
+        try
+        {
+            var read = _socket.Receive(_inbox.AsSpan(_inboxCount), SocketFlags.None, out var error);
+            if (error is SocketError.WouldBlock or SocketError.Interrupted)
+            {
+                return null;
+            }
+
+            if (error != SocketError.Success)
+            {
+                end = _stop.IsCancellationRequested ? CallerEnd.CallerHungUp : CallerEnd.ConnectionLost;
+            }
+            else if (read == 0)
+            {
+                end = WasReset() ? CallerEnd.ConnectionLost : CallerEnd.RelayClosed;
+            }
+            else
+            {
+                MarkActivity();
+                _inboxCount += read;
+                var buffer = new ReadOnlySequence<byte>(_inbox, 0, _inboxCount);
+                end = HandleFrames(ref buffer, arrived);
+                // Keep the partial frame at the front; a frame longer than the inbox grows it (at most 3 + 65535 bytes).
+                var left = (int)buffer.Length;
+                _inbox.AsSpan(_inboxCount - left, left).CopyTo(_inbox);
+                _inboxCount = left;
+                if (_inboxCount == _inbox.Length)
+                {
+                    Array.Resize(ref _inbox, _inbox.Length * 2);
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            end = CallerEnd.CallerHungUp;
+        }
+
+        return end;
+    }
+
+    /// <summary>Ends the call as the receive loop would have, once the receiver no longer reads it.</summary>
+    internal void EndFromReceiver(CallerEnd how) => _ = EndAsync(how);
 
     /// <summary>app_audiosocket's loop waits up to 2000 ms for a frame from the channel or bytes from the socket,
     /// restarting the wait after each; when neither came it gives up (returns -1).</summary>
@@ -340,6 +413,7 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopSendingAsync().ConfigureAwait(false);
+        _receiver?.Remove(_receiverId, _socket);
         _socket.Dispose();
         try
         {

@@ -19,6 +19,10 @@ public sealed class CallerOptions
     /// <summary>A pacer shared by many callers (one thread for all); null: this caller paces itself.</summary>
     public CallerPacer? Pacer { get; init; }
 
+    /// <summary>A receiver shared by many callers (one thread reads them all, <see cref="CallerReceiver"/>); null: this
+    /// caller reads on its own loop.</summary>
+    public CallerReceiver? Receiver { get; init; }
+
     /// <summary>Called for every received frame (e.g. to measure it without keeping it).</summary>
     public ReceivedFrameHandler? OnFrame { get; init; }
 

@@ -23,9 +23,15 @@ public sealed class CallerPacer : IDisposable
     private long _lateSlots;
     private double _maxLatenessMs;
 
-    /// <summary>Starts the pacing thread.</summary>
-    public CallerPacer()
+    private readonly bool _realtime;
+    private readonly TaskCompletionSource<bool> _realtimeSet = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Starts the pacing thread. With <paramref name="realtime"/> (the load tool), the thread asks for SCHED_FIFO
+    /// (<see cref="RealtimeThread"/>): an ordinary thread of the same process (the echo bot's, the JIT) or another
+    /// process on its core (the broker) then never delays a slot.</summary>
+    public CallerPacer(bool realtime = false)
     {
+        _realtime = realtime;
         for (var i = 0; i < Slots; i++)
         {
             _slots[i] = [];
@@ -35,6 +41,9 @@ public sealed class CallerPacer : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "caller-pacer", Priority = ThreadPriority.AboveNormal };
         _thread.Start();
     }
+
+    /// <summary>Whether the pacing thread runs at SCHED_FIFO (false when not asked for, or refused).</summary>
+    public Task<bool> Realtime => _realtimeSet.Task;
 
     /// <summary>1 ms slots that started more than 2 ms late (the load machine, not the relay, was behind).</summary>
     public long LateSlots => Interlocked.Read(ref _lateSlots);
@@ -91,6 +100,7 @@ public sealed class CallerPacer : IDisposable
 
     private void Run()
     {
+        _realtimeSet.TrySetResult(_realtime && RealtimeThread.TrySet());
         var next = Stopwatch.GetTimestamp();
         long slot = 0;
         while (!_stopping)

@@ -1,0 +1,176 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using AstraPbx.Audio.AudioSocket;
+using AstraPbx.LoadTool;
+using AstraPbx.Simulators.AudioSocket;
+using Xunit;
+
+namespace AstraPbx.MediaRelay.Tests.Units;
+
+/// <summary>How the load tool keeps its own stalls out of what it measures: which lost frames fell in the window, its GC
+/// pauses, and a pacer thread at real-time priority.</summary>
+public sealed class LoadToolInstrumentTests
+{
+    [Fact]
+    public void Lost_frames_are_split_by_whether_they_were_sent_inside_the_window()
+    {
+        var window = new LoadWindow();
+        var probe = new CallProbe(window, new LoadStats(), maxFrames: 100);
+        var frames = new List<byte[]>();
+        void Send(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var frame = new byte[320];
+                probe.Fill(frame, frames.Count);
+                frames.Add(frame);
+            }
+        }
+
+        Send(10);
+        window.Open(Stopwatch.GetTimestamp());
+        Send(10);
+        window.Close(Stopwatch.GetTimestamp());
+        Send(5);
+        int[] neverEchoed = [5, 12, 15, 22];
+        for (var seq = 0; seq < frames.Count; seq++)
+        {
+            if (!neverEchoed.Contains(seq))
+            {
+                probe.OnFrame(AudioSocketKind.Slin, new ReadOnlySequence<byte>(frames[seq]), Stopwatch.GetTimestamp());
+            }
+        }
+
+        Assert.Equal(frames.Count - neverEchoed.Length, probe.DistinctEchoes);
+        Assert.Equal(2, probe.LostInWindow());
+    }
+
+    [Fact]
+    public async Task A_collection_in_the_tool_is_counted_as_a_pause_with_its_length()
+    {
+        using var meter = new ToolGcMeter();
+        var before = meter.Restart();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (meter.Read().Pauses == before.Pauses)
+        {
+            // The runtime's events reach the listener on its own thread, a moment after the collection.
+            GC.Collect();
+            await Task.Delay(50, timeout.Token);
+        }
+
+        var after = meter.Read().Since(before);
+        Assert.True(after.Pauses >= 1);
+        Assert.True(after.TotalMs > 0 && after.MaxMs > 0 && after.MaxMs <= after.TotalMs, $"pauses {after.Pauses}, total {after.TotalMs} ms, longest {after.MaxMs} ms");
+    }
+
+    [Fact]
+    public async Task The_pacer_says_whether_its_thread_runs_at_sched_fifo_and_it_does_where_the_process_may()
+    {
+        using (var ordinary = new CallerPacer())
+        {
+            Assert.False(await ordinary.Realtime.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        using var pacer = new CallerPacer(realtime: true);
+        var realtime = await pacer.Realtime.WaitAsync(TimeSpan.FromSeconds(10));
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.False(realtime);
+            return;
+        }
+
+        // The kernel's view of the thread: field 41 of its stat line is the policy (1 = SCHED_FIFO).
+        var policies = Directory.GetDirectories("/proc/self/task")
+            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "caller-pacer")
+            .Select(task => File.ReadAllText(Path.Combine(task, "stat")))
+            .Select(stat => int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[38], System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+        Assert.Contains(realtime ? 1 : 0, policies);
+        if (IsRoot())
+        {
+            Assert.True(realtime, "root may ask for SCHED_FIFO");
+        }
+    }
+
+    [Fact]
+    public async Task Callers_on_a_shared_receiver_get_every_frame_whole_and_end_on_the_relays_hangup_frame()
+    {
+        if (!CallerReceiver.IsSupported)
+        {
+            return; // The shared receiver waits with epoll (Linux); elsewhere callers keep their own loops.
+        }
+
+        using var receiver = new CallerReceiver();
+        var (relay, caller) = await DialAsync(receiver);
+        await using (caller)
+        using (relay)
+        {
+            // Frames cut across sends, and one longer than the receiver's first buffer (4 KiB).
+            byte[][] payloads = [Payload(320, 1), Payload(6000, 2), Payload(320, 3)];
+            var bytes = payloads.SelectMany(p => Frame(AudioSocketKind.Slin, p)).Concat(Frame(AudioSocketKind.Hangup, [])).ToArray();
+            foreach (var chunk in bytes.Chunk(1000))
+            {
+                await relay.SendAsync(chunk);
+            }
+
+            Assert.Equal(CallerEnd.RelayHungUp, await caller.Ended.WaitAsync(TimeSpan.FromSeconds(10)));
+            var received = caller.Received.ToArray();
+            Assert.Equal([AudioSocketKind.Slin, AudioSocketKind.Slin, AudioSocketKind.Slin, AudioSocketKind.Hangup], received.Select(f => f.Kind));
+            for (var i = 0; i < payloads.Length; i++)
+            {
+                Assert.Equal(payloads[i], received[i].Payload);
+            }
+
+            Assert.Equal(0, receiver.Count);
+        }
+    }
+
+    [Fact]
+    public async Task A_caller_on_a_shared_receiver_ends_when_the_relay_closes_without_a_hangup_frame()
+    {
+        if (!CallerReceiver.IsSupported)
+        {
+            return; // The shared receiver waits with epoll (Linux); elsewhere callers keep their own loops.
+        }
+
+        using var receiver = new CallerReceiver();
+        var (relay, caller) = await DialAsync(receiver);
+        await using (caller)
+        {
+            await relay.SendAsync(Frame(AudioSocketKind.Slin, Payload(320, 7)));
+            relay.Shutdown(SocketShutdown.Send);
+            Assert.Equal(CallerEnd.RelayClosed, await caller.Ended.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Single(caller.Received);
+            relay.Dispose();
+        }
+    }
+
+    /// <summary>A caller dialled into a bare listener standing in for the relay, its UUID frame read.</summary>
+    private static async Task<(Socket Relay, AudioSocketCaller Caller)> DialAsync(CallerReceiver receiver)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accepting = listener.AcceptSocketAsync();
+        var caller = await AudioSocketCaller.DialAsync("127.0.0.1", port, Guid.NewGuid(), new CallerOptions { Silent = true, Receiver = receiver });
+        var relay = await accepting.WaitAsync(TimeSpan.FromSeconds(10));
+        var uuid = new byte[19];
+        for (var read = 0; read < uuid.Length;)
+        {
+            read += await relay.ReceiveAsync(uuid.AsMemory(read));
+        }
+
+        Assert.Equal((byte)AudioSocketKind.Uuid, uuid[0]);
+        return (relay, caller);
+    }
+
+    private static byte[] Payload(int length, byte fill) => Enumerable.Repeat(fill, length).ToArray();
+
+    private static byte[] Frame(AudioSocketKind kind, byte[] payload) =>
+        [(byte)kind, (byte)(payload.Length >> 8), (byte)payload.Length, .. payload];
+
+    private static bool IsRoot() =>
+        File.ReadLines("/proc/self/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[2] == "0";
+}

@@ -96,6 +96,7 @@ internal sealed class LoadRun(LoadOptions options)
             var heapAtAll = await ProbeHeapAsync(relayPid).ConfigureAwait(false);
             var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var wakeupsBefore = options.ToolCore is { } c0 ? WakeupMeter.Read(c0) : null;
+            var relayCoreBefore = options.RelayCore is { } rc0 ? CoreMeter.Read(rc0) : null;
             var maxPauseBeforeWindow = gc.Read().MaxMs;
             var gcAtWindow = gc.Restart();
             var windowStart = Stopwatch.GetTimestamp();
@@ -108,6 +109,7 @@ internal sealed class LoadRun(LoadOptions options)
             var relayAfter = relayPid is { } p3 ? ProcessMeter.Read(p3) : null;
             var selfAfter = Process.GetCurrentProcess().TotalProcessorTime;
             var wakeupsAfter = options.ToolCore is { } c1 ? WakeupMeter.Read(c1) : null;
+            var relayCoreAfter = options.RelayCore is { } rc1 ? CoreMeter.Read(rc1) : null;
             var windowSeconds = Stopwatch.GetElapsedTime(windowStart, windowEnd).TotalSeconds;
 
             // Stop sending, let the echoes of the last frames come back, then measure nothing more and hang up.
@@ -125,7 +127,7 @@ internal sealed class LoadRun(LoadOptions options)
             }
 
             Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls, heapAtHalf, heapAtAll), relayBefore, relayAfter,
-                (selfAfter - selfBefore).TotalSeconds, wakeupsAfter - wakeupsBefore, pacer);
+                (selfAfter - selfBefore).TotalSeconds, wakeupsAfter - wakeupsBefore, pacer, relayCoreAfter - relayCoreBefore);
             ReportToolQuiet(gcAtEnd.Since(gcAtWindow), gcAtEnd.Since(gcFromFirstCall) with { MaxMs = Math.Max(maxPauseBeforeWindow, gcAtEnd.MaxMs) },
                 noGc.Started ? (noGcHeld, allocated) : null, await pacer.Realtime.ConfigureAwait(false),
                 receiver is null ? null : await receiver.Realtime.ConfigureAwait(false));
@@ -266,7 +268,8 @@ internal sealed class LoadRun(LoadOptions options)
         _failures.IsEmpty ? "no failures" : string.Join(", ", _failures.Select(f => $"{f.Key}: {f.Value}"));
 
     private void Report(IMeasuredRelay relay, double rampSeconds, double windowSeconds, long sent, long skipped, int ended,
-        MemoryPoints memory, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, long? toolWakeups, CallerPacer pacer)
+        MemoryPoints memory, ProcessMeter.Sample? before, ProcessMeter.Sample? after, double selfCpu, long? toolWakeups, CallerPacer pacer,
+        CoreMeter.Sample? relayCore)
     {
         long echoes = 0, silence = 0, duplicates = 0, outOfOrder = 0, beforeFirstEcho = 0, lostInWindow = 0;
         var baselines = new Histogram();
@@ -324,6 +327,14 @@ internal sealed class LoadRun(LoadOptions options)
             var cpu = a.CpuSeconds - b.CpuSeconds;
             cpuPerCallMinute = cpu / callMinutes;
             Console.WriteLine(string.Create(inv, $"relay CPU: {cpu:0.00} s over {callMinutes:0.0} call-minutes = {cpuPerCallMinute:0.0000} CPU-s per call-minute ({100 * cpu / windowSeconds:0.0}% of one core; user {a.UserSeconds - b.UserSeconds:0.00} s, system {a.SystemSeconds - b.SystemSeconds:0.00} s)"));
+            if (relayCore is { Total: > 0 } core)
+            {
+                // USER_HZ ticks, like the relay's own figure: what of the core's busy time was not the relay's, and what the
+                // hypervisor took. A window with either is slower for reasons that are not the relay's.
+                var busy = core.Busy / ProcessMeter.ClockTicks;
+                Console.WriteLine(string.Create(inv, $"relay's core {options.RelayCore} during the window: busy {100.0 * core.Busy / core.Total:0.0}%, of which other than the relay {100 * Math.Max(0, busy - cpu) / windowSeconds:0.0}% of the core; steal (the hypervisor) {100.0 * core.Steal / core.Total:0.00}%"));
+            }
+
             var idleRss = memory.Idle?.RssBytes ?? b.RssBytes;
             var fromIdle = (a.RssBytes - idleRss) / 1024.0 / calls;
             if (memory.AtHalf is { } h && calls > memory.HalfCalls)

@@ -6,7 +6,7 @@ namespace AstraPbx.LoadTool;
 internal static class ProcessMeter
 {
     /// <summary>Clock ticks per second of <c>/proc/*/stat</c> times (USER_HZ; 100 on Linux x86_64).</summary>
-    private const double ClockTicks = 100;
+    public const double ClockTicks = 100;
 
     public readonly record struct Sample(double UserSeconds, double SystemSeconds, long RssBytes, int Threads)
     {

@@ -171,6 +171,19 @@ public sealed class LoadToolInstrumentTests
     private static byte[] Frame(AudioSocketKind kind, byte[] payload) =>
         [(byte)kind, (byte)(payload.Length >> 8), (byte)payload.Length, .. payload];
 
+    [Fact]
+    public void A_cores_busy_time_and_steal_come_from_its_proc_stat_line()
+    {
+        const string stat = "cpu  692849 0 288082 1796042 3488 0 95109 0 0 0\n" +
+            "cpu0 356190 0 176155 874657 738 0 27133 0 0 0\n" +
+            "cpu1 336659 5 111927 921384 2749 11 67976 300 0 0\n" +
+            "intr 1\n";
+        var core = CoreMeter.Parse(stat, 1);
+        Assert.Equal(new CoreMeter.Sample(336659 + 5 + 111927 + 11 + 67976 + 300, 300, 336659 + 5 + 111927 + 921384 + 2749 + 11 + 67976 + 300), core);
+        Assert.Null(CoreMeter.Parse(stat, 2));
+        Assert.NotNull(CoreMeter.Read(0));
+    }
+
     private static bool IsRoot() =>
         File.ReadLines("/proc/self/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[2] == "0";
 }

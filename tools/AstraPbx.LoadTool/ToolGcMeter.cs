@@ -61,7 +61,6 @@ internal sealed class ToolGcMeter : EventListener
             {
                 var ms = (e.TimeStamp - at).TotalMilliseconds;
                 _suspendedAt = null;
-
                 _total = _total with { Pauses = _total.Pauses + 1, TotalMs = _total.TotalMs + ms, MaxMs = Math.Max(_total.MaxMs, ms) };
             }
         }

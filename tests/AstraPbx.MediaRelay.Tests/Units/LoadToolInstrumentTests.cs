@@ -147,14 +147,38 @@ public sealed class LoadToolInstrumentTests
         }
     }
 
+    [Fact]
+    public async Task A_call_whose_frame_handling_fails_ends_alone_and_the_receiver_keeps_reading_the_others()
+    {
+        if (!CallerReceiver.IsSupported)
+        {
+            return;
+        }
+
+        using var receiver = new CallerReceiver();
+        var (badRelay, bad) = await DialAsync(receiver, (_, _, _) => throw new InvalidOperationException("a probe that fails"));
+        var (goodRelay, good) = await DialAsync(receiver);
+        await using (bad)
+        await using (good)
+        using (badRelay)
+        using (goodRelay)
+        {
+            await badRelay.SendAsync(Frame(AudioSocketKind.Slin, Payload(320, 1)));
+            Assert.Equal(CallerEnd.ConnectionLost, await bad.Ended.WaitAsync(TimeSpan.FromSeconds(10)));
+            await goodRelay.SendAsync(Frame(AudioSocketKind.Slin, Payload(320, 2)).Concat(Frame(AudioSocketKind.Hangup, [])).ToArray());
+            Assert.Equal(CallerEnd.RelayHungUp, await good.Ended.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(2, good.Received.Count);
+        }
+    }
+
     /// <summary>A caller dialled into a bare listener standing in for the relay, its UUID frame read.</summary>
-    private static async Task<(Socket Relay, AudioSocketCaller Caller)> DialAsync(CallerReceiver receiver)
+    private static async Task<(Socket Relay, AudioSocketCaller Caller)> DialAsync(CallerReceiver receiver, ReceivedFrameHandler? onFrame = null)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var accepting = listener.AcceptSocketAsync();
-        var caller = await AudioSocketCaller.DialAsync("127.0.0.1", port, Guid.NewGuid(), new CallerOptions { Silent = true, Receiver = receiver });
+        var caller = await AudioSocketCaller.DialAsync("127.0.0.1", port, Guid.NewGuid(), new CallerOptions { Silent = true, Receiver = receiver, OnFrame = onFrame });
         var relay = await accepting.WaitAsync(TimeSpan.FromSeconds(10));
         var uuid = new byte[19];
         for (var read = 0; read < uuid.Length;)

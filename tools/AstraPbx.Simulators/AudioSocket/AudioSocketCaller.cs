@@ -109,6 +109,7 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
         {
             caller._receiving = caller.ReceiveAsync();
         }
+
         if (options.IdleTimeout is { } idle)
         {
             caller._watching = caller.WatchIdleAsync(idle);

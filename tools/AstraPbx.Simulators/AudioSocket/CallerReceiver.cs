@@ -128,10 +128,26 @@ public sealed unsafe partial class CallerReceiver : IDisposable
             for (var i = 0; i < ready; i++)
             {
                 var id = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * EventSize + DataOffset));
-                if (_callers.TryGetValue(id, out var caller) && caller.ReceiveReady(arrived) is { } end)
+                if (!_callers.TryGetValue(id, out var caller))
+                {
+                    continue;
+                }
+
+                CallerEnd? end;
+                try
+                {
+                    end = caller.ReceiveReady(arrived);
+                }
+                catch (Exception)
+                {
+                    // A failure in one call's handling (its frame callback) ends that call, not every call's reading.
+                    end = CallerEnd.ConnectionLost;
+                }
+
+                if (end is { } how)
                 {
                     _callers.TryRemove(id, out _);
-                    caller.EndFromReceiver(end);
+                    caller.EndFromReceiver(how);
                 }
             }
         }

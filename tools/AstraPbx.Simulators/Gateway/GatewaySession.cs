@@ -188,6 +188,12 @@ public sealed partial class GatewaySession
         try
         {
             HandshakeError = await ReadHandshakeAsync(buffer, stopping).ConfigureAwait(false);
+            if (HandshakeError is null && !_options.CloseAfterHandshake)
+            {
+                // Before the session is announced: a test that gets it may make the bot speak at once.
+                StartBehaviour(_ended.Token);
+            }
+
             onHandshakeRead(this);
             if (HandshakeError is not null)
             {
@@ -196,10 +202,6 @@ public sealed partial class GatewaySession
             else if (_options.CloseAfterHandshake)
             {
                 await CloseAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                StartBehaviour(_ended.Token);
             }
 
             await ReceiveMediaAsync(buffer, stopping).ConfigureAwait(false);

@@ -82,9 +82,11 @@ public sealed class LoadToolInstrumentTests
         }
 
         // The kernel's view of the thread: field 41 of its stat line is the policy (1 = SCHED_FIFO).
+        // Other tests' threads come and go meanwhile: one that ended between the listing and the read is skipped.
         var policies = Directory.GetDirectories("/proc/self/task")
-            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "caller-pacer")
-            .Select(task => File.ReadAllText(Path.Combine(task, "stat")))
+            .Where(task => ReadOrNull(Path.Combine(task, "comm"))?.Trim() == "caller-pacer")
+            .Select(task => ReadOrNull(Path.Combine(task, "stat")))
+            .OfType<string>()
             .Select(stat => int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[38], System.Globalization.CultureInfo.InvariantCulture))
             .ToList();
         Assert.Contains(realtime ? 1 : 0, policies);
@@ -206,6 +208,18 @@ public sealed class LoadToolInstrumentTests
         Assert.Equal(new CoreMeter.Sample(336659 + 5 + 111927 + 11 + 67976 + 300, 300, 336659 + 5 + 111927 + 921384 + 2749 + 11 + 67976 + 300), core);
         Assert.Null(CoreMeter.Parse(stat, 2));
         Assert.NotNull(CoreMeter.Read(0));
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static bool IsRoot() =>

@@ -15,11 +15,11 @@ internal sealed class ToolGcMeter : EventListener
     private Snapshot _total;
 
     /// <summary>Pauses so far and their length.</summary>
-    public readonly record struct Snapshot(int Pauses, double TotalMs, double MaxMs, int Gen1Plus)
+    public readonly record struct Snapshot(int Pauses, double TotalMs, double MaxMs)
     {
         /// <summary>Pauses between <paramref name="earlier"/> and this one; the longest is the longest since the meter
         /// was reset at <paramref name="earlier"/>.</summary>
-        public Snapshot Since(Snapshot earlier) => new(Pauses - earlier.Pauses, TotalMs - earlier.TotalMs, MaxMs, Gen1Plus - earlier.Gen1Plus);
+        public Snapshot Since(Snapshot earlier) => new(Pauses - earlier.Pauses, TotalMs - earlier.TotalMs, MaxMs);
     }
 
     /// <summary>Pauses so far.</summary>
@@ -27,7 +27,7 @@ internal sealed class ToolGcMeter : EventListener
     {
         lock (_lock)
         {
-            return _total with { Gen1Plus = GC.CollectionCount(1) };
+            return _total;
         }
     }
 
@@ -37,7 +37,7 @@ internal sealed class ToolGcMeter : EventListener
         lock (_lock)
         {
             _total = _total with { MaxMs = 0 };
-            return _total with { Gen1Plus = GC.CollectionCount(1) };
+            return _total;
         }
     }
 

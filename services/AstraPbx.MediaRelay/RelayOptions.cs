@@ -143,6 +143,11 @@ public sealed class RelayOptions : IValidatableObject
     [Range(1, 5, ErrorMessage = "Relay:UplinkFramesPerMessage must be 1-5.")]
     public int UplinkFramesPerMessage { get; set; } = 1;
 
+    /// <summary>The caller frames a playout tick reads go to their bots in one run of sends after the lane's reads, instead of
+    /// one send after each read (<see cref="Io.SendPass"/>): a bot on the same machine is woken once for several messages,
+    /// which the relay's core pays for, at microseconds of uplink delay. Off: each frame is sent as it is read.</summary>
+    public bool UplinkSendPass { get; set; } = true;
+
     /// <summary>How long one send to the gateway may take (a bot that stopped reading fills the socket) before the
     /// session ends as <c>gateway-send-timeout</c> and the caller goes to the fallback.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Relay:GatewaySendTimeout must be 0.1 s - 1 min.")]

@@ -41,7 +41,7 @@ public sealed class GatewayConnector
             if (_options.TickedGatewayReads)
             {
                 var io = await SocketIo.ConnectAsync(addresses, url.Port, _options.OwnSocketWaits, timeout.Token).ConfigureAwait(false);
-                stream = ticked = new TickedSocketStream(io);
+                stream = ticked = new TickedSocketStream(io) { HoldWritesInPass = _options.UplinkSendPass };
             }
             else
             {

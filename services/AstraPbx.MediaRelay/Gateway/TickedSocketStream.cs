@@ -18,7 +18,7 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// <see cref="StopTicking"/> (the session's end: the close handshake) every read is an ordinary async read, waiting on the
 /// relay's own epoll (<see cref="SocketIo"/>), so that the socket never joins the socket engine, which would wake for
 /// every segment the bot sends.</summary>
-internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
+internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, IHeldWrites
 {
     /// <summary>Empty ticks in a row after which a waiting read goes back to epoll (60 ms: longer than any gap in a
     /// paced stream, shorter than a pause in speech).</summary>
@@ -39,6 +39,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     private readonly Socket _socket;
     private readonly SocketIo _io;
     private readonly object _gate = new();
+    private readonly object _writeGate = new();
     private ManualResetValueTaskSourceCore<int> _core; // continuations run inline: on the tick, or on the socket's completion
     private Memory<byte> _pending;
     private bool _hasPending;
@@ -51,6 +52,10 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
     private long _polledReads;
     private long _idleHandOffs;
     private byte[]? _ahead; // bytes a tick read past its reader's buffer; rented only while some are left
+    private byte[]? _held; // written during a send pass (or behind such bytes), not sent yet
+    private int _heldLength;
+    private Task? _draining; // held bytes the socket could not take at the pass's end, going as it drains
+    private Exception? _writeFault;
     private int _aheadStart;
     private int _aheadEnd;
 
@@ -307,7 +312,44 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
+    /// <summary>Holds writes made during a playout thread's <see cref="SendPass"/> (the tick's caller pass) and sends them
+    /// at its end (<see cref="RelayOptions.UplinkSendPass"/>); writes that come while some are held queue behind them, so
+    /// the bytes leave in the order written.</summary>
+    public bool HoldWritesInPass { get; init; }
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (HoldWritesInPass)
+        {
+            lock (_writeGate)
+            {
+                if (_writeFault is not null)
+                {
+                    return ValueTask.FromException(_writeFault);
+                }
+
+                if (_draining is { IsCompleted: false } draining)
+                {
+                    return WriteAfterDrainAsync(draining, buffer, cancellationToken);
+                }
+
+                if (_heldLength > 0 || SendPass.IsOpen)
+                {
+                    if (_heldLength == 0)
+                    {
+                        SendPass.Enlist(this);
+                    }
+
+                    Hold(buffer.Span);
+                    return default;
+                }
+            }
+        }
+
+        return SendAsync(buffer, cancellationToken);
+    }
+
+    private ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         // A write that fits the socket's buffer completes in the call (one send); only a full buffer waits.
         ValueTask<int> send;
@@ -344,6 +386,116 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
         }
     }
 
+    /// <summary>Under the write gate: appends to the held bytes.</summary>
+    private void Hold(ReadOnlySpan<byte> bytes)
+    {
+        var needed = _heldLength + bytes.Length;
+        if (_held is null || _held.Length < needed)
+        {
+            var grown = new byte[Math.Max(needed, Math.Max(1024, (_held?.Length ?? 0) * 2))];
+            _held?.AsSpan(0, _heldLength).CopyTo(grown);
+            _held = grown;
+        }
+
+        bytes.CopyTo(_held.AsSpan(_heldLength));
+        _heldLength = needed;
+    }
+
+    /// <summary>The pass's end, on its thread: the held bytes go in non-blocking sends; what the socket cannot take now
+    /// goes as it drains (<see cref="DrainAsync"/>), and writes wait behind it. A failed send is kept for the next
+    /// write, which throws it (the read side sees the broken connection on its own).</summary>
+    void IHeldWrites.SendHeld()
+    {
+        lock (_writeGate)
+        {
+            var sent = 0;
+            try
+            {
+                while (sent < _heldLength)
+                {
+                    var count = _socket.Send(_held.AsSpan(sent, _heldLength - sent), SocketFlags.None, out var error);
+                    if (error == SocketError.WouldBlock)
+                    {
+                        break;
+                    }
+
+                    if (error != SocketError.Success)
+                    {
+                        Fail(Wrap(new SocketException((int)error)));
+                        return;
+                    }
+
+                    sent += count;
+                }
+            }
+            catch (ObjectDisposedException e)
+            {
+                Fail(e);
+                return;
+            }
+
+            Consume(sent);
+            if (_heldLength > 0)
+            {
+                _draining = DrainAsync();
+            }
+        }
+    }
+
+    /// <summary>Under the write gate: drops the first <paramref name="count"/> held bytes (sent).</summary>
+    private void Consume(int count)
+    {
+        _held.AsSpan(count, _heldLength - count).CopyTo(_held);
+        _heldLength -= count;
+    }
+
+    /// <summary>Under the write gate: nothing held is sent any more; the next write throws <paramref name="fault"/>.</summary>
+    private void Fail(Exception fault)
+    {
+        _writeFault = fault;
+        _heldLength = 0;
+    }
+
+    /// <summary>Sends the held bytes the pass's end could not, as the socket takes them.</summary>
+    private async Task DrainAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                ReadOnlyMemory<byte> rest;
+                lock (_writeGate)
+                {
+                    if (_heldLength == 0)
+                    {
+                        return;
+                    }
+
+                    rest = _held.AsMemory(0, _heldLength);
+                }
+
+                var sent = await _io.SendAsync(rest, CancellationToken.None).ConfigureAwait(false);
+                lock (_writeGate)
+                {
+                    Consume(sent);
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            lock (_writeGate)
+            {
+                Fail(e is SocketException socketError ? Wrap(socketError) : e);
+            }
+        }
+    }
+
+    private async ValueTask WriteAfterDrainAsync(Task draining, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await draining.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
@@ -371,6 +523,11 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>
                     ArrayPool<byte>.Shared.Return(_ahead);
                     _ahead = null;
                 }
+            }
+
+            lock (_writeGate)
+            {
+                _heldLength = 0;
             }
 
             _io.Dispose();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using AstraPbx.MediaRelay.Io;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Media.Playout;
 using AstraPbx.MediaRelay.Tests.Support;
@@ -96,8 +97,9 @@ public sealed class PlayoutLaneTests
             await clock.StopAsync(CancellationToken.None);
         }
 
-        // The frames leave in one pass after all reads of bot audio, and caller audio is read after every frame is out.
-        Assert.Equal(["bot a", "bot b", "tick a", "tick b", "caller a", "caller b"], calls.Take(6));
+        // The frames leave in one pass after all reads of bot audio, and caller audio is read after every frame is out; the
+        // caller pass's sends to the bots are held for its end (SendPass), the other passes' are not.
+        Assert.Equal(["bot a", "bot b", "tick a", "tick b", "caller a (sends held)", "caller b (sends held)"], calls.Take(6));
     }
 
     [Fact]
@@ -150,11 +152,14 @@ public sealed class PlayoutLaneTests
 
     private sealed class PassTarget(string name, ConcurrentQueue<string> calls) : IPlayoutTarget
     {
-        public void ReadBot() => calls.Enqueue("bot " + name);
+        public void ReadBot() => calls.Enqueue("bot " + name + Held);
 
-        public void OnTick(long tick, double latenessMs, int skippedTicks) => calls.Enqueue("tick " + name);
+        public void OnTick(long tick, double latenessMs, int skippedTicks) => calls.Enqueue("tick " + name + Held);
 
-        public void ReadCaller() => calls.Enqueue("caller " + name);
+        public void ReadCaller() => calls.Enqueue("caller " + name + Held);
+
+        /// <summary>Whether the tick's thread holds socket writes for the pass's end now.</summary>
+        private static string Held => SendPass.IsOpen ? " (sends held)" : "";
     }
 
     private sealed class RecordingTarget : IPlayoutTarget

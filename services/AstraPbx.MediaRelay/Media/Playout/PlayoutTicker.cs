@@ -1,3 +1,5 @@
+using AstraPbx.MediaRelay.Io;
+
 namespace AstraPbx.MediaRelay.Media.Playout;
 
 /// <summary>The work of the clock's ticks, whichever driver waits for them: delivers a tick to every target of a lane,
@@ -98,9 +100,19 @@ public sealed class PlayoutTicker
             targets[i].OnTick(n, latenessMs, skippedTicks);
         }
 
-        for (var i = 0; i < targets.Length; i++)
+        // The caller pass forwards each frame it reads to its bot: with the writes held to the pass's end (SendPass), the
+        // lane's uplink leaves in one run of sends after the reads.
+        SendPass.Begin();
+        try
         {
-            targets[i].ReadCaller();
+            for (var i = 0; i < targets.Length; i++)
+            {
+                targets[i].ReadCaller();
+            }
+        }
+        finally
+        {
+            SendPass.End();
         }
 
         Volatile.Write(ref lane.Completed, n);

@@ -53,7 +53,7 @@ internal sealed class LoadRun(LoadOptions options)
 
             // The first call also waits out the relay's start (our relay's endpoint connects once its bus is up).
             var noGc = StartNoGcRegion();
-            var gcFromFirstCall = gc.Restart();
+            var gcFromFirstCall = ToolGcMeter.Mark();
             var idle = relayPid is { } p0 ? ProcessMeter.Read(p0) : null;
             var started = Stopwatch.GetTimestamp();
             await StartCallAsync(relay, pacer, maxFrames).ConfigureAwait(false);
@@ -97,13 +97,12 @@ internal sealed class LoadRun(LoadOptions options)
             var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var wakeupsBefore = options.ToolCore is { } c0 ? WakeupMeter.Read(c0) : null;
             var relayCoreBefore = options.RelayCore is { } rc0 ? CoreMeter.Read(rc0) : null;
-            var maxPauseBeforeWindow = gc.Read().MaxMs;
-            var gcAtWindow = gc.Restart();
+            var gcAtWindow = ToolGcMeter.Mark();
             var windowStart = Stopwatch.GetTimestamp();
             _window.Open(windowStart);
             await Task.Delay(TimeSpan.FromSeconds(options.DurationSeconds)).ConfigureAwait(false);
             var windowEnd = Stopwatch.GetTimestamp();
-            var gcAtEnd = gc.Read();
+            var gcAtEnd = ToolGcMeter.Mark();
             var noGcHeld = noGc.Started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
             var allocated = GC.GetTotalAllocatedBytes() - noGc.AllocatedBefore;
             var relayAfter = relayPid is { } p3 ? ProcessMeter.Read(p3) : null;
@@ -128,7 +127,7 @@ internal sealed class LoadRun(LoadOptions options)
 
             Report(relay, rampSeconds, windowSeconds, sent, skipped, ended, new MemoryPoints(idle, atHalf, halfCalls, heapAtHalf, heapAtAll), relayBefore, relayAfter,
                 (selfAfter - selfBefore).TotalSeconds, wakeupsAfter - wakeupsBefore, pacer, relayCoreAfter - relayCoreBefore);
-            ReportToolQuiet(gcAtEnd.Since(gcAtWindow), gcAtEnd.Since(gcFromFirstCall) with { MaxMs = Math.Max(maxPauseBeforeWindow, gcAtEnd.MaxMs) },
+            ReportToolQuiet(gc.Between(gcAtWindow, gcAtEnd), gc.Between(gcFromFirstCall, gcAtEnd),
                 noGc.Started ? (noGcHeld, allocated) : null, await pacer.Realtime.ConfigureAwait(false),
                 receiver is null ? null : await receiver.Realtime.ConfigureAwait(false));
             if (noGcHeld)

@@ -11,33 +11,36 @@ internal sealed class ToolGcMeter : EventListener
     private const int RestartEnd = 3; // GCRestartEEEnd_V1
 
     private readonly Lock _lock = new();
+    private readonly List<(DateTime Began, double Ms)> _pauses = [];
     private DateTime? _suspendedAt;
-    private Snapshot _total;
 
-    /// <summary>Pauses so far and their length.</summary>
-    public readonly record struct Snapshot(int Pauses, double TotalMs, double MaxMs)
-    {
-        /// <summary>Pauses between <paramref name="earlier"/> and this one; the longest is the longest since the meter
-        /// was reset at <paramref name="earlier"/>.</summary>
-        public Snapshot Since(Snapshot earlier) => new(Pauses - earlier.Pauses, TotalMs - earlier.TotalMs, MaxMs);
-    }
+    /// <summary>Pauses in a stretch of time, and their length.</summary>
+    public readonly record struct Snapshot(int Pauses, double TotalMs, double MaxMs);
 
-    /// <summary>Pauses so far.</summary>
-    public Snapshot Read()
-    {
-        lock (_lock)
-        {
-            return _total;
-        }
-    }
+    /// <summary>Now, on the clock the runtime stamps its events with (UTC): a bound for <see cref="Between"/>.</summary>
+    public static DateTime Mark() => DateTime.UtcNow;
 
-    /// <summary>Starts a new longest-pause measurement and returns the counts so far (for <see cref="Snapshot.Since"/>).</summary>
-    public Snapshot Restart()
+    /// <summary>The pauses that began in [<paramref name="from"/>, <paramref name="to"/>), by the runtime's own time
+    /// stamps: the events reach the listener on its own thread, tens of milliseconds after the pause, so a pause that
+    /// began before a mark can arrive after it (the no-GC region's own collection, just before the first call, did).</summary>
+    public Snapshot Between(DateTime from, DateTime to)
     {
         lock (_lock)
         {
-            _total = _total with { MaxMs = 0 };
-            return _total;
+            var pauses = 0;
+            var total = 0.0;
+            var max = 0.0;
+            foreach (var (began, ms) in _pauses)
+            {
+                if (began >= from && began < to)
+                {
+                    pauses++;
+                    total += ms;
+                    max = Math.Max(max, ms);
+                }
+            }
+
+            return new Snapshot(pauses, total, max);
         }
     }
 
@@ -55,13 +58,12 @@ internal sealed class ToolGcMeter : EventListener
         {
             if (e.EventId == SuspendBegin)
             {
-                _suspendedAt = e.TimeStamp;
+                _suspendedAt = e.TimeStamp.ToUniversalTime();
             }
             else if (e.EventId == RestartEnd && _suspendedAt is { } at)
             {
-                var ms = (e.TimeStamp - at).TotalMilliseconds;
                 _suspendedAt = null;
-                _total = _total with { Pauses = _total.Pauses + 1, TotalMs = _total.TotalMs + ms, MaxMs = Math.Max(_total.MaxMs, ms) };
+                _pauses.Add((at, (e.TimeStamp.ToUniversalTime() - at).TotalMilliseconds));
             }
         }
     }

@@ -48,21 +48,33 @@ public sealed class LoadToolInstrumentTests
     }
 
     [Fact]
-    public async Task A_collection_in_the_tool_is_counted_as_a_pause_with_its_length()
+    public async Task A_collection_in_the_tool_is_counted_as_a_pause_with_its_length_when_it_began()
     {
         using var meter = new ToolGcMeter();
-        var before = meter.Restart();
+        var from = ToolGcMeter.Mark();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (meter.Read().Pauses == before.Pauses)
+        while (meter.Between(from, DateTime.MaxValue).Pauses == 0)
         {
             // The runtime's events reach the listener on its own thread, a moment after the collection.
             GC.Collect();
             await Task.Delay(50, timeout.Token);
         }
 
-        var after = meter.Read().Since(before);
+        var to = ToolGcMeter.Mark();
+        var after = meter.Between(from, to);
         Assert.True(after.Pauses >= 1);
         Assert.True(after.TotalMs > 0 && after.MaxMs > 0 && after.MaxMs <= after.TotalMs, $"pauses {after.Pauses}, total {after.TotalMs} ms, longest {after.MaxMs} ms");
+
+        // Counted by when it began, not when its events arrived (on the listener's thread, later): a collection made
+        // just before a mark counts before it, even when its events come in after it.
+        var began = ToolGcMeter.Mark();
+        GC.Collect();
+        var mark = ToolGcMeter.Mark();
+        while (meter.Between(began, mark).Pauses == 0)
+        {
+            // Fails by the timeout if the collection is never counted between the marks around it.
+            await Task.Delay(20, timeout.Token);
+        }
     }
 
     [Fact]

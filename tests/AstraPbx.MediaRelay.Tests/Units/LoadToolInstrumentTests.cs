@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.LoadTool;
+using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;
 using Xunit;
 
@@ -70,11 +71,7 @@ public sealed class LoadToolInstrumentTests
         var began = ToolGcMeter.Mark();
         GC.Collect();
         var mark = ToolGcMeter.Mark();
-        while (meter.Between(began, mark).Pauses == 0)
-        {
-            // Fails by the timeout if the collection is never counted between the marks around it.
-            await Task.Delay(20, timeout.Token);
-        }
+        await Wait.Until(() => meter.Between(began, mark).Pauses > 0, "the collection counted between the marks around it", 30);
     }
 
     [Fact]

@@ -51,6 +51,10 @@ internal sealed class LoadOptions
     /// <summary>Read the callers on one receiver thread (epoll) rather than a receive loop each on the thread pool.</summary>
     public bool SharedReceiver { get; private init; } = true;
 
+    /// <summary>Stamp each frame with the kernel's receive time (the shared receiver, where the platform has it) rather
+    /// than the time the receiver thread woke.</summary>
+    public bool KernelStamps { get; private init; } = true;
+
     /// <summary>The command: every option with its default and bounds, running <paramref name="run"/> with the values.
     /// Bounded by design: the tool must stop by itself and stay a local benchmark.</summary>
     public static RootCommand Command(Func<LoadOptions, Task<int>> run)
@@ -125,6 +129,11 @@ internal sealed class LoadOptions
             Description = "read each caller on its own receive loop on the thread pool, as before (by default one receiver thread waits on every " +
                 "caller's socket and stamps arrivals as the kernel wakes it)",
         };
+        var wakeupStamps = new Option<bool>("--wakeup-stamps")
+        {
+            Description = "stamp each frame with the time the receiver thread woke, as before (by default with the time the kernel received it, " +
+                "SO_TIMESTAMPNS: on loopback the time the relay sent it, whatever the receiver's place in its batch)",
+        };
 
         var root = new RootCommand("""
             AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
@@ -134,6 +143,7 @@ internal sealed class LoadOptions
         {
             calls, duration, warmup, startRelay, relayDll, relayPid, relaySettings, jitterTarget, rabbitMq, prepareConcurrency, rampRate,
             peer, peerDir, relayCore, toolCore, gcHeap, toolNoGc, ordinaryThreads, loopPerCaller,
+            wakeupStamps,
         };
         root.Validators.Add(result =>
         {
@@ -173,6 +183,7 @@ internal sealed class LoadOptions
             ToolNoGcMegabytes = parsed.GetValue(toolNoGc),
             RealtimeThreads = !parsed.GetValue(ordinaryThreads),
             SharedReceiver = !parsed.GetValue(loopPerCaller) && CallerReceiver.IsSupported,
+            KernelStamps = !parsed.GetValue(wakeupStamps),
         }));
         return root;
     }

@@ -44,7 +44,7 @@ internal sealed class LoadRun(LoadOptions options)
         Console.WriteLine($"relay measured: {relay.Name}{(relayPid is { } pid ? $", pid {pid}" : "")}");
         await PinRelayAsync(relayPid, announce: true).ConfigureAwait(false);
         using var pacer = new CallerPacer(realtime: options.RealtimeThreads);
-        using var receiver = options.SharedReceiver ? new CallerReceiver(realtime: options.RealtimeThreads) : null;
+        using var receiver = options.SharedReceiver ? new CallerReceiver(realtime: options.RealtimeThreads, kernelStamps: options.KernelStamps) : null;
         _receiver = receiver;
         using var gc = new ToolGcMeter();
         try
@@ -400,7 +400,9 @@ internal sealed class LoadRun(LoadOptions options)
     private void ReportToolQuiet(ToolGcMeter.Snapshot window, ToolGcMeter.Snapshot calls, (bool Held, long Allocated)? noGc, bool realtimePacer,
         bool? realtimeReceiver)
     {
-        var receiving = realtimeReceiver is { } rt ? $"one receiver thread for every caller, at SCHED_FIFO {(rt ? "yes" : "no")}" : "a receive loop per caller on the thread pool";
+        var receiving = realtimeReceiver is { } rt
+            ? $"one receiver thread for every caller, at SCHED_FIFO {(rt ? "yes" : "no")}, frames stamped {(_receiver is { UsesKernelStamps: true } ? "when the kernel received them" : "when the receiver woke")}"
+            : "a receive loop per caller on the thread pool";
         var region = noGc is { } r
             ? $"no-GC region of {options.ToolNoGcMegabytes} MB {(r.Held ? "held" : "ended early")} ({r.Allocated / 1048576.0:0.0} MB allocated from the first call to the window's end)"
             : "no no-GC region";

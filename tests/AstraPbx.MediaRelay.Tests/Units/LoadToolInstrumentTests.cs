@@ -105,15 +105,17 @@ public sealed class LoadToolInstrumentTests
         }
     }
 
-    [Fact]
-    public async Task Callers_on_a_shared_receiver_get_every_frame_whole_and_end_on_the_relays_hangup_frame()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Callers_on_a_shared_receiver_get_every_frame_whole_and_end_on_the_relays_hangup_frame(bool kernelStamps)
     {
         if (!CallerReceiver.IsSupported)
         {
             return; // The shared receiver waits with epoll (Linux); elsewhere callers keep their own loops.
         }
 
-        using var receiver = new CallerReceiver();
+        using var receiver = new CallerReceiver(kernelStamps: kernelStamps);
         var (relay, caller) = await DialAsync(receiver);
         await using (caller)
         using (relay)
@@ -179,6 +181,60 @@ public sealed class LoadToolInstrumentTests
             await goodRelay.SendAsync(Frame(AudioSocketKind.Slin, Payload(320, 2)).Concat(Frame(AudioSocketKind.Hangup, [])).ToArray());
             Assert.Equal(CallerEnd.RelayHungUp, await good.Ended.WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.Equal(2, good.Received.Count);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_frame_is_stamped_when_the_kernel_received_it_not_when_a_busy_receiver_read_it(bool kernelStamps)
+    {
+        if (!CallerReceiver.IsSupported)
+        {
+            return;
+        }
+
+        // The first frame's handling holds the receiver thread; the second frame arrives meanwhile and waits in the socket.
+        using var handling = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var stamps = new List<long>();
+        using var receiver = new CallerReceiver(kernelStamps: kernelStamps);
+        Assert.Equal(kernelStamps, receiver.UsesKernelStamps);
+        var (relay, caller) = await DialAsync(receiver, (_, _, timestamp) =>
+        {
+            stamps.Add(timestamp);
+            if (stamps.Count == 1)
+            {
+                handling.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+        });
+        await using (caller)
+        using (relay)
+        {
+            await relay.SendAsync(Frame(AudioSocketKind.Slin, Payload(320, 1)));
+            Assert.True(handling.Wait(TimeSpan.FromSeconds(10)), "the receiver read the first frame");
+            var beforeSend = Stopwatch.GetTimestamp();
+            await relay.SendAsync(Frame(AudioSocketKind.Slin, Payload(320, 2)).Concat(Frame(AudioSocketKind.Hangup, [])).ToArray());
+            var afterSend = Stopwatch.GetTimestamp();
+            // The stimulus, not a wait for anything: the second frame sits unread this long.
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            var released = Stopwatch.GetTimestamp();
+            release.Set();
+            Assert.Equal(CallerEnd.RelayHungUp, await caller.Ended.WaitAsync(TimeSpan.FromSeconds(10)));
+
+            Assert.Equal(3, stamps.Count);
+            var second = stamps[1];
+            if (kernelStamps)
+            {
+                // Stamped in the send (loopback), give or take the two clocks' reading (microseconds).
+                var slack = Stopwatch.Frequency / 200;
+                Assert.InRange(second, beforeSend - slack, afterSend + slack);
+            }
+            else
+            {
+                Assert.True(second >= released, "without kernel stamps a frame is stamped when the receiver woke to read it");
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
@@ -280,14 +281,28 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
     }
 
     /// <summary>On the shared <see cref="CallerReceiver"/>'s thread, when the socket is readable: one read, then every
-    /// whole frame in what has arrived, stamped <paramref name="arrived"/>. Returns how the call ends when it does (the
-    /// receiver then stops reading it and calls <see cref="EndFromReceiver"/>), else null.</summary>
-    internal CallerEnd? ReceiveReady(long arrived)
+    /// whole frame in what has arrived, stamped <paramref name="arrived"/> (with the receiver's kernel stamps: the read's
+    /// own stamp, converted through <paramref name="realNs"/>, the wall clock read with <paramref name="arrived"/>). Returns
+    /// how the call ends when it does (the receiver then stops reading it and calls <see cref="EndFromReceiver"/>), else
+    /// null.</summary>
+    internal CallerEnd? ReceiveReady(long arrived, long realNs)
     {
         CallerEnd? end;
         try
         {
-            var read = _socket.Receive(_inbox.AsSpan(_inboxCount), SocketFlags.None, out var error);
+            var into = _inbox.AsSpan(_inboxCount);
+            int read;
+            SocketError error;
+            if (_receiver is { UsesKernelStamps: true })
+            {
+                // At most the rest of one frame, so that the read's stamp is that frame's.
+                read = KernelStamps.Receive(_socket, into[..Math.Min(into.Length, BytesToFrameEnd())], ref arrived, realNs, out error);
+            }
+            else
+            {
+                read = _socket.Receive(into, SocketFlags.None, out error);
+            }
+
             if (error is SocketError.WouldBlock or SocketError.Interrupted)
             {
                 return null;
@@ -323,6 +338,16 @@ public sealed partial class AudioSocketCaller : IAsyncDisposable
         }
 
         return end;
+    }
+
+    /// <summary>Bytes that complete the frame begun in the inbox (its header says how long it is; before the header, an
+    /// audio frame at this call's rate is assumed).</summary>
+    private int BytesToFrameEnd()
+    {
+        var length = _inboxCount >= 3
+            ? BinaryPrimitives.ReadUInt16BigEndian(_inbox.AsSpan(1, 2))
+            : AudioSocketFormat.FrameBytes(AudioSocketFormat.SampleRate(Kind));
+        return Math.Max(1, 3 + length - _inboxCount);
     }
 
     /// <summary>Ends the call as the receive loop would have, once the receiver no longer reads it.</summary>

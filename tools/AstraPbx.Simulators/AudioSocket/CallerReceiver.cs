@@ -8,9 +8,11 @@ namespace AstraPbx.Simulators.AudioSocket;
 
 /// <summary>One thread that reads for many <see cref="AudioSocketCaller"/>s (the load tool's calls) instead of a receive
 /// loop each on the thread pool: it waits on all their sockets at once (epoll, level-triggered) and stamps what it reads
-/// with the time the wait returned. With <c>realtime</c> it runs at SCHED_FIFO, so the arrival times it records are the
-/// relay's timing, not the thread pool's queue behind the echo bot and the tool's other work on the same core. Linux only
-/// (<see cref="IsSupported"/>); elsewhere callers keep their own loops.</summary>
+/// with the time the wait returned, or, with <c>kernelStamps</c>, with the time the kernel received it
+/// (<see cref="KernelStamps"/>: reads of at most one frame, each stamped when it reached the socket, so a frame's arrival
+/// does not move with where it came in the thread's batch). With <c>realtime</c> it runs at SCHED_FIFO, so the arrival
+/// times it records are the relay's timing, not the thread pool's queue behind the echo bot and the tool's other work on
+/// the same core. Linux only (<see cref="IsSupported"/>); elsewhere callers keep their own loops.</summary>
 public sealed unsafe partial class CallerReceiver : IDisposable
 {
     private const int MaxEvents = 256;
@@ -29,13 +31,16 @@ public sealed unsafe partial class CallerReceiver : IDisposable
     private readonly TaskCompletionSource<bool> _realtimeSet = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _epoll;
     private readonly bool _realtime;
+    private readonly bool _kernelStamps;
     private readonly Thread _thread;
     private volatile bool _stopping;
     private long _nextId;
 
-    /// <summary>Starts the receiving thread; with <paramref name="realtime"/> it asks for SCHED_FIFO (<see cref="RealtimeThread"/>).</summary>
+    /// <summary>Starts the receiving thread; with <paramref name="realtime"/> it asks for SCHED_FIFO (<see cref="RealtimeThread"/>);
+    /// with <paramref name="kernelStamps"/> frames are stamped with the kernel's receive time (where
+    /// <see cref="KernelStamps.IsSupported"/>; else with the wake-up's).</summary>
     /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
-    public CallerReceiver(bool realtime = false)
+    public CallerReceiver(bool realtime = false, bool kernelStamps = false)
     {
         if (!IsSupported)
         {
@@ -49,6 +54,7 @@ public sealed unsafe partial class CallerReceiver : IDisposable
         }
 
         _realtime = realtime;
+        _kernelStamps = kernelStamps && KernelStamps.IsSupported;
         _thread = new Thread(Run) { IsBackground = true, Name = "caller-recv" };
         _thread.Start();
     }
@@ -59,11 +65,19 @@ public sealed unsafe partial class CallerReceiver : IDisposable
     /// <summary>Whether the receiving thread runs at SCHED_FIFO (false when not asked for, or refused).</summary>
     public Task<bool> Realtime => _realtimeSet.Task;
 
+    /// <summary>Whether frames are stamped with the kernel's receive time.</summary>
+    public bool UsesKernelStamps => _kernelStamps;
+
     /// <summary>Callers currently read.</summary>
     public int Count => _callers.Count;
 
     internal long Add(AudioSocketCaller caller, Socket socket)
     {
+        if (_kernelStamps)
+        {
+            KernelStamps.Enable(socket);
+        }
+
         var id = Interlocked.Increment(ref _nextId);
         _callers[id] = caller;
         Span<byte> ev = stackalloc byte[16];
@@ -123,8 +137,10 @@ public sealed unsafe partial class CallerReceiver : IDisposable
                 ready = epoll_wait(_epoll, p, MaxEvents, WaitTimeoutMs);
             }
 
-            // One time for the whole batch: when the kernel woke the thread, the nearest to each frame's arrival.
+            // One time for the whole batch: when the kernel woke the thread, the nearest to each frame's arrival (or,
+            // with kernel stamps, the clocks to convert each read's own stamp with).
             var arrived = Stopwatch.GetTimestamp();
+            var realNs = _kernelStamps ? KernelStamps.RealNowNs() : 0;
             for (var i = 0; i < ready; i++)
             {
                 var id = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * EventSize + DataOffset));
@@ -136,7 +152,7 @@ public sealed unsafe partial class CallerReceiver : IDisposable
                 CallerEnd? end;
                 try
                 {
-                    end = caller.ReceiveReady(arrived);
+                    end = caller.ReceiveReady(arrived, realNs);
                 }
                 catch (Exception)
                 {

@@ -55,6 +55,12 @@ internal sealed class LoadOptions
     /// than the time the receiver thread woke.</summary>
     public bool KernelStamps { get; private init; } = true;
 
+    /// <summary>Seconds of <see cref="StallProbe"/> instead of a load run (0: a load run).</summary>
+    public double ProbeStallsSeconds { get; private init; }
+
+    /// <summary>A probe's wake-up later than this is a stall.</summary>
+    public double StallThresholdMs { get; private init; } = 4;
+
     /// <summary>The command: every option with its default and bounds, running <paramref name="run"/> with the values.
     /// Bounded by design: the tool must stop by itself and stay a local benchmark.</summary>
     public static RootCommand Command(Func<LoadOptions, Task<int>> run)
@@ -135,6 +141,13 @@ internal sealed class LoadOptions
                 "SO_TIMESTAMPNS: on loopback the time the relay sent it, whatever the receiver's place in its batch)",
         };
 
+        var probeStalls = ToolCommandLine.NewOption("--probe-stalls", defaults.ProbeStallsSeconds,
+            "instead of a load run: for this many seconds, a thread per core (pinned, SCHED_FIFO where allowed) sleeps 1 ms at a time " +
+            "and counts the wake-ups that came late, and those late on every core at once (the machine held up); run it on an idle machine", "SECONDS")
+            .Require(v => v is >= 0 and <= 600, "--probe-stalls must be 0-600");
+        var stallThreshold = ToolCommandLine.NewOption("--stall-threshold-ms", defaults.StallThresholdMs, "with --probe-stalls: a wake-up this late is a stall", "MS")
+            .Require(v => v is >= 1 and <= 1000, "--stall-threshold-ms must be 1-1000");
+
         var root = new RootCommand("""
             AstraPbx load tool: N concurrent simulated Asterisk calls (AudioSocket, one 20 ms frame every 20 ms) through a
             running MediaRelay (or the seed-style Node.js peer, --peer node) to an echo gateway; reports frames lost, arrival
@@ -143,7 +156,7 @@ internal sealed class LoadOptions
         {
             calls, duration, warmup, startRelay, relayDll, relayPid, relaySettings, jitterTarget, rabbitMq, prepareConcurrency, rampRate,
             peer, peerDir, relayCore, toolCore, gcHeap, toolNoGc, ordinaryThreads, loopPerCaller,
-            wakeupStamps,
+            wakeupStamps, probeStalls, stallThreshold,
         };
         root.Validators.Add(result =>
         {
@@ -184,6 +197,8 @@ internal sealed class LoadOptions
             RealtimeThreads = !parsed.GetValue(ordinaryThreads),
             SharedReceiver = !parsed.GetValue(loopPerCaller) && CallerReceiver.IsSupported,
             KernelStamps = !parsed.GetValue(wakeupStamps),
+            ProbeStallsSeconds = parsed.GetValue(probeStalls),
+            StallThresholdMs = parsed.GetValue(stallThreshold),
         }));
         return root;
     }

@@ -275,6 +275,25 @@ public sealed class LoadToolInstrumentTests
         Assert.NotNull(CoreMeter.Read(0));
     }
 
+    [Fact]
+    public void The_stall_probe_counts_a_stall_as_the_machines_only_when_every_core_was_held_up_at_the_same_time()
+    {
+        static StallProbe.Stall Ms(double from, double to) =>
+            new((long)(from * Stopwatch.Frequency / 1000), (long)(to * Stopwatch.Frequency / 1000));
+
+        IReadOnlyList<StallProbe.Stall> core0 = [Ms(10, 20), Ms(100, 110), Ms(300, 309)];
+        IReadOnlyList<StallProbe.Stall> core1 = [Ms(15, 30), Ms(200, 210), Ms(301, 305), Ms(306, 312)];
+
+        var together = StallProbe.Coincident([core0, core1]);
+
+        // 15-20 overlaps; 100-110 has no partner; 300-309 overlaps two of core 1's, together 301-309.
+        Assert.Equal(2, together.Count);
+        Assert.Equal(5, together[0], 1);
+        Assert.Equal(8, together[1], 1);
+        Assert.Empty(StallProbe.Coincident([core0, core1, [Ms(500, 600)]]));
+        Assert.Equal(3, StallProbe.Coincident([core0]).Count);
+    }
+
     private static string? ReadOrNull(string path)
     {
         try

@@ -5,7 +5,7 @@ namespace AstraPbx.Simulators.AudioSocket;
 /// <summary>Puts the calling thread at SCHED_FIFO (Linux, root or CAP_SYS_NICE): the load tool's pacer and receiver then
 /// run the moment they wake, ahead of every ordinary thread on their core (the tool's own thread pool, the JIT, the
 /// broker); only a garbage collection that suspends the process still delays them.</summary>
-internal static partial class RealtimeThread
+public static partial class RealtimeThread
 {
     /// <summary>The priority asked for (1-99): above every ordinary thread, low among real-time ones.</summary>
     public const int Priority = 10;

@@ -27,8 +27,8 @@ internal static unsafe partial class KernelStamps
 
     /// <summary>One non-blocking read into <paramref name="into"/>. On success <paramref name="stamp"/> becomes the bytes'
     /// arrival as a <see cref="Stopwatch"/> time stamp, converted through <paramref name="realNs"/> (the wall clock, ns since
-    /// the Unix epoch, read with <paramref name="stamp"/>'s value); it stays as it is when the read carried no stamp or one
-    /// after it (a stamp is never later than the wake-up that found the bytes).</summary>
+    /// the Unix epoch, read with <paramref name="stamp"/>'s value: bytes that came after that, while the reader went
+    /// through its batch, are stamped after it); it stays as it is when the read carried no stamp.</summary>
     public static int Receive(Socket socket, Span<byte> into, ref long stamp, long realNs, out SocketError error)
     {
         var handle = socket.SafeHandle;
@@ -63,7 +63,7 @@ internal static unsafe partial class KernelStamps
 
                 error = SocketError.Success;
                 var controlLength = (int)*(nint*)(header + MsgHdr.ControlLen);
-                if (Find(new ReadOnlySpan<byte>(control, Math.Min(controlLength, ControlBytes))) is { } arrivedNs && arrivedNs <= realNs)
+                if (Find(new ReadOnlySpan<byte>(control, Math.Min(controlLength, ControlBytes))) is { } arrivedNs)
                 {
                     stamp -= (long)((realNs - arrivedNs) * (Stopwatch.Frequency / 1e9));
                 }

@@ -9,12 +9,13 @@ using Xunit;
 
 namespace AstraPbx.Routing.Tests;
 
-/// <summary>Routing's warm-up runs the resolver (rows of a seeded database too) and the claim on a real database and
-/// leaves nothing behind.</summary>
+/// <summary>Routing's warm-up runs the resolver (rows of a seeded database too), the claim and the call record's end
+/// writes on a real database and leaves nothing behind (it checks, inside its transaction, that the writes were made).</summary>
 public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private static RoutingPathWarmup Step(NpgsqlDataSource dataSource, SchemaState schema, RoutingDatabase db, RoutingOptions? options = null) =>
-        new(dataSource, schema, db.Resolver(), new StasisClaimStore(dataSource), new DatabaseGuard(TimeProvider.System, NullLogger<DatabaseGuard>.Instance),
+        new(dataSource, schema, db.Resolver(), new StasisClaimStore(dataSource),
+            new CallRecordStore(dataSource, NullLogger<CallRecordStore>.Instance), new DatabaseGuard(TimeProvider.System, NullLogger<DatabaseGuard>.Instance),
             new FixedOptions<RoutingOptions>(options ?? new RoutingOptions()), TimeProvider.System);
 
     [Fact]
@@ -25,6 +26,7 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
         schema.MarkReady();
         var before = await db.ScalarAsync<long>("SELECT count(*) FROM routing_decisions");
         var records = await db.ScalarAsync<long>("SELECT count(*) FROM call_records");
+        var endings = await db.ScalarAsync<long>("SELECT count(*) FROM ai_session_endings");
 
         var step = Step(db.DataSource, schema, db);
         await step.RunAsync(default);
@@ -33,6 +35,7 @@ public sealed class RoutingWarmupTests(PostgresFixture postgres) : IClassFixture
         Assert.Equal(before, await db.ScalarAsync<long>("SELECT count(*) FROM routing_decisions"));
         Assert.Equal(0, await db.ScalarAsync<long>("SELECT count(*) FROM call_records WHERE call_id LIKE 'warmup-%'"));
         Assert.Equal(records, await db.ScalarAsync<long>("SELECT count(*) FROM call_records"));
+        Assert.Equal(endings, await db.ScalarAsync<long>("SELECT count(*) FROM ai_session_endings"));
     }
 
     [Fact]

@@ -13,10 +13,10 @@ namespace AstraPbx.Routing.Warmup;
 
 /// <summary>A call's path through Routing, without a call: opens <c>Routing:WarmConnections</c> pooled connections,
 /// resolves Stasis arguments that name no user and no queue, then the first queue's timeout and the first user, as a
-/// real entry's would be (read-only: their rows are read through the same code), runs the entry's claim and decision,
-/// then the call record's writes of its end (the relay's <c>AiSessionEnded</c>, the hangup's <c>CallEnded</c>),
-/// inside a transaction that is rolled back, each through the <see cref="DatabaseGuard"/> as <see cref="CallRouter"/>
-/// calls them, and the JSON of every contract Routing sends or receives. Waits for the schema
+/// real entry's would be (read-only: their rows are read through the same code), runs the entry's claim and decision
+/// (each through the <see cref="DatabaseGuard"/> as <see cref="CallRouter"/> calls them), then the call record's writes
+/// of its end (the relay's <c>AiSessionEnded</c>, the hangup's <c>CallEnded</c>, through the store as the consumers
+/// call it), all inside a transaction that is rolled back, and the JSON of every contract Routing sends or receives. Waits for the schema
 /// (<see cref="MigrationService"/>) first. Nothing is published, nothing stays in the database, no span is exported (<see cref="WarmupTracing"/>).</summary>
 internal sealed class RoutingPathWarmup(
     NpgsqlDataSource dataSource,

@@ -139,8 +139,7 @@ public sealed unsafe partial class CallerReceiver : IDisposable
 
             // One time for the whole batch: when the kernel woke the thread, the nearest to each frame's arrival (or,
             // with kernel stamps, the clocks to convert each read's own stamp with).
-            var arrived = Stopwatch.GetTimestamp();
-            var realNs = _kernelStamps ? KernelStamps.RealNowNs() : 0;
+            var (arrived, realNs) = _kernelStamps ? KernelStamps.ReadClocks() : (Stopwatch.GetTimestamp(), 0L);
             for (var i = 0; i < ready; i++)
             {
                 var id = BinaryPrimitives.ReadInt64LittleEndian(events.AsSpan(i * EventSize + DataOffset));

@@ -80,8 +80,27 @@ internal static unsafe partial class KernelStamps
         }
     }
 
-    /// <summary>The wall clock now, ns since the Unix epoch (the clock the kernel's stamps are on).</summary>
-    public static long RealNowNs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+    /// <summary>The <see cref="Stopwatch"/> and the wall clock (ns since the Unix epoch, the clock the kernel's stamps are
+    /// on) read together: a pair whose reads were more than 20 us apart (the thread was preempted between them) is read
+    /// again, at most three times, since the gap would shift every stamp converted with it.</summary>
+    public static (long Timestamp, long RealNs) ReadClocks()
+    {
+        var tolerance = Stopwatch.Frequency / 50_000;
+        (long, long) pair = default;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var before = Stopwatch.GetTimestamp();
+            var realNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+            var after = Stopwatch.GetTimestamp();
+            pair = (before + ((after - before) / 2), realNs);
+            if (after - before <= tolerance)
+            {
+                break;
+            }
+        }
+
+        return pair;
+    }
 
     /// <summary>The <c>SCM_TIMESTAMPNS</c> message's time (ns since the Unix epoch), if the control data holds one.</summary>
     internal static long? Find(ReadOnlySpan<byte> control)

@@ -55,6 +55,7 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
     private byte[]? _held; // written during a send pass (or behind such bytes), not sent yet
     private int _heldLength;
     private Task? _draining; // held bytes the socket could not take at the pass's end, going as it drains
+    private bool _enlisted; // in this pass's list: its end sends what is held
     private Exception? _writeFault;
     private int _aheadStart;
     private int _aheadEnd;
@@ -94,9 +95,11 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
         {
             // Every read of the tick filled its buffer: a flood (a bot sending far faster than real time), which a tick's
             // few reads would take minutes to drain. Async reads take it as fast as it comes, until one finds nothing
-            // queued (ReceiveBurstAsync); then the tick reads again.
+            // queued (ReceiveBurstAsync); then the tick reads again. They start on the thread pool, not here: started on
+            // the tick, each read completes at once while the flood is queued and runs the receive path inline, so a bot
+            // sending faster than the relay reads would keep the lane's playout thread for as long as it sent.
             Volatile.Write(ref _burst, true);
-            HandToAsyncRead();
+            HandToAsyncRead(offTick: true);
         }
     }
 
@@ -317,6 +320,13 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
     /// the bytes leave in the order written.</summary>
     public bool HoldWritesInPass { get; init; }
 
+    /// <summary>The most bytes held for a pass's end: a write that would hold more first sends what is held, in the call
+    /// (as the pass's end would), and waits like any write when the socket cannot take it all. A pass holds a frame or two
+    /// per session (a backlog: at most the tick's reads, 16 KiB); without a bound, a caller leg that kept forwarding inside
+    /// a pass would hold everything a bot that stopped reading never took, and no send would ever wait long enough for
+    /// <see cref="RelayOptions.GatewaySendTimeout"/> to end the session.</summary>
+    internal const int MaxHeldBytes = 32 * 1024;
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (HoldWritesInPass)
@@ -333,10 +343,25 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
                     return WriteAfterDrainAsync(draining, buffer, cancellationToken);
                 }
 
+                if (_heldLength > 0 && _heldLength + buffer.Length > MaxHeldBytes)
+                {
+                    SendHeldNow();
+                    if (_writeFault is not null)
+                    {
+                        return ValueTask.FromException(_writeFault);
+                    }
+
+                    if (_draining is { IsCompleted: false } behind)
+                    {
+                        return WriteAfterDrainAsync(behind, buffer, cancellationToken);
+                    }
+                }
+
                 if (_heldLength > 0 || SendPass.IsOpen)
                 {
-                    if (_heldLength == 0)
+                    if (!_enlisted && SendPass.IsOpen)
                     {
+                        _enlisted = true;
                         SendPass.Enlist(this);
                     }
 
@@ -408,37 +433,50 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
     {
         lock (_writeGate)
         {
-            var sent = 0;
-            try
+            _enlisted = false;
+            SendHeldNow();
+        }
+    }
+
+    /// <summary>Under the write gate: sends the held bytes now, as far as the socket takes them; the rest drains. Nothing
+    /// when a drain already has them.</summary>
+    private void SendHeldNow()
+    {
+        if (_heldLength == 0 || _draining is { IsCompleted: false })
+        {
+            return;
+        }
+
+        var sent = 0;
+        try
+        {
+            while (sent < _heldLength)
             {
-                while (sent < _heldLength)
+                var count = _socket.Send(_held.AsSpan(sent, _heldLength - sent), SocketFlags.None, out var error);
+                if (error == SocketError.WouldBlock)
                 {
-                    var count = _socket.Send(_held.AsSpan(sent, _heldLength - sent), SocketFlags.None, out var error);
-                    if (error == SocketError.WouldBlock)
-                    {
-                        break;
-                    }
-
-                    if (error != SocketError.Success)
-                    {
-                        Fail(Wrap(new SocketException((int)error)));
-                        return;
-                    }
-
-                    sent += count;
+                    break;
                 }
-            }
-            catch (ObjectDisposedException e)
-            {
-                Fail(e);
-                return;
-            }
 
-            Consume(sent);
-            if (_heldLength > 0)
-            {
-                _draining = DrainAsync();
+                if (error != SocketError.Success)
+                {
+                    Fail(Wrap(new SocketException((int)error)));
+                    return;
+                }
+
+                sent += count;
             }
+        }
+        catch (ObjectDisposedException e)
+        {
+            Fail(e);
+            return;
+        }
+
+        Consume(sent);
+        if (_heldLength > 0)
+        {
+            _draining = DrainAsync();
         }
     }
 
@@ -544,8 +582,9 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>A read waiting for a tick becomes an async read instead; its result completes it from there.</summary>
-    private void HandToAsyncRead()
+    /// <summary>A read waiting for a tick becomes an async read instead; its result completes it from there, on the thread
+    /// pool when <paramref name="offTick"/> (a flood), else from this call when the bytes are already in.</summary>
+    private void HandToAsyncRead(bool offTick = false)
     {
         Memory<byte> buffer;
         lock (_gate)
@@ -558,6 +597,14 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
             buffer = _pending;
             _pending = default;
             _hasPending = false;
+        }
+
+        if (offTick)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state => _ = state.Stream.ForwardAsync(state.Stream.ReceiveAsync(state.Buffer, CancellationToken.None)),
+                (Stream: this, Buffer: buffer), preferLocal: false);
+            return;
         }
 
         _ = ForwardAsync(ReceiveAsync(buffer, CancellationToken.None));

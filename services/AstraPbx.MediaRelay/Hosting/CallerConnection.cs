@@ -135,8 +135,16 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
             _owner = AsyncReading;
         }
 
-        _ = ReadLoopAsync();
+        StartReadLoopOffTick();
     }
+
+    /// <summary>Starts the async read loop on the thread pool, never on the calling thread: called from a tick (a flood
+    /// handed over, an idle caller, the end), whose thread is the lane's playout thread. Started inline there, the loop's
+    /// reads complete at once while bytes are queued and run the caller leg right there, so a caller sending faster than
+    /// the relay reads kept the playout thread (every session of its lane) in this loop for as long as it sent, inside
+    /// the tick's send pass, whose held writes to the bot grew without bound.</summary>
+    private void StartReadLoopOffTick() =>
+        ThreadPool.UnsafeQueueUserWorkItem(static connection => _ = connection.ReadLoopAsync(), this, preferLocal: false);
 
     /// <summary>One read; true when it filled the buffer and the tick may read again.</summary>
     private bool PollOnce(bool extra)
@@ -317,7 +325,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         }
         else if (start)
         {
-            _ = ReadLoopAsync();
+            StartReadLoopOffTick();
         }
 
         return !reset && !start;

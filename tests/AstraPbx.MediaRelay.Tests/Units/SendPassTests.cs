@@ -121,6 +121,44 @@ public sealed class SendPassTests
     }
 
     [Fact]
+    public async Task A_pass_holds_at_most_the_bound_then_sends_and_a_write_the_full_socket_cannot_take_waits()
+    {
+        var (local, peer) = await LoopbackSockets.PairAsync();
+        using var _ = peer;
+        local.SendBufferSize = 64 * 1024;
+        peer.ReceiveBufferSize = 64 * 1024;
+        using var stream = new TickedSocketStream(local) { HoldWritesInPass = true };
+
+        // A pass that keeps forwarding (a caller far faster than real time) to a bot that stopped reading: a write must
+        // come to wait (the gateway leg's send timeout then ends the session) long before the pass has held 16 MB.
+        var written = new List<byte[]>();
+        var waiting = default(ValueTask);
+        SendPass.Begin();
+        try
+        {
+            for (var i = 0; i < 2_000 && waiting.IsCompleted; i++)
+            {
+                var message = new byte[8000];
+                message.AsSpan().Fill((byte)i);
+                written.Add(message);
+                waiting = stream.WriteAsync(message);
+            }
+        }
+        finally
+        {
+            SendPass.End();
+        }
+
+        Assert.False(waiting.IsCompleted, $"all {written.Count} writes ({written.Count * 8000} bytes) completed at once: the pass held them");
+
+        // The bot reads again: every byte arrives once, in the order written, and the waiting write completes.
+        var expected = written.SelectMany(m => m).ToArray();
+        Assert.Equal(expected, await ReceiveAsync(peer, expected.Length));
+        await waiting.AsTask().WaitAsync(Patience);
+        Assert.Equal(0, peer.Available);
+    }
+
+    [Fact]
     public async Task A_send_that_fails_at_the_pass_end_fails_the_next_write_with_the_socket_error()
     {
         var (local, peer) = await LoopbackSockets.PairAsync();

@@ -175,6 +175,70 @@ public sealed class TickedReadTests
     }
 
     [Fact]
+    public async Task A_tick_hands_an_endless_flood_from_the_bot_to_the_thread_pool_and_returns_while_it_goes_on()
+    {
+        var (local, peer) = await LoopbackSockets.PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local);
+        stream.Poll();
+        using var flood = Flood.Start(peer, local);
+
+        // A reader like the WebSocket's (every read's continuation asks for the next at once, so reads that complete at
+        // once run the whole chain on the thread that completed the first), slower than the flood: its queue never empties.
+        var counted = new ChainedCounter(stream, Flood.SlowReader);
+        await flood.QueuedAsync();
+
+        // The lane's playout thread: the tick hands the flood over and returns, though the bot has not stopped.
+        stream.Poll();
+        Assert.False(flood.Sending.IsCompleted, "the tick returned only once the flood had ended");
+        Assert.Equal(TickedSocketStream.MaxReadsPerTick, stream.PolledReads);
+
+        // Once the flood is drained the reads are the ticks' again: tick until every byte sent was read.
+        flood.Stop();
+        await Wait.Until(() =>
+        {
+            stream.Poll();
+            return flood.Sending.IsCompleted && counted.Bytes == flood.Sent;
+        }, "the reader to get the whole flood");
+    }
+
+    [Fact]
+    public async Task A_tick_hands_an_endless_flood_from_the_caller_to_the_thread_pool_and_returns_while_it_goes_on()
+    {
+        var (local, peer) = await LoopbackSockets.PairAsync();
+        using var _ = peer;
+        await using var connection = new CallerConnection(local);
+        await peer.SendAsync(new byte[] { 1 });
+        await ReadAllAsync(connection.Input, 1);
+        connection.StartTicking();
+        await peer.SendAsync(new byte[] { 2 });
+        await TickUntilReadAsync(connection, 1);
+
+        // The caller leg, slower than the flood: it takes what comes, inline on the thread whose flush brought it.
+        long consumed = 0;
+        var consuming = ConsumeAsync(connection.Input, bytes =>
+        {
+            Flood.SlowReader();
+            Interlocked.Add(ref consumed, bytes);
+        });
+        using var flood = Flood.Start(peer, local);
+        await flood.QueuedAsync();
+
+        // The lane's playout thread: the tick hands the flood to the read loop and returns, though Asterisk has not
+        // stopped sending (the loop, when it was started on this thread, kept it for as long as the flood went on).
+        connection.Poll();
+        Assert.False(flood.Sending.IsCompleted, "the tick returned only once the flood had ended");
+
+        flood.Stop();
+        await Wait.Until(() =>
+        {
+            connection.Poll();
+            return flood.Sending.IsCompleted && Interlocked.Read(ref consumed) == flood.Sent;
+        }, "the caller leg to get the whole flood");
+        Assert.False(consuming.IsCompleted, "the input is still open");
+    }
+
+    [Fact]
     public async Task Stopping_the_ticks_hands_a_waiting_read_to_the_socket_engine_and_a_close_reads_as_zero()
     {
         var (local, peer) = await LoopbackSockets.PairAsync();
@@ -313,6 +377,146 @@ public sealed class TickedReadTests
         var result = await read;
         Assert.Equal(bytes, result.Buffer.Length);
         connection.Input.AdvanceTo(result.Buffer.End);
+    }
+
+    private static async Task ConsumeAsync(PipeReader input, Action<long> took)
+    {
+        while (true)
+        {
+            // No context: the continuation runs inline, on the thread whose flush completed the read.
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            took(result.Buffer.Length);
+            input.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>A peer sending as fast as the kernel takes it, from its own thread, until stopped (or 30 s, or 4 GiB), into
+    /// a receive buffer large enough that a slow reader (<see cref="SlowReader"/>) never empties it: on two loaded cores
+    /// the sender, once blocked, may take milliseconds to be woken and send again.</summary>
+    private sealed class Flood : IDisposable
+    {
+        private const int Backlog = 2 * 1024 * 1024;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Socket _receiver;
+        private long _sent;
+
+        private Flood(Socket peer, Socket receiver)
+        {
+            _receiver = receiver;
+            receiver.ReceiveBufferSize = 2 * Backlog;
+            peer.SendBufferSize = Backlog;
+            Sending = Task.Factory.StartNew(() =>
+            {
+                var chunk = new byte[64 * 1024];
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                while (!_stop.IsCancellationRequested && DateTime.UtcNow < until && Interlocked.Read(ref _sent) < (4L << 30))
+                {
+                    Interlocked.Add(ref _sent, peer.Send(chunk));
+                }
+            }, TaskCreationOptions.LongRunning);
+        }
+
+        /// <summary>Ends once the sender stopped (its last send may wait for the reader).</summary>
+        public Task Sending { get; }
+
+        public long Sent => Interlocked.Read(ref _sent);
+
+        public static Flood Start(Socket peer, Socket receiver) => new(peer, receiver);
+
+        /// <summary>Waits until the backlog is queued at the receiver, unread.</summary>
+        public Task QueuedAsync() => WaitQueuedAsync(_receiver, Backlog);
+
+        /// <summary>About 50 us of work per read: a reader of 20-80 MB/s, far slower than a loopback sender; the backlog
+        /// lasts it tens of milliseconds.</summary>
+        public static void SlowReader()
+        {
+            var until = System.Diagnostics.Stopwatch.GetTimestamp() + (System.Diagnostics.Stopwatch.Frequency / 20_000);
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+            {
+                Thread.SpinWait(10);
+            }
+        }
+
+        public void Stop() => _stop.Cancel();
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Reads <paramref name="stream"/> in a chain (each continuation starts the next read at once) and counts,
+    /// running <paramref name="perRead"/> on each.</summary>
+    private sealed class ChainedCounter
+    {
+        private readonly Stream _stream;
+        private readonly Action _perRead;
+        private readonly byte[] _buffer = new byte[1024];
+        private long _bytes;
+
+        public ChainedCounter(Stream stream, Action perRead)
+        {
+            _stream = stream;
+            _perRead = perRead;
+            ReadNext();
+        }
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        private void ReadNext()
+        {
+            try
+            {
+                while (true)
+                {
+                    var read = _stream.ReadAsync(_buffer);
+                    if (!read.IsCompleted)
+                    {
+                        // No context (as the relay's reads): the continuation runs on the thread that completes the read.
+                        var awaiter = read.ConfigureAwait(false).GetAwaiter();
+                        awaiter.UnsafeOnCompleted(() =>
+                        {
+                            int count;
+                            try
+                            {
+                                count = awaiter.GetResult();
+                            }
+                            catch (Exception e) when (e is IOException or ObjectDisposedException)
+                            {
+                                return; // the test is over
+                            }
+
+                            if (Count(count))
+                            {
+                                ReadNext();
+                            }
+                        });
+                        return;
+                    }
+
+                    if (!Count(read.Result))
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // The test is over.
+            }
+        }
+
+        private bool Count(int count)
+        {
+            _perRead();
+            Interlocked.Add(ref _bytes, count);
+            return count > 0;
+        }
     }
 
     private static async Task ReadAllAsync(PipeReader input, int bytes)

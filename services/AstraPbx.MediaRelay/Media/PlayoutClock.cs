@@ -72,6 +72,10 @@ public sealed class PlayoutClock : BackgroundService
     /// <summary>Playout lanes (threads under the real clock).</summary>
     public int LaneCount => _lanes.Length;
 
+    /// <summary>Whether the ticks follow the system's time (the relay's driver), so that a session added now is ticked
+    /// without anyone advancing a clock; false under a test's fake time, whose ticks come only when the test advances it.</summary>
+    public bool InRealTime => _driver.Time == TimeProvider.System;
+
     /// <summary>Sessions currently driven.</summary>
     public int TargetCount
     {

@@ -66,6 +66,8 @@ public static class MessageBusExtensions
         // After AddMassTransit, whose hosted service is registered first: hosted services stop in reverse order, so the
         // queue drains while the bus still runs.
         builder.Services.AddHostedService(services => services.GetRequiredService<OutboundQueue>());
+        // Also after it: the bus warm-up's temporary endpoints are removed before the bus stops.
+        builder.Services.AddHostedService<Warmup.BusWarmupStop>();
 
         builder.Services.AddSingleton<Health.PausedEndpoints>();
         builder.Services.AddHealthChecks().AddCheck<Health.BusHealthCheck>(Health.BusHealthCheck.Name);

@@ -18,16 +18,77 @@ namespace AstraPbx.ServiceDefaults.Warmup;
 /// only warm-ups bind to. Waits for the bus.</summary>
 public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, BusStarted started, IOutboundPublisher outbound, IServiceScopeFactory scopes)
 {
+    /// <summary>How long a stopping run waits for its temporary endpoint to have started before it stops it.</summary>
+    private static readonly TimeSpan ReadyBeforeStop = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<Type, Func<ConsumeContext, Task>> _consumers = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _lock = new();
+    private readonly List<Task> _running = [];
+
+    /// <summary>Runs not finished yet (each has removed its temporary endpoint once finished).</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _running.Count;
+            }
+        }
+    }
 
     /// <summary>Runs <paramref name="plan"/>'s messages and requests through a temporary endpoint, then removes it.</summary>
     public Task RunAsync(BusWarmupPlan plan, CancellationToken cancellationToken) => RunAsync(plan, 1, cancellationToken);
 
     /// <summary>Runs <paramref name="plan"/>'s messages, requests and the publish <paramref name="passes"/> times through
     /// one temporary endpoint (<see cref="IRepeatableWarmupStep"/>), then removes it.</summary>
-    public async Task RunAsync(BusWarmupPlan plan, int passes, CancellationToken cancellationToken)
+    public Task RunAsync(BusWarmupPlan plan, int passes, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(passes, 1);
+        var run = RunLinkedAsync(plan, passes, cancellationToken);
+        lock (_lock)
+        {
+            _running.Add(run);
+        }
+
+        // Attached after the add: the removal always comes after it, also for a run that has already ended.
+        run.ContinueWith(t =>
+        {
+            lock (_lock)
+            {
+                _running.Remove(t);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return run;
+    }
+
+    /// <summary>Ends the runs in progress and waits until each has removed its temporary endpoint (or
+    /// <paramref name="cancellationToken"/> fires). Called as the service stops, before the bus does
+    /// (<see cref="BusWarmupStop"/>): a bus stopped while a warm-up endpoint was still declaring its topology waited for
+    /// that declaration for ever (seen in the relay's tests: a relay stopped during its warm-up never stopped).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Task[] running;
+        lock (_lock)
+        {
+            running = [.. _running];
+        }
+
+        // Their outcome is their step's to report; here only their end counts.
+        await Task.WhenAll(running).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunLinkedAsync(BusWarmupPlan plan, int passes, CancellationToken cancellationToken)
+    {
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await RunOnEndpointAsync(plan, passes, stopping.Token).ConfigureAwait(false);
+    }
+
+    private async Task RunOnEndpointAsync(BusWarmupPlan plan, int passes, CancellationToken cancellationToken)
+    {
         await started.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Sends, consumes and requests traced as a call's are (the consumer's span joins the pass's trace through the
         // message's headers), none exported.
@@ -100,6 +161,19 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
         }
         finally
         {
+            // An endpoint stopped while it is still declaring its topology never finishes stopping (and neither does the
+            // bus after it): let it start first.
+            try
+            {
+                await handle.Ready.WaitAsync(ReadyBeforeStop).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // whatever it failed with, it is stopped below, and the run's own error is what it reports
+            catch (Exception)
+            {
+                // Faulted or still starting after the wait: stopped all the same.
+            }
+#pragma warning restore CA1031
+
             await handle.StopAsync(CancellationToken.None).ConfigureAwait(false);
             foreach (var type in consumers)
             {

@@ -34,7 +34,11 @@ internal static class LoopbackSockets
                     var read = stream.ReadAsync(buffer);
                     if (!read.IsCompleted)
                     {
-                        var awaiter = read.GetAwaiter();
+                        // Without the caller's context, as the WebSocket's reads (ConfigureAwait(false)): under a context
+                        // (xUnit runs tests under one) the completion is posted to it, so the chain no longer runs on the
+                        // tick, the tick's next read finds no read waiting, and the test waited for a tick it never gives
+                        // (A_flood_from_the_bot_... timed out in about one full relay suite in five).
+                        var awaiter = read.ConfigureAwait(false).GetAwaiter();
                         awaiter.UnsafeOnCompleted(() =>
                         {
                             try

@@ -95,9 +95,11 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
         {
             // Every read of the tick filled its buffer: a flood (a bot sending far faster than real time), which a tick's
             // few reads would take minutes to drain. Async reads take it as fast as it comes, until one finds nothing
-            // queued (ReceiveBurstAsync); then the tick reads again.
+            // queued (ReceiveBurstAsync); then the tick reads again. They start on the thread pool, not here: started on
+            // the tick, each read completes at once while the flood is queued and runs the receive path inline, so a bot
+            // sending faster than the relay reads would keep the lane's playout thread for as long as it sent.
             Volatile.Write(ref _burst, true);
-            HandToAsyncRead();
+            HandToAsyncRead(offTick: true);
         }
     }
 
@@ -580,8 +582,9 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>A read waiting for a tick becomes an async read instead; its result completes it from there.</summary>
-    private void HandToAsyncRead()
+    /// <summary>A read waiting for a tick becomes an async read instead; its result completes it from there, on the thread
+    /// pool when <paramref name="offTick"/> (a flood), else from this call when the bytes are already in.</summary>
+    private void HandToAsyncRead(bool offTick = false)
     {
         Memory<byte> buffer;
         lock (_gate)
@@ -594,6 +597,14 @@ internal sealed class TickedSocketStream : DuplexStream, IValueTaskSource<int>, 
             buffer = _pending;
             _pending = default;
             _hasPending = false;
+        }
+
+        if (offTick)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state => _ = state.Stream.ForwardAsync(state.Stream.ReceiveAsync(state.Buffer, CancellationToken.None)),
+                (Stream: this, Buffer: buffer), preferLocal: false);
+            return;
         }
 
         _ = ForwardAsync(ReceiveAsync(buffer, CancellationToken.None));

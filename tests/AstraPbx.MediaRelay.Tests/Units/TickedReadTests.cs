@@ -175,6 +175,34 @@ public sealed class TickedReadTests
     }
 
     [Fact]
+    public async Task A_tick_hands_an_endless_flood_from_the_bot_to_the_thread_pool_and_returns_while_it_goes_on()
+    {
+        var (local, peer) = await LoopbackSockets.PairAsync();
+        using var _ = peer;
+        using var stream = new TickedSocketStream(local);
+        stream.Poll();
+        using var flood = Flood.Start(peer, local);
+
+        // A reader like the WebSocket's (every read's continuation asks for the next at once, so reads that complete at
+        // once run the whole chain on the thread that completed the first), slower than the flood: its queue never empties.
+        var counted = new ChainedCounter(stream, Flood.SlowReader);
+        await flood.QueuedAsync();
+
+        // The lane's playout thread: the tick hands the flood over and returns, though the bot has not stopped.
+        stream.Poll();
+        Assert.False(flood.Sending.IsCompleted, "the tick returned only once the flood had ended");
+        Assert.Equal(TickedSocketStream.MaxReadsPerTick, stream.PolledReads);
+
+        // Once the flood is drained the reads are the ticks' again: tick until every byte sent was read.
+        flood.Stop();
+        await Wait.Until(() =>
+        {
+            stream.Poll();
+            return flood.Sending.IsCompleted && counted.Bytes == flood.Sent;
+        }, "the reader to get the whole flood");
+    }
+
+    [Fact]
     public async Task A_tick_hands_an_endless_flood_from_the_caller_to_the_thread_pool_and_returns_while_it_goes_on()
     {
         var (local, peer) = await LoopbackSockets.PairAsync();
@@ -419,6 +447,75 @@ public sealed class TickedReadTests
         {
             _stop.Cancel();
             _stop.Dispose();
+        }
+    }
+
+    /// <summary>Reads <paramref name="stream"/> in a chain (each continuation starts the next read at once) and counts,
+    /// running <paramref name="perRead"/> on each.</summary>
+    private sealed class ChainedCounter
+    {
+        private readonly Stream _stream;
+        private readonly Action _perRead;
+        private readonly byte[] _buffer = new byte[1024];
+        private long _bytes;
+
+        public ChainedCounter(Stream stream, Action perRead)
+        {
+            _stream = stream;
+            _perRead = perRead;
+            ReadNext();
+        }
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        private void ReadNext()
+        {
+            try
+            {
+                while (true)
+                {
+                    var read = _stream.ReadAsync(_buffer);
+                    if (!read.IsCompleted)
+                    {
+                        // No context (as the relay's reads): the continuation runs on the thread that completes the read.
+                        var awaiter = read.ConfigureAwait(false).GetAwaiter();
+                        awaiter.UnsafeOnCompleted(() =>
+                        {
+                            int count;
+                            try
+                            {
+                                count = awaiter.GetResult();
+                            }
+                            catch (Exception e) when (e is IOException or ObjectDisposedException)
+                            {
+                                return; // the test is over
+                            }
+
+                            if (Count(count))
+                            {
+                                ReadNext();
+                            }
+                        });
+                        return;
+                    }
+
+                    if (!Count(read.Result))
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // The test is over.
+            }
+        }
+
+        private bool Count(int count)
+        {
+            _perRead();
+            Interlocked.Add(ref _bytes, count);
+            return count > 0;
         }
     }
 

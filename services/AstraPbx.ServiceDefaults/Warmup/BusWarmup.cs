@@ -63,8 +63,8 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
         return run;
     }
 
-    /// <summary>Ends the runs in progress and waits until each has removed its temporary endpoint (or
-    /// <paramref name="cancellationToken"/> fires). Called as the service stops, before the bus does
+    /// <summary>Ends the runs in progress and waits until each has removed its temporary endpoint, or until
+    /// <paramref name="cancellationToken"/> fires (then it returns, the runs still going). Called as the service stops, before the bus does
     /// (<see cref="BusWarmupStop"/>): a bus stopped while a warm-up endpoint was still declaring its topology waited for
     /// that declaration for ever (seen in the relay's tests: a relay stopped during its warm-up never stopped).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -77,8 +77,7 @@ public sealed class BusWarmup(IBus bus, IReceiveEndpointConnector connector, Bus
         }
 
         // Their outcome is their step's to report; here only their end counts.
-        await Task.WhenAll(running).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
-            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private async Task RunLinkedAsync(BusWarmupPlan plan, int passes, CancellationToken cancellationToken)

@@ -349,7 +349,10 @@ public sealed class SimulatorDialplanTests
         /// with <c>ai_failed,&lt;uuid&gt;</c>, the channel in Stasis again and still up.</summary>
         public async Task AssertReenteredAsync(SimulatedCall call, Guid session, string kind = "ai_failed", string context = "audiosocket-ai")
         {
-            await Eventually.Until(() => Task.FromResult(call.StasisEntries), n => n == 2, Patience, "the second Stasis entry");
+            // Waits for the recorded event: the simulator counts the entry just before it records the StasisStart, so
+            // a count of 2 could be read while the event list still held one (CI, 2026-12-05).
+            await Eventually.Until(() => Task.FromResult(call.Events.Count(e => e.Type == "StasisStart")), n => n == 2, Patience, "the second Stasis entry");
+            Assert.Equal(2, call.StasisEntries);
             Assert.True(call.InStasis);
             Assert.False(call.Ended.IsCompleted);
             Assert.Equal(context == Wideband ? ["NoOp", "Dial", "GotoIf", "Stasis"] : ["NoOp", "TryExec", "GotoIf", "Stasis"], DialplanApps(call));

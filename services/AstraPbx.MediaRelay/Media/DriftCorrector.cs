@@ -37,6 +37,9 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
     /// <summary>Most delay remembered for giving back (10 s).</summary>
     public const int MaxDebtTicks = 500;
 
+    /// <summary>Ticks a stream at real time (one frame a tick) takes to reach the target: 2 at the 40 ms default.</summary>
+    private readonly int _onTimePrimingTicks = Math.Max(1, (primedBytes + frameBytes - 1) / frameBytes);
+
     private bool _inGap;
     private int _gapTicks;
     private int _windowTicks;
@@ -101,11 +104,13 @@ internal sealed class DriftCorrector(int primedBytes, int frameBytes)
             Owe(_gapTicks);
             _inGap = false;
         }
-        else if (primingTicks > 1 && buffered > primedBytes)
+        else if (primingTicks > _onTimePrimingTicks && buffered > primedBytes)
         {
-            // Audio started, then stalled short of the target, then arrived together: the ticks waited
-            // beyond the first are late audio too (audio sent ahead on purpose arrives at once: one tick).
-            Owe(primingTicks - 1);
+            // Audio started, then stalled short of the target, then arrived together: the ticks waited beyond those a
+            // stream at real time takes to reach the target (one frame a tick) are late audio too. Audio sent ahead on
+            // purpose arrives at once (one tick) and owes nothing; nor does a stream that primed on time, in
+            // target-many ticks.
+            Owe(primingTicks - _onTimePrimingTicks);
         }
 
         StartWindow();

@@ -38,6 +38,12 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     private long _highestSeq = -1;
 
+    /// <summary>The round trip of the first frame that came back (ms).</summary>
+    public double FirstEchoRoundTripMs { get; private set; }
+
+    /// <summary>When the call's first frame was sent (<see cref="Stopwatch"/> time stamp).</summary>
+    public long FirstSent => _firstSent;
+
     /// <summary>A 400 Hz tone at about -12 dBFS (exactly 8 periods per frame): callers talk, they do not send silence,
     /// and the relay's jitter buffer tells speech from the quiet end of an utterance.</summary>
     private static readonly byte[] Tone = MakeTone();
@@ -45,6 +51,11 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
     public void Fill(Span<byte> frame, long index)
     {
         var now = Stopwatch.GetTimestamp();
+        if (index == 0)
+        {
+            _firstSent = now;
+        }
+
         Tone.AsSpan(0, frame.Length).CopyTo(frame);
         BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
         BinaryPrimitives.WriteInt64LittleEndian(frame[4..], index);
@@ -58,6 +69,23 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     private long _firstWindowFrame = -1;
     private long _lastWindowFrame = -1;
+    private long _firstSent;
+
+    /// <summary>The frames sent before the last one that came back and that never did, each with about when it was
+    /// sent (the first frame's send time plus 20 ms a frame; the pacer keeps to it), at most
+    /// <paramref name="max"/>: where in the run a loss happened (the ramp, a warm-up, the window).</summary>
+    public IEnumerable<(long Seq, long SentAt)> LostFrames(int max)
+    {
+        var found = 0;
+        for (var seq = 0; seq < Math.Min(_highestSeq, _seen.Length) && found < max; seq++)
+        {
+            if (!_seen[seq] && seq > FirstEchoedFrame)
+            {
+                found++;
+                yield return (seq, _firstSent + seq * Stopwatch.Frequency / 50);
+            }
+        }
+    }
 
     /// <summary>Frames sent inside the measurement window that never came back (the rest of a call's lost frames were
     /// sent during the ramp or the warm-up).</summary>
@@ -130,6 +158,11 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
         DistinctEchoes++;
         if (FirstEchoedFrame < 0 || seq < FirstEchoedFrame)
         {
+            if (FirstEchoedFrame < 0)
+            {
+                FirstEchoRoundTripMs = Stopwatch.GetElapsedTime(sentAt, timestamp).TotalMilliseconds;
+            }
+
             FirstEchoedFrame = seq;
         }
         if (seq < _highestSeq)

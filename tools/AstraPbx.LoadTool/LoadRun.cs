@@ -306,6 +306,20 @@ internal sealed class LoadRun(LoadOptions options)
         Console.WriteLine($"relay: {relay.Name}{Pinning()}");
         Console.WriteLine(string.Create(inv, $"calls: {calls} of {options.Calls} ({Failures()}); ramp {rampSeconds:0.0} s; measured {windowSeconds:0.0} s after {options.WarmupSeconds:0.#} s warm-up; calls ended early: {ended}"));
         Console.WriteLine(string.Create(inv, $"frames sent by callers: {sent}; echoed back: {echoes}; lost: {lost} (of which before the call's first echo: {beforeFirstEcho}; sent inside the window: {lostInWindow}); duplicates: {duplicates}; out of order: {outOfOrder}; silence fill received: {silence}; sends skipped (socket full): {skipped}"));
+        var slow = _calls.Where(c => c.Probe.RoundTrips.Count > 0 && c.Probe.RoundTrips.Min() > intended + 100).Take(10)
+            .Select(c => string.Create(inv, $"started {Stopwatch.GetElapsedTime(_window.Start, c.Probe.FirstSent).TotalSeconds:0.00} s, first echo frame {c.Probe.FirstEchoedFrame} after {c.Probe.FirstEchoRoundTripMs:0} ms, best {c.Probe.RoundTrips.Min():0} ms")).ToList();
+        if (slow.Count > 0)
+        {
+            Console.WriteLine($"calls whose best round trip is over 100 ms beyond the intended delay: {string.Join("; ", slow)}");
+        }
+
+        var lostAt = _calls.SelectMany(c => c.Probe.LostFrames(10)).Take(10)
+            .Select(f => string.Create(inv, $"{Stopwatch.GetElapsedTime(_window.Start, f.SentAt).TotalSeconds:0.00} (frame {f.Seq})")).ToList();
+        if (lostAt.Count > 0)
+        {
+            Console.WriteLine($"lost after a call's first echo, sent at (s from the window's start; the last calls were up {options.WarmupSeconds:0.#} s before it): {string.Join(", ", lostAt)}");
+        }
+
         Console.WriteLine(string.Create(inv, $"arrival spacing at the caller (ms): p50 {s.Spacing.Percentile(50):0.00}  p99 {s.Spacing.Percentile(99):0.00}  p99.9 {s.Spacing.Percentile(99.9):0.00}  max {s.Spacing.Max:0.00}  within 20±2 ms: {100 * s.Spacing.FractionWithin(18, 22):0.000}%  (n={s.Spacing.Count})"));
         Console.WriteLine(string.Create(inv, $"round trip (ms): p50 {s.RoundTrip.Percentile(50):0.00}  p99 {s.RoundTrip.Percentile(99):0.00}  max {s.RoundTrip.Max:0.00}  (n={s.RoundTrip.Count}); intended playout delay {intended:0} ms ({playout})"));
         Console.WriteLine(string.Create(inv, $"per-call fixed delay (each call's smallest round trip = playout target + tick phase + transit) (ms): min {baselines.Min:0.00}  p50 {baselines.Percentile(50):0.00}  max {baselines.Max:0.00}"));

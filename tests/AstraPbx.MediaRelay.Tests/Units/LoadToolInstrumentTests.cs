@@ -46,6 +46,11 @@ public sealed class LoadToolInstrumentTests
 
         Assert.Equal(frames.Count - neverEchoed.Length, probe.DistinctEchoes);
         Assert.Equal(2, probe.LostInWindow());
+
+        // Each lost frame, with when it was due to leave (the pacer's 20 ms from the call's first frame), at most as many
+        // as asked for.
+        Assert.Equal(neverEchoed.Select(seq => ((long)seq, probe.FirstSent + seq * Stopwatch.Frequency / 50)), probe.LostFrames(10));
+        Assert.Equal([5L, 12L], probe.LostFrames(2).Select(f => f.Seq));
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public static class ApplicationServiceExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        builder.Services.TryAddSingleton<IPlayoutDriver>(sp => new ThreadPlayoutDriver(sp.GetRequiredService<IOptions<RelayOptions>>().Value.PlayoutRealtimePriority));
+        builder.Services.TryAddSingleton<IPlayoutDriver, ThreadPlayoutDriver>();
         builder.Services.AddSingleton<PlayoutClock>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PlayoutClock>());
         builder.Services.AddSingleton<SessionRegistry>();

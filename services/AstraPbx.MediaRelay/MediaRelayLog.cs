@@ -44,8 +44,8 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3012, LogLevel.Warning, "Playout lane {Lane} resynchronised after a {LatenessMs:0.0} ms stall ({Resyncs} resyncs so far)")]
     public static partial void ClockResync(ILogger logger, int lane, double latenessMs, long resyncs);
 
-    [LoggerMessage(3016, LogLevel.Information, "Playout clock: {Lanes} lanes, one 20 ms schedule; lane threads' priority: {Priority}")]
-    public static partial void ClockStarted(ILogger logger, int lanes, string priority);
+    [LoggerMessage(3016, LogLevel.Information, "Playout clock: {Lanes} lanes, one 20 ms schedule; thread priority raised: {Raised}")]
+    public static partial void ClockStarted(ILogger logger, int lanes, bool raised);
 
     [LoggerMessage(3014, LogLevel.Trace, "Session {SessionId} for call {CallId}: frame {Kind} of {Length} bytes from Asterisk")]
     public static partial void FrameFromCaller(ILogger logger, string callId, Guid sessionId, byte kind, int length);

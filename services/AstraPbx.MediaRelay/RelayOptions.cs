@@ -138,16 +138,6 @@ public sealed class RelayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Relay:GatewayKeepAliveTimeout must be 0.1 s - 5 min.")]
     public TimeSpan GatewayKeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(2.5);
 
-    /// <summary>SCHED_FIFO priority (1-99) of the playout lanes where the process may (root or <c>CAP_SYS_NICE</c>): a
-    /// lane then runs the moment its tick is due and is not preempted mid-tick by an ordinary thread on its core, which
-    /// spread the frames' spacing at the caller by several milliseconds (docs/benchmarks.md, issue 13, session 20). 0,
-    /// or where refused: nice -10 where the process may, else unchanged. The log line 3016 says which.</summary>
-    [Range(0, 99, ErrorMessage = "Relay:PlayoutRealtimePriority must be 0-99 (0: never SCHED_FIFO).")]
-    public int PlayoutRealtimePriority { get; set; } = DefaultPlayoutRealtimePriority;
-
-    /// <summary>Default <see cref="PlayoutRealtimePriority"/>: above every ordinary thread, low among real-time ones.</summary>
-    public const int DefaultPlayoutRealtimePriority = 10;
-
     /// <summary>Caller audio frames (20 ms each) per message to the gateway. 1 sends each frame as it arrives; 2 sends
     /// 40 ms messages, as Pipecat itself sends, for half the uplink messages (CPU) at up to 20 ms more uplink delay.</summary>
     [Range(1, 5, ErrorMessage = "Relay:UplinkFramesPerMessage must be 1-5.")]

@@ -152,7 +152,7 @@ public sealed class PlayoutClock : BackgroundService
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var running = _driver.RunAsync(_ticker, _start, stoppingToken);
-        MediaRelayLog.ClockStarted(_logger, _lanes.Length, _driver.Priority);
+        MediaRelayLog.ClockStarted(_logger, _lanes.Length, _driver.PriorityRaised);
         return running;
     }
 }

@@ -15,7 +15,7 @@ public sealed class TestPlayoutDriver(FakeTimeProvider time) : IPlayoutDriver
 
     public TimeProvider Time => time;
 
-    public string Priority => "unchanged";
+    public bool PriorityRaised => false;
 
     /// <summary>Completes once tick number <paramref name="tick"/> has been delivered to every session.</summary>
     public Task WhenTicked(long tick)

@@ -133,42 +133,6 @@ public sealed class PlayoutLaneTests
         }
     }
 
-    [Theory]
-    [InlineData(10)]
-    [InlineData(0)]
-    public async Task Under_the_real_clock_the_lanes_run_at_sched_fifo_where_the_process_may_and_never_with_priority_0(int priority)
-    {
-        var driver = new ThreadPlayoutDriver(priority);
-        var clock = Clock(driver, lanes: 2);
-        var targets = Enumerable.Range(0, 2).Select(_ => new PolicyTarget()).ToArray();
-        foreach (var target in targets)
-        {
-            clock.Add(target);
-        }
-
-        await clock.StartAsync(CancellationToken.None);
-        try
-        {
-            await Wait.Until(() => targets.All(t => t.Policy is not null), "a tick on every lane", (int)Long.TotalSeconds);
-        }
-        finally
-        {
-            await clock.StopAsync(CancellationToken.None);
-        }
-
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Equal(0, driver.RealtimeLanes);
-            return;
-        }
-
-        // The kernel's view of each lane's thread, read on it: SCHED_FIFO (1) where the process may, as root may.
-        var realtime = priority > 0 && IsRoot();
-        Assert.All(targets, t => Assert.Equal(realtime ? 1 : 0, t.Policy));
-        Assert.Equal(realtime ? 2 : 0, driver.RealtimeLanes);
-        Assert.Equal(realtime ? "SCHED_FIFO 10" : IsRoot() ? "nice -10" : driver.Priority, driver.Priority);
-    }
-
     [Fact]
     public void On_linux_the_real_clock_sleeps_to_the_absolute_due_time_with_clock_nanosleep()
     {
@@ -196,36 +160,6 @@ public sealed class PlayoutLaneTests
 
         /// <summary>Whether the tick's thread holds socket writes for the pass's end now.</summary>
         private static string Held => SendPass.IsOpen ? " (sends held)" : "";
-    }
-
-    private static bool IsRoot() =>
-        OperatingSystem.IsLinux() &&
-        File.ReadLines("/proc/self/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[2] == "0";
-
-    /// <summary>Reads its lane thread's scheduling policy (field 41 of its stat line) on its first tick.</summary>
-    private sealed class PolicyTarget : IPlayoutTarget
-    {
-        private const int Unread = -2;
-        private int _policy = Unread;
-
-        public int? Policy => Volatile.Read(ref _policy) is var p && p != Unread ? p : null;
-
-        public void OnTick(long tick, double latenessMs, int skippedTicks)
-        {
-            if (_policy != Unread)
-            {
-                return;
-            }
-
-            var policy = -1;
-            if (OperatingSystem.IsLinux())
-            {
-                var stat = File.ReadAllText("/proc/thread-self/stat");
-                policy = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[38], System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            Volatile.Write(ref _policy, policy);
-        }
     }
 
     private sealed class RecordingTarget : IPlayoutTarget

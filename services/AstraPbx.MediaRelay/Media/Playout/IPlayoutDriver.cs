@@ -9,9 +9,8 @@ public interface IPlayoutDriver
     /// <summary>The time the schedule is read on.</summary>
     TimeProvider Time { get; }
 
-    /// <summary>The scheduling its threads got, for the clock's start log: <c>SCHED_FIFO 10</c>, <c>nice -10</c>, or
-    /// <c>unchanged</c>.</summary>
-    string Priority { get; }
+    /// <summary>Whether the driver raised its threads' scheduling priority (for the clock's start log).</summary>
+    bool PriorityRaised { get; }
 
     /// <summary>Starts ticking on the schedule that began at <paramref name="start"/> (a <see cref="Time"/> timestamp)
     /// and returns at once; the task completes once the ticks have stopped.</summary>

@@ -3,28 +3,19 @@ namespace AstraPbx.MediaRelay.Media.Playout;
 /// <summary>The real clock: each lane on a thread of its own, on <see cref="TimeProvider.System"/>. A
 /// <see cref="Task.Delay(TimeSpan)"/> wake-up goes through the timer queue and the thread pool, which fire a millisecond
 /// or more late on a busy machine, and every late tick delays every session of the lane.</summary>
-/// <param name="realtimePriority">SCHED_FIFO priority for the lanes where the process may
-/// (<see cref="RelayOptions.PlayoutRealtimePriority"/>); 0, or refused: nice -10 where the process may.</param>
-public sealed class ThreadPlayoutDriver(int realtimePriority = RelayOptions.DefaultPlayoutRealtimePriority) : IPlayoutDriver
+public sealed class ThreadPlayoutDriver : IPlayoutDriver
 {
     private static readonly TimeSpan SpinWindow = TimeSpan.FromMilliseconds(2);
 
-    private int _realtime;
     private int _raised;
 
     public TimeProvider Time => TimeProvider.System;
 
-    public string Priority =>
-        Volatile.Read(ref _realtime) > 0 ? $"SCHED_FIFO {realtimePriority}" : Volatile.Read(ref _raised) > 0 ? "nice -10" : "unchanged";
-
-    /// <summary>Lanes running at SCHED_FIFO.</summary>
-    public int RealtimeLanes => Volatile.Read(ref _realtime);
+    public bool PriorityRaised => Volatile.Read(ref _raised) > 0;
 
     public Task RunAsync(PlayoutTicker ticker, long start, CancellationToken stoppingToken)
     {
         var threads = new Task[ticker.LaneCount];
-        // RunAsync returns once every lane has set its priority, so the clock's start log says what they got.
-        using var prioritySet = new CountdownEvent(threads.Length);
         for (var i = 0; i < threads.Length; i++)
         {
             var loop = ticker.LoopForLane(i, start);
@@ -33,16 +24,11 @@ public sealed class ThreadPlayoutDriver(int realtimePriority = RelayOptions.Defa
             {
                 try
                 {
-                    if (ThreadNice.TryRealtime(realtimePriority))
-                    {
-                        Interlocked.Increment(ref _realtime);
-                    }
-                    else if (ThreadNice.TryRaise())
+                    if (ThreadNice.TryRaise())
                     {
                         Interlocked.Increment(ref _raised);
                     }
 
-                    prioritySet.Signal();
                     Run(loop, stoppingToken);
                     stopped.TrySetResult();
                 }
@@ -59,7 +45,6 @@ public sealed class ThreadPlayoutDriver(int realtimePriority = RelayOptions.Defa
             threads[i] = stopped.Task;
         }
 
-        prioritySet.Wait(TimeSpan.FromSeconds(5));
         return Task.WhenAll(threads);
     }
 

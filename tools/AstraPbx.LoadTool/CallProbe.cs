@@ -15,7 +15,12 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
     private const uint Magic = 0x52545341; // "ASTR"
     private const int StampBytes = 20;
 
+    /// <summary>The stamp and, after it, when the echo bot got the frame (<see cref="StampBotReceipt"/>).</summary>
+    private const int EchoStampBytes = StampBytes + 8;
+
     private readonly System.Collections.BitArray _seen = new(maxFrames);
+    private readonly float[] _uplinkMs = new float[maxFrames];
+    private readonly float[] _roundTripMs = new float[maxFrames];
     private readonly List<float> _rttMs = new(maxFrames);
     private long _lastArrival;
 
@@ -87,6 +92,32 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
         }
     }
 
+    /// <summary>The echo bot, just before echoing a frame: stamps in it when it got it, so each frame coming back says
+    /// how long it took to reach the bot (the relay's uplink) as well as its round trip.</summary>
+    public static void StampBotReceipt(Span<byte> message, object? state)
+    {
+        if (message.Length >= EchoStampBytes && BinaryPrimitives.ReadUInt32LittleEndian(message) == Magic)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(message[StampBytes..], Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>Frames <paramref name="seq"/>-4 to <paramref name="seq"/>+2 as "uplink/round trip" in ms ("-" for one
+    /// that never came back): whether a loss followed a late uplink (the relay forwarding the caller late), or a
+    /// late echo or downlink.</summary>
+    public string Around(long seq)
+    {
+        var parts = new List<string>();
+        for (var i = Math.Max(0, seq - 4); i <= Math.Min(seq + 2, _seen.Length - 1); i++)
+        {
+            parts.Add(_seen[(int)i]
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{_uplinkMs[i]:0}/{_roundTripMs[i]:0}")
+                : "-");
+        }
+
+        return string.Join(' ', parts);
+    }
+
     /// <summary>Frames sent inside the measurement window that never came back (the rest of a call's lost frames were
     /// sent during the ramp or the warm-up).</summary>
     public long LostInWindow()
@@ -126,14 +157,14 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
         }
 
         _lastArrival = timestamp;
-        Span<byte> stamp = stackalloc byte[StampBytes];
-        if (payload.Length < StampBytes)
+        Span<byte> stamp = stackalloc byte[EchoStampBytes];
+        if (payload.Length < EchoStampBytes)
         {
             SilenceFrames++;
             return;
         }
 
-        payload.Slice(0, StampBytes).CopyTo(stamp);
+        payload.Slice(0, EchoStampBytes).CopyTo(stamp);
         if (BinaryPrimitives.ReadUInt32LittleEndian(stamp) != Magic)
         {
             SilenceFrames++;
@@ -155,6 +186,9 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
         }
 
         _seen[(int)seq] = true;
+        var botAt = BinaryPrimitives.ReadInt64LittleEndian(stamp[StampBytes..]);
+        _uplinkMs[seq] = (float)Stopwatch.GetElapsedTime(sentAt, botAt).TotalMilliseconds;
+        _roundTripMs[seq] = (float)Stopwatch.GetElapsedTime(sentAt, timestamp).TotalMilliseconds;
         DistinctEchoes++;
         if (FirstEchoedFrame < 0 || seq < FirstEchoedFrame)
         {

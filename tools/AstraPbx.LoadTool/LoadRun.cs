@@ -35,6 +35,7 @@ internal sealed class LoadRun(LoadOptions options)
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions
         {
             Behavior = GatewayBehavior.Echo,
+            BeforeEcho = CallProbe.StampBotReceipt,
             AcceptSeedHandshake = options.Peer is not null,
         }).ConfigureAwait(false);
         await using var relay = options.Peer is null
@@ -313,8 +314,8 @@ internal sealed class LoadRun(LoadOptions options)
             Console.WriteLine($"calls whose best round trip is over 100 ms beyond the intended delay: {string.Join("; ", slow)}");
         }
 
-        var lostAt = _calls.SelectMany(c => c.Probe.LostFrames(10)).Take(10)
-            .Select(f => string.Create(inv, $"{Stopwatch.GetElapsedTime(_window.Start, f.SentAt).TotalSeconds:0.00} (frame {f.Seq})")).ToList();
+        var lostAt = _calls.SelectMany(c => c.Probe.LostFrames(10).Select(f => (f.Seq, f.SentAt, c.Probe))).Take(10)
+            .Select(f => string.Create(inv, $"{Stopwatch.GetElapsedTime(_window.Start, f.SentAt).TotalSeconds:0.00} (frame {f.Seq}; frames {Math.Max(0, f.Seq - 4)}.. uplink/round trip ms: {f.Probe.Around(f.Seq)})")).ToList();
         if (lostAt.Count > 0)
         {
             Console.WriteLine($"lost after a call's first echo, sent at (s from the window's start; the last calls were up {options.WarmupSeconds:0.#} s before it): {string.Join(", ", lostAt)}");

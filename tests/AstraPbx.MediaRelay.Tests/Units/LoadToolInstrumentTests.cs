@@ -40,6 +40,7 @@ public sealed class LoadToolInstrumentTests
         {
             if (!neverEchoed.Contains(seq))
             {
+                CallProbe.StampBotReceipt(frames[seq], null);
                 probe.OnFrame(AudioSocketKind.Slin, new ReadOnlySequence<byte>(frames[seq]), Stopwatch.GetTimestamp());
             }
         }
@@ -51,6 +52,12 @@ public sealed class LoadToolInstrumentTests
         // as asked for.
         Assert.Equal(neverEchoed.Select(seq => ((long)seq, probe.FirstSent + seq * Stopwatch.Frequency / 50)), probe.LostFrames(10));
         Assert.Equal([5L, 12L], probe.LostFrames(2).Select(f => f.Seq));
+
+        // Around a lost frame: each neighbour's uplink (caller to the echo bot) and round trip, "-" for one lost.
+        var around = probe.Around(5).Split(' ');
+        Assert.Equal(7, around.Length);
+        Assert.Equal("-", around[4]);
+        Assert.All(around.Where((_, i) => i != 4), pair => Assert.Matches(@"^\d+/\d+$", pair));
     }
 
     [Fact]

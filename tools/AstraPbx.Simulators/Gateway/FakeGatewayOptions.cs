@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace AstraPbx.Simulators.Gateway;
 
 /// <summary>What a <see cref="FakeGateway"/> does with each session once the handshake is in.</summary>
@@ -44,6 +46,10 @@ public sealed class FakeGatewayOptions
     /// <summary><see cref="GatewayBehavior.PipecatLike"/> only: caller speech (a frame above about -40 dBFS) arriving
     /// while the bot speaks interrupts it, as Pipecat's voice activity detection does. Off by default.</summary>
     public bool InterruptOnCallerSpeech { get; init; }
+
+    /// <summary>Binary mode, echoing: called with each caller message just before it is echoed, and may change it (the
+    /// load tool stamps in it when the bot got it, to tell the uplink's delay from the downlink's).</summary>
+    public SpanAction<byte, object?>? BeforeEcho { get; init; }
 
     /// <summary>Refuse the WebSocket upgrade with this HTTP status (e.g. 403).</summary>
     public int? RejectWithStatus { get; init; }

@@ -324,6 +324,7 @@ public sealed partial class GatewaySession
                 OnCallerAudio(buffer.WrittenSpan);
                 if (_echoing)
                 {
+                    _options.BeforeEcho?.Invoke(System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer.WrittenMemory).Span, null);
                     await SendAsync(buffer.WrittenMemory, WebSocketMessageType.Binary).ConfigureAwait(false);
                 }
 

@@ -43,11 +43,11 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     private long _highestSeq = -1;
 
-    /// <summary>The round trip of the first frame that came back (ms).</summary>
-    public double FirstEchoRoundTripMs { get; private set; }
+    /// <summary>The round trip of the first frame that came back (ms; frames come back in order).</summary>
+    public double FirstEchoRoundTripMs => FirstEchoedFrame < 0 ? 0 : _roundTripMs[FirstEchoedFrame];
 
     /// <summary>When the call's first frame was sent (<see cref="Stopwatch"/> time stamp).</summary>
-    public long FirstSent => _firstSent;
+    public long FirstSent { get; private set; }
 
     /// <summary>A 400 Hz tone at about -12 dBFS (exactly 8 periods per frame): callers talk, they do not send silence,
     /// and the relay's jitter buffer tells speech from the quiet end of an utterance.</summary>
@@ -58,7 +58,7 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
         var now = Stopwatch.GetTimestamp();
         if (index == 0)
         {
-            _firstSent = now;
+            FirstSent = now;
         }
 
         Tone.AsSpan(0, frame.Length).CopyTo(frame);
@@ -74,7 +74,6 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
 
     private long _firstWindowFrame = -1;
     private long _lastWindowFrame = -1;
-    private long _firstSent;
 
     /// <summary>The frames sent before the last one that came back and that never did, each with about when it was
     /// sent (the first frame's send time plus 20 ms a frame; the pacer keeps to it), at most
@@ -87,7 +86,7 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
             if (!_seen[seq] && seq > FirstEchoedFrame)
             {
                 found++;
-                yield return (seq, _firstSent + seq * Stopwatch.Frequency / 50);
+                yield return (seq, FirstSent + seq * Stopwatch.Frequency / 50);
             }
         }
     }
@@ -192,11 +191,6 @@ internal sealed class CallProbe(LoadWindow window, LoadStats stats, int maxFrame
         DistinctEchoes++;
         if (FirstEchoedFrame < 0 || seq < FirstEchoedFrame)
         {
-            if (FirstEchoedFrame < 0)
-            {
-                FirstEchoRoundTripMs = Stopwatch.GetElapsedTime(sentAt, timestamp).TotalMilliseconds;
-            }
-
             FirstEchoedFrame = seq;
         }
         if (seq < _highestSeq)

@@ -307,11 +307,12 @@ internal sealed class LoadRun(LoadOptions options)
         Console.WriteLine($"relay: {relay.Name}{Pinning()}");
         Console.WriteLine(string.Create(inv, $"calls: {calls} of {options.Calls} ({Failures()}); ramp {rampSeconds:0.0} s; measured {windowSeconds:0.0} s after {options.WarmupSeconds:0.#} s warm-up; calls ended early: {ended}"));
         Console.WriteLine(string.Create(inv, $"frames sent by callers: {sent}; echoed back: {echoes}; lost: {lost} (of which before the call's first echo: {beforeFirstEcho}; sent inside the window: {lostInWindow}); duplicates: {duplicates}; out of order: {outOfOrder}; silence fill received: {silence}; sends skipped (socket full): {skipped}"));
-        var slow = _calls.Where(c => c.Probe.RoundTrips.Count > 0 && c.Probe.RoundTrips.Min() > intended + 100).Take(10)
-            .Select(c => string.Create(inv, $"started {Stopwatch.GetElapsedTime(_window.Start, c.Probe.FirstSent).TotalSeconds:0.00} s, first echo frame {c.Probe.FirstEchoedFrame} after {c.Probe.FirstEchoRoundTripMs:0} ms, best {c.Probe.RoundTrips.Min():0} ms")).ToList();
+        var slowCalls = _calls.Where(c => c.Probe.RoundTrips.Count > 0 && c.Probe.RoundTrips.Min() > intended + 20).ToList();
+        var slow = slowCalls.Take(10)
+            .Select(c => string.Create(inv, $"started {Stopwatch.GetElapsedTime(_window.Start, c.Probe.FirstSent).TotalSeconds:0.00} s, first echo frame {c.Probe.FirstEchoedFrame} after {c.Probe.FirstEchoRoundTripMs:0} ms, best {c.Probe.RoundTrips.Min():0} ms, frames {c.Probe.FirstEchoedFrame}.. uplink/round trip ms: {c.Probe.Around(c.Probe.FirstEchoedFrame + 4)}")).ToList();
         if (slow.Count > 0)
         {
-            Console.WriteLine($"calls whose best round trip is over 100 ms beyond the intended delay: {string.Join("; ", slow)}");
+            Console.WriteLine($"calls whose best round trip is over 20 ms beyond the intended delay: {slowCalls.Count}; {string.Join("; ", slow)}");
         }
 
         var lostAt = _calls.SelectMany(c => c.Probe.LostFrames(10).Select(f => (f.Seq, f.SentAt, c.Probe))).Take(10)

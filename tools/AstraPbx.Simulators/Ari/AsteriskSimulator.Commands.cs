@@ -8,8 +8,14 @@ public sealed partial class AsteriskSimulator
 {
     private const string ChannelsPath = "/ari/channels/";
 
+    private int _requests;
+
+    /// <summary>Authenticated requests served since start, the start's own route warm-up included (one per route).</summary>
+    public int RequestsServed => Volatile.Read(ref _requests);
+
     private Task CountCommandAsync(HttpContext context, RequestDelegate next)
     {
+        Interlocked.Increment(ref _requests);
         var path = context.Request.Path.Value ?? "";
         if (path.StartsWith(ChannelsPath, StringComparison.Ordinal))
         {

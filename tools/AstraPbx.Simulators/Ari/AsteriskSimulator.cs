@@ -76,7 +76,38 @@ public sealed partial class AsteriskSimulator : IAsyncDisposable
         }, cancellationToken).ConfigureAwait(false);
         simulator.BaseUrl = "http://127.0.0.1:" + port;
         simulator._app = app;
+        await simulator.WarmRoutesAsync(cancellationToken).ConfigureAwait(false);
         return simulator;
+    }
+
+    /// <summary>Asterisk answers its REST calls in about a millisecond from the first call on; this stand-in would not:
+    /// the first request to each route builds and compiles that route's handler (on this machine the first call's three
+    /// concurrent <c>POST</c>s took 56 ms against 1 ms warm, inside the ingress's measured setup). So before it reports
+    /// started, it sends itself one request per route, on a channel that does not exist (404, 422: no call, no event, no
+    /// command counted), with its own credentials (no authentication failure counted).</summary>
+    private async Task WarmRoutesAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_expectedAuth)));
+        const string channel = "/ari/channels/warm-up";
+        var requests = new (HttpMethod Method, string Path)[]
+        {
+            (HttpMethod.Get, "/ari/asterisk/info"),
+            (HttpMethod.Get, "/ari/applications/warm-up"),
+            (HttpMethod.Post, "/ari/applications/warm-up/subscription?eventSource=channel:warm-up"),
+            (HttpMethod.Get, channel),
+            (HttpMethod.Post, channel + "/answer"),
+            (HttpMethod.Get, channel + "/variable?variable=WARM_UP"),
+            (HttpMethod.Post, channel + "/variable?variable=WARM_UP&value=1"),
+            (HttpMethod.Post, channel + "/continue?context=warm-up&extension=s&priority=1"),
+            (HttpMethod.Delete, channel + "?reason=normal"),
+        };
+        foreach (var (method, path) in requests)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A call arrives and the dialplan runs <c>Stasis(app, args)</c>: the channel (state <c>Ring</c>) enters

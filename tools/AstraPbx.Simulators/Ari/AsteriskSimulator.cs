@@ -87,7 +87,7 @@ public sealed partial class AsteriskSimulator : IAsyncDisposable
     /// command counted), with its own credentials (no authentication failure counted).</summary>
     private async Task WarmRoutesAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(BaseUrl) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
             "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_expectedAuth)));
         const string channel = "/ari/channels/warm-up";

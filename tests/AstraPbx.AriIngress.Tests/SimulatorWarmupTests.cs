@@ -9,7 +9,7 @@ namespace AstraPbx.AriIngress.Tests;
 public sealed class SimulatorWarmupTests
 {
     [Fact]
-    public async Task Starting_requests_every_REST_route_once_with_its_own_credentials_and_leaves_no_call()
+    public async Task Starting_sends_each_REST_route_one_request_that_reaches_it_with_its_own_credentials_and_leaves_no_call()
     {
         await using var asterisk = await AsteriskSimulator.StartAsync();
 

@@ -10,12 +10,17 @@ public sealed partial class AsteriskSimulator
 
     private int _requests;
 
-    /// <summary>Authenticated requests served since start, the start's own route warm-up included (one per route).</summary>
+    /// <summary>Authenticated requests that reached one of the simulator's routes since start, the start's own route
+    /// warm-up included (one per route); a path no route matches is not counted.</summary>
     public int RequestsServed => Volatile.Read(ref _requests);
 
     private Task CountCommandAsync(HttpContext context, RequestDelegate next)
     {
-        Interlocked.Increment(ref _requests);
+        if (context.GetEndpoint() is not null)
+        {
+            Interlocked.Increment(ref _requests);
+        }
+
         var path = context.Request.Path.Value ?? "";
         if (path.StartsWith(ChannelsPath, StringComparison.Ordinal))
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AstraPbx.MediaRelay.Media;
 using Xunit;
 
@@ -8,6 +9,35 @@ namespace AstraPbx.MediaRelay.Tests.Units;
 /// (640-byte frames, a wideband binary-mode session): the corrector counts frames, not bytes.</summary>
 public sealed class DriftCorrectionTests
 {
+    [Fact]
+    public void Speech_detection_agrees_with_a_sample_by_sample_mean_at_every_length_and_at_the_level_itself()
+    {
+        var random = new Random(13);
+        var frames = new List<short[]>
+        {
+            Enumerable.Repeat(short.MinValue, 160).ToArray(),
+            Enumerable.Repeat(short.MaxValue, 5000).ToArray(),
+            // Exactly at the level is not speech; one more is.
+            Enumerable.Repeat((short)DriftCorrector.SpeechLevel, 160).ToArray(),
+            Enumerable.Repeat((short)-DriftCorrector.SpeechLevel, 159).Append((short)(DriftCorrector.SpeechLevel + 1)).ToArray(),
+        };
+        for (var length = 0; length <= 700; length += 7)
+        {
+            var level = random.Next(0, 4 * DriftCorrector.SpeechLevel);
+            frames.Add(Enumerable.Range(0, length).Select(_ => (short)random.Next(-level, level + 1)).ToArray());
+        }
+
+        foreach (var samples in frames)
+        {
+            var expected = samples.Sum(s => (long)Math.Abs((int)s)) > (long)DriftCorrector.SpeechLevel * samples.Length;
+            var bytes = MemoryMarshal.AsBytes(samples.AsSpan());
+            Assert.True(expected == DriftCorrector.IsSpeech(bytes), $"{samples.Length} samples, mean {samples.Select(s => Math.Abs((int)s)).DefaultIfEmpty().Average():0.0}");
+        }
+
+        Assert.Contains(frames, f => DriftCorrector.IsSpeech(MemoryMarshal.AsBytes(f.AsSpan())));
+        Assert.Contains(frames, f => f.Length > 0 && !DriftCorrector.IsSpeech(MemoryMarshal.AsBytes(f.AsSpan())));
+    }
+
     [Theory]
     [InlineData(8000)]
     [InlineData(16000)]

@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using AstraPbx.Contracts.Media;
@@ -24,9 +23,9 @@ public sealed class GatewayConnector
     public GatewayConnector(IOptions<RelayOptions> options) => _options = options.Value;
 
     /// <summary>Connects to <paramref name="url"/> (already validated as ws:// or wss://): TCP through the cache, TLS for
-    /// wss:// (the system's certificate validation, for the URL's host), the HTTP/1.1 upgrade, then a WebSocket over the
-    /// connection's stream, wrapped in a <see cref="GatewayStream"/> that runs the keep-alive (the runtime's own is off:
-    /// see there).</summary>
+    /// wss:// (the system's certificate validation, for the URL's host), the HTTP/1.1 upgrade, then the relay's own
+    /// WebSocket (<see cref="GatewayWebSocket"/>) over the connection's stream, wrapped in a <see cref="GatewayStream"/>
+    /// that runs the keep-alive.</summary>
     public async Task<GatewayConnection> ConnectAsync(Uri url, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -62,8 +61,7 @@ public sealed class GatewayConnector
             {
                 Ticked = ticked,
             };
-            var webSocket = WebSocket.CreateFromStream(transport, new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-            return new GatewayConnection(webSocket, transport);
+            return new GatewayConnection(new GatewayWebSocket(transport), transport);
         }
         catch (Exception e) when (e is not GatewayConnectException)
         {

@@ -15,8 +15,6 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// written whole between two of its frames, never inside one.</summary>
 internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan timeout) : WrappingStream(inner)
 {
-    private const int PingFrameBytes = 2 + 4 + 8;
-
     private const int MaskPoolBytes = 4096;
 
     private readonly SemaphoreSlim _write = new(1, 1);
@@ -139,16 +137,9 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
             return;
         }
 
-        var frame = new byte[PingFrameBytes];
-        frame[0] = 0x89; // FIN + ping
-        frame[1] = 0x80 | 8; // masked (a client's frames always are), 8 bytes of payload
-        RandomNumberGenerator.Fill(frame.AsSpan(2, 4));
-        BinaryPrimitives.WriteInt64BigEndian(frame.AsSpan(6), Interlocked.Increment(ref _pings));
-        for (var i = 0; i < 8; i++)
-        {
-            frame[6 + i] ^= frame[2 + (i & 3)];
-        }
-
+        Span<byte> count = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(count, Interlocked.Increment(ref _pings));
+        var frame = ControlFrame(0x9, count);
         ValueTask write;
         try
         {
@@ -162,6 +153,22 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
         }
 
         _ = ReleaseWhenWritten(write);
+    }
+
+    /// <summary>Writes a control frame (a pong, a close: <see cref="GatewayWebSocket"/>) whole, between two other frames.
+    /// The payload is copied before this returns.</summary>
+    internal ValueTask SendControlAsync(byte opcode, ReadOnlySpan<byte> payload) => WriteAsync(ControlFrame(opcode, payload));
+
+    /// <summary>A control frame (at most 125 bytes of payload), masked as a client's frames must be, with a fresh
+    /// random mask (control frames are rare: pings after silence, pongs, the close).</summary>
+    internal static byte[] ControlFrame(byte opcode, ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[2 + 4 + payload.Length];
+        frame[0] = (byte)(0x80 | opcode); // FIN + the opcode
+        frame[1] = (byte)(0x80 | payload.Length); // masked
+        RandomNumberGenerator.Fill(frame.AsSpan(2, 4));
+        Mask(payload, frame.AsSpan(6), BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(2, 4)));
+        return frame;
     }
 
     private async Task ReleaseWhenWritten(ValueTask write)
@@ -213,7 +220,12 @@ internal sealed class GatewayStream(Stream inner, TimeSpan interval, TimeSpan ti
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
-    private void Received(int count)
+    /// <summary>A read from the connection under this stream, for a reader that reports what it got itself
+    /// (<see cref="Received"/>): one await less per read than <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
+    internal ValueTask<int> ReadUnderAsync(Memory<byte> buffer, CancellationToken cancellationToken) => Inner.ReadAsync(buffer, cancellationToken);
+
+    /// <summary>Bytes came from the bot: it is alive.</summary>
+    internal void Received(int count)
     {
         if (count > 0)
         {

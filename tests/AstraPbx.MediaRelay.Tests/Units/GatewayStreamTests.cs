@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using AstraPbx.MediaRelay.Gateway;
 using Xunit;
 
@@ -10,68 +9,6 @@ namespace AstraPbx.MediaRelay.Tests.Units;
 /// client writes, and its keep-alive pings a silent bot and gives up on one that answers nothing.</summary>
 public sealed class GatewayStreamTests
 {
-    /// <summary>A connection whose reads the test feeds and whose writes it keeps.</summary>
-    private sealed class FakeConnection : Stream
-    {
-        private readonly Channel<byte[]> _incoming = Channel.CreateUnbounded<byte[]>();
-
-        public List<byte[]> Written { get; } = [];
-
-        public void Feed(byte[] bytes) => _incoming.Writer.TryWrite(bytes);
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var bytes = await _incoming.Reader.ReadAsync(cancellationToken);
-            bytes.CopyTo(buffer);
-            return bytes.Length;
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Written.Add(buffer.ToArray());
-            return default;
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Written.Add(buffer.AsSpan(offset, count).ToArray());
-    }
-
-    private static (bool Fin, int Opcode, byte[] Payload) ParseClientFrame(byte[] frame)
-    {
-        Assert.True((frame[1] & 0x80) != 0, "a client's frame must be masked");
-        var length = (long)(frame[1] & 0x7F);
-        var offset = 2;
-        if (length == 126)
-        {
-            length = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(2));
-            offset = 4;
-        }
-        else if (length == 127)
-        {
-            length = (long)BinaryPrimitives.ReadUInt64BigEndian(frame.AsSpan(2));
-            offset = 10;
-        }
-
-        var mask = frame.AsSpan(offset, 4).ToArray();
-        offset += 4;
-        Assert.Equal(offset + length, frame.Length);
-        var payload = new byte[length];
-        for (var i = 0; i < length; i++)
-        {
-            payload[i] = (byte)(frame[offset + i] ^ mask[i % 4]);
-        }
-
-        return ((frame[0] & 0x80) != 0, frame[0] & 0x0F, payload);
-    }
-
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
@@ -114,7 +51,7 @@ public sealed class GatewayStreamTests
         Assert.Equal(2, connection.Written.Count);
         foreach (var frame in connection.Written)
         {
-            var parsed = ParseClientFrame(frame);
+            var parsed = FakeConnection.ParseClientFrame(frame);
             Assert.True(parsed.Fin);
             Assert.Equal(opcode, parsed.Opcode);
             Assert.Equal(payload, parsed.Payload);
@@ -146,7 +83,7 @@ public sealed class GatewayStreamTests
         var masks = new HashSet<uint>();
         foreach (var frame in first.Written.Concat(second.Written))
         {
-            Assert.Equal(payload, ParseClientFrame(frame).Payload);
+            Assert.Equal(payload, FakeConnection.ParseClientFrame(frame).Payload);
             masks.Add(BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(4, 4)));
         }
 
@@ -187,7 +124,7 @@ public sealed class GatewayStreamTests
 
         Assert.True(stream.Check(start + 1100));
         var ping = Assert.Single(connection.Written);
-        var parsed = ParseClientFrame(ping);
+        var parsed = FakeConnection.ParseClientFrame(ping);
         Assert.Equal(0x9, parsed.Opcode);
         Assert.Equal(8, parsed.Payload.Length);
         Assert.Equal(1, stream.Pings);
@@ -233,7 +170,7 @@ public sealed class GatewayStreamTests
         Assert.Equal(0, stream.Pings);
     }
 
-    private static (Stream Client, Stream Server) DuplexPair()
+    internal static (Stream Client, Stream Server) DuplexPair()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();

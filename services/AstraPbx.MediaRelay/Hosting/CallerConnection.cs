@@ -11,7 +11,7 @@ namespace AstraPbx.MediaRelay.Hosting;
 /// second <c>recv</c> that finds nothing (.NET's socket engine reads until <c>EAGAIN</c> after every message). A caller who
 /// goes quiet (silence suppression sends nothing) costs a <c>recv</c> per tick only briefly: after
 /// <see cref="IdlePolls"/> empty ticks the read goes back to epoll until the next bytes arrive. Writes go out from the
-/// writer's own flush (the output pipe's reader runs inline: one <c>send</c> per frame, on the tick that wrote it).
+/// writer's own flush (<see cref="SocketOutput"/>: one <c>send</c> per frame, on the tick that wrote it).
 /// Every wait (a read with nothing to read, a send with the buffer full) is on the relay's own epoll (<see cref="SocketIo"/>),
 /// armed only while it waits, so the socket costs no wake-up between the tick's reads.
 /// <para>Exactly one party fills the input pipe at a time: the async read loop, or a tick; <see cref="_owner"/> says
@@ -33,22 +33,18 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     private const int Done = 3;
 
     // Inline schedulers: a flush runs the reader's continuation in the writer's call (the caller leg on the tick or on
-    // the socket's completion; the send loop on the playout's flush), as Kestrel's inline scheduling did. The output's
-    // pause threshold is Kestrel's default write buffer (64 KiB): a peer that stops reading blocks the flush, and the
-    // playout then skips frames rather than queue them.
+    // the socket's completion), as Kestrel's inline scheduling did. The output (SocketOutput) pauses at Kestrel's default
+    // write buffer (64 KiB): a peer that stops reading blocks the flush, and the playout then skips frames rather than
+    // queue them.
     private static readonly PipeOptions InputOptions = new(
         readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, minimumSegmentSize: MinimumRead, useSynchronizationContext: false);
-
-    private static readonly PipeOptions OutputOptions = new(
-        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024,
-        minimumSegmentSize: MinimumRead, useSynchronizationContext: false);
 
     private static long s_ids;
 
     private readonly Socket _socket;
     private readonly SocketIo _io;
     private readonly Pipe _input = new(InputOptions);
-    private readonly Pipe _output = new(OutputOptions);
+    private readonly SocketOutput _output;
     private readonly object _gate = new();
     private readonly Task _sending;
     private int _owner = AsyncReading;
@@ -73,7 +69,8 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         _io = SocketIo.For(socket, ownWaits);
         ConnectionId = "as-" + Interlocked.Increment(ref s_ids).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Remote = socket.RemoteEndPoint?.ToString();
-        _sending = SendLoopAsync();
+        _output = new SocketOutput(_io);
+        _sending = _output.Sent;
         _ = ReadLoopAsync();
     }
 
@@ -87,7 +84,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     public PipeReader Input => _input.Reader;
 
     /// <summary>Frames to Asterisk; each flush sends.</summary>
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _output;
 
     /// <summary>Reads served by a tick.</summary>
     public long PolledReads => Interlocked.Read(ref _polledReads);
@@ -267,7 +264,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     /// turned off first; a reset only if <see cref="Reset"/> ran).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
         await _input.Reader.CompleteAsync().ConfigureAwait(false);
         try
         {
@@ -417,41 +414,5 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         }
 
         _input.Writer.Complete(error);
-    }
-
-    private async Task SendLoopAsync()
-    {
-        var reader = _output.Reader;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                {
-                    var rest = segment;
-                    while (!rest.IsEmpty)
-                    {
-                        var sent = await _io.SendAsync(rest, CancellationToken.None).ConfigureAwait(false);
-                        rest = rest[sent..];
-                    }
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // Reset by us or by Asterisk: what is still written is dropped, and the writer's flushes report completed
-            // (an error here would be thrown at the playout's flush; the read side sees the connection end).
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
     }
 }

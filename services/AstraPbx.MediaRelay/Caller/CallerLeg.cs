@@ -30,8 +30,9 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
     /// it in time).</summary>
     internal const int BatchWaitTicks = 2;
 
-    private readonly CancellationTokenSource _read = new();
     private PipeReader? _input;
+    private Timer? _stopReading; // kept here: an unreferenced timer may be collected before it fires
+    private int _readStopped;
     private int _batchOpen;
     private int _batchTicks;
     private int _flushRequested;
@@ -61,16 +62,25 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
 
     public long BytesToGateway => Interlocked.Read(ref _bytesToGateway);
 
-    /// <summary>Stops reading what Asterisk still sends after <paramref name="delay"/>, whoever ended the call.</summary>
-    public void StopReadingAfter(TimeSpan delay) => _read.CancelAfter(delay);
+    /// <summary>Stops reading what Asterisk still sends after <paramref name="delay"/>, whoever ended the call: the
+    /// pending read is cancelled (<see cref="PipeReader.CancelPendingRead"/>). Not a cancellation token on every read:
+    /// a pending pipe read registers a callback on its token, and one is pending for every frame.</summary>
+    public void StopReadingAfter(TimeSpan delay) =>
+        Interlocked.CompareExchange(ref _stopReading, new Timer(static state => ((CallerLeg)state!).StopReading(), this, delay, Timeout.InfiniteTimeSpan), null);
+
+    private void StopReading()
+    {
+        Volatile.Write(ref _readStopped, 1);
+        Volatile.Read(ref _input)?.CancelPendingRead();
+    }
 
     /// <summary>Reads the claimed connection (its UUID frame already consumed) until Asterisk closes it or, after the
     /// end, the read is stopped.</summary>
     public async Task RunAsync(PipeReader input, PipeWriter output)
     {
+        Volatile.Write(ref _input, input);
         if (_batch is not null)
         {
-            Volatile.Write(ref _input, input);
             Playout.UplinkTick = FlushStaleBatch;
         }
 
@@ -80,11 +90,17 @@ internal sealed class CallerLeg(CallerPlayout playout, GatewayLeg gateway, ISess
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(_read.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                if (Volatile.Read(ref _readStopped) == 1)
+                {
+                    return;
+                }
+
+                result = await input.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled && Volatile.Read(ref _readStopped) == 1)
+                {
+                    input.AdvanceTo(result.Buffer.End);
+                    return;
+                }
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
             {

@@ -96,26 +96,55 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
         }
     }
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    /// <summary>Sends one message under the send lock. The lock is nearly always free and the send nearly always
+    /// completes at once (the kernel buffers it): then nothing here awaits (one frame per call per tick).</summary>
+    private ValueTask SendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type) =>
+        _sendLock.Wait(0) ? SendLocked(message, type) : WaitThenSendAsync(message, type);
+
+    private async ValueTask WaitThenSendAsync(ReadOnlyMemory<byte> message, WebSocketMessageType type)
     {
         await _sendLock.WaitAsync().ConfigureAwait(false);
+        await SendLocked(message, type).ConfigureAwait(false);
+    }
+
+    /// <summary>The send, with the lock held; the lock is released when it is done.</summary>
+    private ValueTask SendLocked(ReadOnlyMemory<byte> message, WebSocketMessageType type)
+    {
+        ValueTask send;
         try
         {
-            if (socket.State == WebSocketState.Open)
+            if (socket.State != WebSocketState.Open)
             {
-                // Sends nearly always complete at once (the kernel buffers them); only a pending one pays for a timer.
-                var send = transport is not null
-                    ? transport.SendMessageAsync(type, message.Span)
-                    : socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
-                if (!send.IsCompleted)
-                {
-                    await send.AsTask().WaitAsync(options.GatewaySendTimeout).ConfigureAwait(false);
-                }
-                else
-                {
-                    await send.ConfigureAwait(false);
-                }
+                _sendLock.Release();
+                return default;
             }
+
+            send = transport is not null
+                ? transport.SendMessageAsync(type, message.Span)
+                : socket.SendAsync(message, type, endOfMessage: true, CancellationToken.None);
+            if (send.IsCompletedSuccessfully)
+            {
+                send.GetAwaiter().GetResult();
+                _sendLock.Release();
+                return default;
+            }
+        }
+        catch (Exception e) when (IsGatewayError(e))
+        {
+            _sendLock.Release();
+            _ = FailAsync(e);
+            return default;
+        }
+
+        return FinishSendAsync(send);
+    }
+
+    /// <summary>A send that did not complete at once (or failed): bounded by <see cref="RelayOptions.GatewaySendTimeout"/>.</summary>
+    private async ValueTask FinishSendAsync(ValueTask send)
+    {
+        try
+        {
+            await send.AsTask().WaitAsync(options.GatewaySendTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -126,8 +155,7 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
                 _ = session.EndAsync(EndReason.GatewaySendTimeout);
             }
         }
-        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException
-                                       or OperationCanceledException)
+        catch (Exception e) when (IsGatewayError(e))
         {
             _ = FailAsync(e);
         }
@@ -136,6 +164,9 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
             _sendLock.Release();
         }
     }
+
+    private static bool IsGatewayError(Exception e) =>
+        e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException;
 
     /// <summary>The receive buffer: a receive is pending for the whole call, so every live session holds it. 2 KiB takes
     /// a whole 40 ms binary message at 16 kHz (1,280 bytes) or a Twilio 40 ms <c>media</c> message (about 560) in one

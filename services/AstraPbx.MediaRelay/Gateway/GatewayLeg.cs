@@ -38,8 +38,17 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
     /// <summary>The session ends: reads go back to the socket engine (the close handshake still reads).</summary>
     public void StopTicking() => transport?.Ticked?.StopTicking();
 
-    /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered.</summary>
-    public void Start() => _ = Task.Run(ReceiveAsync);
+    /// <summary>Starts reading the gateway: bot audio sent before Asterisk connects (a greeting) is buffered. The loop
+    /// starts without the caller's execution context (the consumer's, or the HTTP request's: the consume span as
+    /// <see cref="System.Diagnostics.Activity.Current"/>, the bus's and the host's async locals): captured, it would be
+    /// restored around every step of the loop, one per bot message, and would keep that span alive for the whole call.</summary>
+    public void Start()
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(ReceiveAsync);
+        }
+    }
 
     /// <summary>Caller audio (PCM at the session's gateway rate) to the gateway, in the session's media mode.</summary>
     public ValueTask SendAudioAsync(ReadOnlyMemory<byte> pcm) => SendAsync(codec.EncodeAudio(pcm), codec.AudioMessageType);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 
@@ -19,14 +20,14 @@ internal sealed class SocketOutput(SocketIo io) : PipeWriter
 
     internal const int ResumeBytes = 32 * 1024;
 
-    private const int MinimumBuffer = 2048;
+    private const int MinimumBuffer = 1024;
 
     private static readonly FlushResult Ended = new(isCanceled: false, isCompleted: true);
 
     private readonly object _gate = new();
     private readonly Queue<byte[]> _backlog = new(); // what the kernel did not take, in order
     private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private byte[] _buffer = new byte[MinimumBuffer]; // the writer's, between GetSpan and FlushAsync
+    private byte[]? _buffer; // the writer's, rented between GetSpan and FlushAsync: a connection holds none between frames
     private int _written;
     private int _backlogOffset;
     private int _backlogBytes;
@@ -50,19 +51,11 @@ internal sealed class SocketOutput(SocketIo io) : PipeWriter
         }
     }
 
-    public override Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
+    public override Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint).AsMemory(_written);
 
-    public override Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
+    public override Span<byte> GetSpan(int sizeHint = 0) => Reserve(sizeHint).AsSpan(_written);
 
-    private void Reserve(int sizeHint)
+    private byte[] Reserve(int sizeHint)
     {
         if (_completed)
         {
@@ -70,16 +63,25 @@ internal sealed class SocketOutput(SocketIo io) : PipeWriter
         }
 
         var needed = _written + Math.Max(sizeHint, 1);
-        if (needed > _buffer.Length)
+        if (_buffer is null || needed > _buffer.Length)
         {
-            Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBuffer));
+            if (_buffer is not null)
+            {
+                _buffer.AsSpan(0, _written).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
+
+            _buffer = larger;
         }
+
+        return _buffer;
     }
 
     public override void Advance(int bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        if (_written + bytes > _buffer.Length)
+        if (_written + bytes > (_buffer?.Length ?? 0))
         {
             throw new InvalidOperationException("advanced past the buffer the writer was given");
         }
@@ -87,66 +89,94 @@ internal sealed class SocketOutput(SocketIo io) : PipeWriter
         _written += bytes;
     }
 
+    /// <summary>What was written since the last flush; the buffer goes back to the pool (once its bytes are sent or
+    /// copied to the backlog: <see cref="ReturnBuffer"/>).</summary>
+    private ReadOnlySpan<byte> TakeWritten()
+    {
+        var written = _buffer.AsSpan(0, _written);
+        _written = 0;
+        return written;
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+    }
+
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var data = _buffer.AsSpan(0, _written);
-            _written = 0;
-            if (_failed)
+            try
             {
+                return FlushLocked(TakeWritten());
+            }
+            finally
+            {
+                ReturnBuffer();
+            }
+        }
+    }
+
+    private ValueTask<FlushResult> FlushLocked(ReadOnlySpan<byte> data)
+    {
+        if (_failed)
+        {
+            return new ValueTask<FlushResult>(Ended);
+        }
+
+        if (data.IsEmpty)
+        {
+            return _paused is { } waiting ? new ValueTask<FlushResult>(waiting.Task) : default;
+        }
+
+        var sent = 0;
+        if (!_draining)
+        {
+            SocketError error;
+            try
+            {
+                sent = io.Socket.Send(data, SocketFlags.None, out error);
+            }
+            catch (ObjectDisposedException)
+            {
+                error = SocketError.OperationAborted;
+            }
+
+            if (error == SocketError.WouldBlock)
+            {
+                sent = 0;
+            }
+            else if (error != SocketError.Success)
+            {
+                FailLocked();
                 return new ValueTask<FlushResult>(Ended);
             }
-
-            if (data.IsEmpty)
+            else if (sent == data.Length)
             {
-                return _paused is { } waiting ? new ValueTask<FlushResult>(waiting.Task) : default;
+                return default;
             }
-
-            var sent = 0;
-            if (!_draining)
-            {
-                SocketError error;
-                try
-                {
-                    sent = io.Socket.Send(data, SocketFlags.None, out error);
-                }
-                catch (ObjectDisposedException)
-                {
-                    error = SocketError.OperationAborted;
-                }
-
-                if (error == SocketError.WouldBlock)
-                {
-                    sent = 0;
-                }
-                else if (error != SocketError.Success)
-                {
-                    FailLocked();
-                    return new ValueTask<FlushResult>(Ended);
-                }
-                else if (sent == data.Length)
-                {
-                    return default;
-                }
-            }
-
-            _backlog.Enqueue(data[sent..].ToArray());
-            _backlogBytes += data.Length - sent;
-            if (!_draining)
-            {
-                _draining = true;
-                _ = DrainAsync();
-            }
-
-            if (_backlogBytes >= PauseBytes && !_failed)
-            {
-                _paused ??= new TaskCompletionSource<FlushResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-                return new ValueTask<FlushResult>(_paused.Task);
-            }
-
-            return _failed ? new ValueTask<FlushResult>(Ended) : default;
         }
+
+        _backlog.Enqueue(data[sent..].ToArray());
+        _backlogBytes += data.Length - sent;
+        if (!_draining)
+        {
+            _draining = true;
+            _ = DrainAsync();
+        }
+
+        if (_backlogBytes >= PauseBytes && !_failed)
+        {
+            _paused ??= new TaskCompletionSource<FlushResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return new ValueTask<FlushResult>(_paused.Task);
+        }
+
+        return _failed ? new ValueTask<FlushResult>(Ended) : default;
     }
 
     /// <summary>Sends the backlog as the socket takes it, oldest first; the writer keeps adding behind it.</summary>
@@ -234,6 +264,7 @@ internal sealed class SocketOutput(SocketIo io) : PipeWriter
         {
             _completed = true;
             _written = 0;
+            ReturnBuffer();
             if (!_draining)
             {
                 _sent.TrySetResult();

@@ -1,7 +1,12 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Text;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
+using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
@@ -48,6 +53,31 @@ public sealed class GatewayFailureTests(RabbitMqFixture rabbit) : IClassFixture<
         var ended = await relay.Ended(ready.SessionId);
         Assert.Equal(SessionEndedBy.Gateway, ended.EndedBy);
         Assert.Equal(reason, ended.Reason);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x82, 0x82, 0, 0, 0, 0, 1, 2 }, "a masked frame from the server")]
+    [InlineData(new byte[] { 0xC2, 0x02, 1, 2 }, "reserved bits set")] // a compressed frame no extension allowed
+    [InlineData(new byte[] { 0x09, 0x00 }, "a fragmented control frame")]
+    [InlineData(new byte[] { 0x88, 0x02, 0x03, 0xED }, "status 1005")]
+    public async Task A_bot_that_breaks_the_websocket_protocol_mid_call_is_failed_and_the_AudioSocket_is_reset(byte[] frame, string fault)
+    {
+        await using var bot = RawBot.Start(frame);
+        var logs = new CapturingLoggerProvider();
+        await using var relay = await RelayHost.StartAsync(rabbit, logs: logs);
+        var (ready, _) = await relay.PrepareAsync(bot.Url.ToString(), MediaMode.AstraPbxBinary);
+        await using var caller = await relay.DialAsync(ready!.SessionId, new ToneSource());
+
+        // The bot sends its bad frame once caller audio reaches it: the caller is reset (the dialplan falls back), the
+        // session ends as the bot's failure, and the log names what the bot did wrong.
+        await bot.BadFrameSent.Within(Long, "caller audio at the raw bot, and its bad frame sent");
+        await AssertResetAsync(caller);
+        var ended = await relay.Ended(ready.SessionId);
+        Assert.Equal(SessionEndedBy.Gateway, ended.EndedBy);
+        Assert.Equal("gateway-failed", ended.Reason);
+        Assert.Contains(logs.Lines, line => line.Contains("gateway failed mid-call", StringComparison.Ordinal)
+                                            && line.Contains(fault, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Contains("ak_secret", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -164,6 +194,88 @@ public sealed class GatewayFailureTests(RabbitMqFixture rabbit) : IClassFixture<
         Assert.True(await raw.Closed.Within(Long, "the relay's 0x00 and close"), "0x00 before the end of the stream");
         Assert.False(raw.EndedWithReset, "a graceful close (FIN), not a reset");
         Assert.Equal("gateway-stop", (await relay.Ended(ready.SessionId)).Reason);
+    }
+
+    /// <summary>A bot on a bare TCP socket: it answers the upgrade, reads the relay's frames until the first binary one
+    /// (caller audio), then writes the bytes it was given, whatever they are.</summary>
+    private sealed class RawBot : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _serving;
+
+        private RawBot(byte[] frame)
+        {
+            _listener.Start();
+            Url = new Uri($"ws://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/ws/org-1/bot-1?key=ak_secret");
+            _serving = ServeAsync(frame);
+        }
+
+        public Uri Url { get; }
+
+        public Task BadFrameSent => _sent.Task;
+
+        public static RawBot Start(byte[] frame) => new(frame);
+
+        private async Task ServeAsync(byte[] frame)
+        {
+            try
+            {
+                using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                var stream = client.GetStream();
+                var head = new StringBuilder();
+                var one = new byte[1];
+                while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal) && await stream.ReadAsync(one, _stop.Token) == 1)
+                {
+                    head.Append((char)one[0]);
+                }
+
+                var key = head.ToString().Split("\r\n").Single(l => l.StartsWith("Sec-WebSocket-Key: ", StringComparison.Ordinal))["Sec-WebSocket-Key: ".Length..];
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {WebSocketUpgrade.AcceptFor(key)}\r\n\r\n"), _stop.Token);
+
+                // The relay's frames (masked, as a client's are): the handshake's text, then caller audio.
+                var header = new byte[14];
+                while (true)
+                {
+                    await stream.ReadExactlyAsync(header.AsMemory(0, 2), _stop.Token);
+                    var length = (long)(header[1] & 0x7F);
+                    if (length == 126)
+                    {
+                        await stream.ReadExactlyAsync(header.AsMemory(2, 2), _stop.Token);
+                        length = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(2));
+                    }
+                    else if (length == 127)
+                    {
+                        await stream.ReadExactlyAsync(header.AsMemory(2, 8), _stop.Token);
+                        length = (long)BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(2));
+                    }
+
+                    await stream.ReadExactlyAsync(new byte[4 + length], _stop.Token);
+                    if ((header[0] & 0x0F) == 0x2)
+                    {
+                        break;
+                    }
+                }
+
+                await stream.WriteAsync(frame, _stop.Token);
+                _sent.TrySetResult();
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+            {
+                _sent.TrySetException(e);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _serving;
+            _stop.Dispose();
+        }
     }
 
     private static async Task AssertResetAsync(AudioSocketCaller caller)

@@ -260,7 +260,12 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
             return Task.CompletedTask;
         }
 
-        MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, e.GetType().Name);
+        // The relay's own WebSocket names the protocol fault, or where in a frame the connection ended (its messages
+        // hold nothing of the URL); any other error is logged by its type only.
+        var error = e is WebSocketException { WebSocketErrorCode: WebSocketError.Faulted or WebSocketError.ConnectionClosedPrematurely }
+            ? e.Message
+            : e.GetType().Name;
+        MediaRelayLog.GatewayFailed(logger, session.CallId, session.SessionId, error);
         return session.EndAsync(EndReason.GatewayFailed);
     }
 

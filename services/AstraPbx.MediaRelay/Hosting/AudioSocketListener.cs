@@ -69,7 +69,15 @@ internal sealed class AudioSocketListener(
                 continue;
             }
 
-            Track(HandleAsync(socket));
+            // Each connection starts without the host's execution context: captured by its loops, it would be restored
+            // around every step of the caller leg (one per frame from Asterisk) for the whole call.
+            Task handling;
+            using (ExecutionContext.SuppressFlow())
+            {
+                handling = Task.Run(() => HandleAsync(socket));
+            }
+
+            Track(handling);
         }
     }
 

@@ -5,13 +5,16 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// <summary>An open gateway WebSocket and the stream under it that runs its keep-alive (<see cref="GatewayStream"/>).</summary>
 public sealed class GatewayConnection : IDisposable
 {
-    internal GatewayConnection(WebSocket socket, GatewayStream transport)
+    internal GatewayConnection(GatewayWebSocket socket, GatewayStream transport)
     {
-        Socket = socket;
+        Own = socket;
         Transport = transport;
     }
 
-    public WebSocket Socket { get; }
+    /// <summary>The relay's own WebSocket client over the connection (<see cref="GatewayWebSocket"/>).</summary>
+    public WebSocket Socket => Own;
+
+    internal GatewayWebSocket Own { get; }
 
     internal GatewayStream Transport { get; }
 

@@ -8,7 +8,7 @@ namespace AstraPbx.MediaRelay.Gateway;
 /// <summary>The AI gateway side of a session: its WebSocket (open from preparation on), the send lock every message to
 /// the gateway takes (each send bounded by <see cref="RelayOptions.GatewaySendTimeout"/>), the receive loop that feeds bot
 /// audio into the jitter buffer and tells a normal close from an error close or a keepalive timeout, and the close.</summary>
-internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
+internal sealed class GatewayLeg(GatewayWebSocket socket, GatewayMediaCodec codec, JitterBuffer jitter, ISessionControl session,
     RelayOptions options, ILogger logger, GatewayStream? transport = null)
 {
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -177,29 +177,23 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
     private static bool IsGatewayError(Exception e) =>
         e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException;
 
-    /// <summary>The receive buffer: a receive is pending for the whole call, so every live session holds it. 2 KiB takes
-    /// a whole 40 ms binary message at 16 kHz (1,280 bytes) or a Twilio 40 ms <c>media</c> message (about 560) in one
-    /// receive; a larger message (a burst) comes in several, which the binary decoder and the text accumulator both
-    /// take as they come (docs/benchmarks.md, memory per session).</summary>
-    internal const int ReceiveBufferBytes = 2048;
-
     private async Task ReceiveAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
         // Text messages are pieced together here; created with the first one (binary-mode bots may never send text).
+        // Binary audio goes from the WebSocket's own receive buffer straight to the jitter buffer.
         ArrayBufferWriter<byte>? text = null;
         try
         {
             while (true)
             {
-                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+                var result = await socket.ReceivePieceAsync(int.MaxValue, CancellationToken.None).ConfigureAwait(false);
                 switch (result.MessageType)
                 {
                     case WebSocketMessageType.Close:
                         await session.EndAsync(ClosedReason()).ConfigureAwait(false);
                         return;
                     case WebSocketMessageType.Binary:
-                        Apply(codec.DecodeBinary(buffer.AsSpan(0, result.Count)));
+                        Apply(codec.DecodeBinary(socket.Piece));
                         break;
                     case WebSocketMessageType.Text:
                         text ??= new ArrayBufferWriter<byte>(1024);
@@ -209,7 +203,7 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
                             return;
                         }
 
-                        text.Write(buffer.AsSpan(0, result.Count));
+                        text.Write(socket.Piece);
                         if (result.EndOfMessage)
                         {
                             var kind = ApplyText(text.WrittenSpan);
@@ -232,10 +226,6 @@ internal sealed class GatewayLeg(WebSocket socket, GatewayMediaCodec codec, Jitt
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             await FailAsync(e).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

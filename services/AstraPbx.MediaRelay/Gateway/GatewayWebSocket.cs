@@ -30,6 +30,8 @@ internal sealed class GatewayWebSocket(GatewayStream stream) : WebSocket
     private byte[]? _buffer; // allocated by the first receive; never pooled (a read may still be filling it at an abort)
     private int _start;
     private int _end;
+    private int _pieceStart;
+    private int _pieceLength;
     private long _remaining; // payload bytes of the current data frame not handed out yet
     private bool _inFrame;
     private bool _frameFin;
@@ -143,9 +145,24 @@ internal sealed class GatewayWebSocket(GatewayStream stream) : WebSocket
 
     /// <summary>The next piece of a data message (at most <paramref name="buffer"/>'s length), or the gateway's close.
     /// Pings are answered and pongs dropped on the way.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        var result = await ReceivePieceAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
+        Piece.CopyTo(buffer.Span);
+        return result;
+    }
+
+    /// <summary>The payload bytes of the last <see cref="ReceivePieceAsync"/>, in the receive buffer itself: valid until
+    /// the next receive.</summary>
+    public ReadOnlySpan<byte> Piece => _buffer.AsSpan(_pieceStart, _pieceLength);
+
+    /// <summary>As <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>, without the copy: the piece (at most
+    /// <paramref name="maxBytes"/>) stays in the receive buffer (<see cref="Piece"/>), so the reader needs no buffer of
+    /// its own for the call (the gateway leg: 2 KiB per session less, and one copy per message).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ValueWebSocketReceiveResult> ReceivePieceAsync(int maxBytes, CancellationToken cancellationToken)
+    {
+        _pieceLength = 0;
         if (_state is not (WebSocketState.Open or WebSocketState.CloseSent))
         {
             throw new WebSocketException(WebSocketError.InvalidState, $"the WebSocket is {_state}: nothing more can be received");
@@ -159,8 +176,9 @@ internal sealed class GatewayWebSocket(GatewayStream stream) : WebSocket
                 var available = _end - _start;
                 if (available > 0 || _remaining == 0)
                 {
-                    var count = (int)Math.Min(Math.Min(available, _remaining), buffer.Length);
-                    _buffer.AsSpan(_start, count).CopyTo(buffer.Span);
+                    var count = (int)Math.Min(Math.Min(available, _remaining), maxBytes);
+                    _pieceStart = _start;
+                    _pieceLength = count;
                     _start += count;
                     _remaining -= count;
                     var end = _remaining == 0;

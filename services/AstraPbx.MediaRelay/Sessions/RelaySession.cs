@@ -39,7 +39,7 @@ internal sealed class RelaySession : ISessionControl
     private Action? _resetCaller;
     private long _liveAt;
 
-    public RelaySession(StartAiSession request, WebSocket gateway, Activity? activity, SessionServices services, GatewayStream? transport = null)
+    public RelaySession(StartAiSession request, GatewayWebSocket gateway, Activity? activity, SessionServices services, GatewayStream? transport = null)
     {
         SessionId = request.SessionId;
         CallId = request.CallId;

@@ -106,7 +106,7 @@ public sealed class SessionPreparer(
         activity?.SetTag("astrapbx.gateway", gateway);
         activity?.SetTag("astrapbx.relay_instance", _options.Instance);
 
-        var session = new RelaySession(request, socket.Socket, activity, new SessionServices(outbound, _options, logger), socket.Transport);
+        var session = new RelaySession(request, socket.Own, activity, new SessionServices(outbound, _options, logger), socket.Transport);
         if (!registry.TryAdd(session))
         {
             // A concurrent duplicate won the race; this connection is not needed.

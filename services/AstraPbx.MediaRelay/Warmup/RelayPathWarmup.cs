@@ -212,7 +212,7 @@ internal sealed class RelayPathWarmup(
         var start = new StartAiSession { CallId = CallId, AsteriskId = CallId, SessionId = Guid.Empty, GatewayUrl = echo.Url.ToString() };
         var control = new Control();
         using var connection = await connector.ConnectAsync(echo.Url, cancellationToken).ConfigureAwait(false);
-        var socket = connection.Socket;
+        var socket = connection.Own;
         await socket.SendAsync(GatewayHandshake.Connected(), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
         await socket.SendAsync(GatewayHandshake.Start(start), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
 

@@ -32,7 +32,8 @@ public sealed class CallerPlayoutTests
         jitter ??= new JitterBuffer(40, 10_000);
         var session = new Session();
         var codec = GatewayMediaCodec.Create(MediaMode.AstraPbxBinary, "asterisk_1", 8192, new GatewayLimits(4096, 16, 256));
-        var gateway = new GatewayLeg(new ClientWebSocket(), codec, jitter, session, new RelayOptions(), NullLogger.Instance);
+        var socket = new GatewayWebSocket(new GatewayStream(new FakeConnection(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        var gateway = new GatewayLeg(socket, codec, jitter, session, new RelayOptions(), NullLogger.Instance);
         return new CallerPlayout(kind, jitter, gateway, session, NullLogger.Instance);
     }
 

@@ -1,9 +1,9 @@
-using System.Net.WebSockets;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.Contracts.Media;
 using AstraPbx.Fuzz.Inputs;
 using AstraPbx.Fuzz.Running;
 using AstraPbx.MediaRelay;
+using AstraPbx.MediaRelay.Gateway;
 using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Media.Playout;
@@ -15,7 +15,8 @@ namespace AstraPbx.Fuzz.Targets;
 
 /// <summary>The relay's admission path and caller leg without sockets: the real <see cref="AudioSocketConnectionHandler"/>
 /// on an <see cref="InMemoryConnection"/>, over a registry holding one pending <see cref="RelaySession"/> whose gateway
-/// WebSocket never connected (the leg skips its sends, so the caller leg runs as with a bot that says nothing). The
+/// WebSocket is over a null stream (it takes every send and is never read, so the caller leg runs as with a bot that
+/// says nothing). The
 /// playout clock is never started: the fuzz ticks the session itself, between the chunks it sends.</summary>
 internal sealed class InProcessCall
 {
@@ -47,7 +48,9 @@ internal sealed class InProcessCall
             GatewayUrl = "ws://127.0.0.1:9/ws/fuzz",
             MediaMode = mode,
         };
-        Session = new RelaySession(request, new ClientWebSocket(), null, new SessionServices(_outbound, Options.Value, NullLogger.Instance));
+        // A gateway that takes every send and is never read (the session's gateway loop is not started).
+        var gateway = new GatewayWebSocket(new GatewayStream(Stream.Null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        Session = new RelaySession(request, gateway, null, new SessionServices(_outbound, Options.Value, NullLogger.Instance));
         registry.TryAdd(Session);
         _handler = new AudioSocketConnectionHandler(registry, Clock, Options, _log);
     }

@@ -44,6 +44,31 @@ public sealed class SocketOutputTests
         }
     }
 
+    /// <summary>A connection whose kernel buffers are small (4 KiB each way), so that a peer that does not read fills
+    /// them within a few frames.</summary>
+    private static async Task<(Socket Peer, SocketIo Io, SocketOutput Output)> SmallBuffersAsync()
+    {
+        var (local, peer) = await LoopbackSockets.PairAsync();
+        local.SendBufferSize = 4096;
+        peer.ReceiveBufferSize = 4096;
+        var io = SocketIo.For(local, ownWaits: true);
+        return (peer, io, new SocketOutput(io));
+    }
+
+    /// <summary>Writes frames while the peer reads nothing, until a flush does not complete (the writer paused); returns
+    /// how many were written and that flush.</summary>
+    private static (int Written, ValueTask<System.IO.Pipelines.FlushResult> Paused) WriteUntilPaused(SocketOutput output)
+    {
+        var written = 0;
+        ValueTask<System.IO.Pipelines.FlushResult> flush;
+        while ((flush = WriteFrame(output, written++)).IsCompleted)
+        {
+            Assert.True(written < 10_000, "the writer was never paused");
+        }
+
+        return (written, flush);
+    }
+
     [Fact]
     public async Task A_flush_sends_at_once_and_completes_without_waiting()
     {
@@ -66,20 +91,12 @@ public sealed class SocketOutputTests
     [Fact]
     public async Task A_peer_that_stops_reading_pauses_the_writer_and_everything_arrives_in_order_once_it_reads()
     {
-        var (local, peer) = await LoopbackSockets.PairAsync();
+        var (peer, io, output) = await SmallBuffersAsync();
         using var _ = peer;
-        local.SendBufferSize = 4096;
-        peer.ReceiveBufferSize = 4096;
-        using var io = SocketIo.For(local, ownWaits: true);
-        var output = new SocketOutput(io);
+        using var __ = io;
 
         // The kernel's buffers fill, then the backlog: flushes complete until 64 KiB wait here, then one does not.
-        var written = 0;
-        ValueTask<System.IO.Pipelines.FlushResult> flush;
-        while ((flush = WriteFrame(output, written++)).IsCompleted)
-        {
-            Assert.True(written < 10_000, "the writer was never paused");
-        }
+        var (written, flush) = WriteUntilPaused(output);
 
         Assert.True(output.Backlog <= SocketOutput.PauseBytes + FrameBytes, $"{output.Backlog} bytes queued past the pause");
         Assert.True(written * FrameBytes >= SocketOutput.PauseBytes);
@@ -104,12 +121,9 @@ public sealed class SocketOutputTests
     [Fact]
     public async Task Completing_waits_for_the_backlog_to_go()
     {
-        var (local, peer) = await LoopbackSockets.PairAsync();
+        var (peer, io, output) = await SmallBuffersAsync();
         using var _ = peer;
-        local.SendBufferSize = 4096;
-        peer.ReceiveBufferSize = 4096;
-        using var io = SocketIo.For(local, ownWaits: true);
-        var output = new SocketOutput(io);
+        using var __ = io;
         var written = 0;
         while (output.Backlog == 0)
         {
@@ -128,17 +142,9 @@ public sealed class SocketOutputTests
     [Fact]
     public async Task A_reset_ends_the_paused_flush_and_every_later_one()
     {
-        var (local, peer) = await LoopbackSockets.PairAsync();
-        local.SendBufferSize = 4096;
-        peer.ReceiveBufferSize = 4096;
-        using var io = SocketIo.For(local, ownWaits: true);
-        var output = new SocketOutput(io);
-        var written = 0;
-        ValueTask<System.IO.Pipelines.FlushResult> flush;
-        while ((flush = WriteFrame(output, written++)).IsCompleted)
-        {
-            Assert.True(written < 10_000, "the writer was never paused");
-        }
+        var (peer, io, output) = await SmallBuffersAsync();
+        using var __ = io;
+        var (written, flush) = WriteUntilPaused(output);
 
         // Asterisk resets the connection (linger 0) with the writer paused.
         peer.LingerState = new LingerOption(true, 0);

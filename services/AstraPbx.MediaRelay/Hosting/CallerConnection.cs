@@ -46,7 +46,6 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
     private readonly Pipe _input = new(InputOptions);
     private readonly SocketOutput _output;
     private readonly object _gate = new();
-    private readonly Task _sending;
     private int _owner = AsyncReading;
     private bool _ticked;
     private bool _stopped;
@@ -70,7 +69,6 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         ConnectionId = "as-" + Interlocked.Increment(ref s_ids).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Remote = socket.RemoteEndPoint?.ToString();
         _output = new SocketOutput(_io);
-        _sending = _output.Sent;
         _ = ReadLoopAsync();
     }
 
@@ -268,7 +266,7 @@ internal sealed class CallerConnection : ICallerTransport, IAsyncDisposable
         await _input.Reader.CompleteAsync().ConfigureAwait(false);
         try
         {
-            await _sending.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await _output.Sent.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

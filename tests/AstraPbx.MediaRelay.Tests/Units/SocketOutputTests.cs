@@ -26,16 +26,20 @@ public sealed class SocketOutputTests
     }
 
     /// <summary>Reads frames on the peer until <paramref name="count"/> came, checking each is the next in order.</summary>
-    private static async Task ReadFramesInOrderAsync(Socket peer, int count)
+    private static Task ReadFramesInOrderAsync(Socket peer, int count) => ReadFramesFromAsync(peer, 0, count);
+
+    /// <summary>Reads frames <paramref name="first"/> to <paramref name="end"/> (exclusive) on the peer, checking each
+    /// is the next in order.</summary>
+    private static async Task ReadFramesFromAsync(Socket peer, int first, int end)
     {
         var frame = new byte[FrameBytes];
-        for (var i = 0; i < count; i++)
+        for (var i = first; i < end; i++)
         {
             var got = 0;
             while (got < FrameBytes)
             {
                 var read = await peer.ReceiveAsync(frame.AsMemory(got)).AsTask().WaitAsync(Patience);
-                Assert.True(read > 0, $"the connection ended after {i} frames of {count}");
+                Assert.True(read > 0, $"the connection ended before frame {i} of {end}");
                 got += read;
             }
 
@@ -116,6 +120,55 @@ public sealed class SocketOutputTests
 
         await reading;
         Assert.Equal(0, output.Backlog);
+    }
+
+    [Fact]
+    public async Task A_frame_flushed_the_moment_the_peer_makes_room_still_goes_behind_the_backlog()
+    {
+        var (peer, io, output) = await SmallBuffersAsync();
+        using var _ = peer;
+        using var __ = io;
+        var written = 0;
+        while (output.Backlog == 0)
+        {
+            Assert.False((await WriteFrame(output, written++)).IsCompleted);
+            Assert.True(written < 10_000, "the kernel took everything");
+        }
+
+        // The kernel holds some frames and the output the rest. A hundred times the peer takes up to a frame and a frame
+        // is flushed straight after, on the same thread, before the drain (woken through epoll) can fill the room: it
+        // must still queue behind what waits, not go into the room itself.
+        var received = new List<byte>();
+        var piece = new byte[FrameBytes];
+        peer.ReceiveTimeout = (int)Patience.TotalMilliseconds;
+        for (var i = 0; i < 100; i++)
+        {
+            var read = peer.Receive(piece);
+            Assert.True(read > 0, "the connection ended");
+            received.AddRange(piece.AsSpan(0, read));
+            Assert.False((await WriteFrame(output, written++)).IsCompleted);
+        }
+
+        var complete = received.Count / FrameBytes;
+        var partial = received.Count % FrameBytes;
+        for (var i = 0; i < complete; i++)
+        {
+            Assert.Equal(i, BinaryPrimitives.ReadInt32BigEndian(received.GetRange(i * FrameBytes, 4).ToArray()));
+        }
+
+        // The rest, from the frame the peer has part of.
+        peer.ReceiveTimeout = 0;
+        var rest = new byte[FrameBytes - partial];
+        var got = 0;
+        while (got < rest.Length)
+        {
+            got += await peer.ReceiveAsync(rest.AsMemory(got)).AsTask().WaitAsync(Patience);
+        }
+
+        var straddling = received.GetRange(complete * FrameBytes, partial).Concat(rest).ToArray();
+        Assert.Equal(complete, BinaryPrimitives.ReadInt32BigEndian(straddling));
+        Assert.All(straddling[4..], b => Assert.Equal((byte)complete, b));
+        await ReadFramesFromAsync(peer, complete + 1, written);
     }
 
     [Fact]

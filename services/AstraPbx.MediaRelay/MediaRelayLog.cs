@@ -86,6 +86,9 @@ internal static partial class MediaRelayLog
     [LoggerMessage(3037, LogLevel.Information, "Room again ({Headroom} more sessions, {Sessions} now): taking StartAiSession")]
     public static partial void CapacityRoom(ILogger logger, int headroom, int sessions);
 
+    [LoggerMessage(3041, LogLevel.Information, "Warming up: StartAiSession is left to other relays until the call path is warm")]
+    public static partial void CapacityWarming(ILogger logger);
+
     [LoggerMessage(3038, LogLevel.Debug, "RelayCapacity not published: {Reason}")]
     public static partial void CapacityNotPublished(ILogger logger, string reason);
 }

@@ -1,6 +1,7 @@
 using AstraPbx.Contracts.Media;
 using AstraPbx.Contracts.RelayAdmin;
 using AstraPbx.MediaRelay.Hosting;
+using AstraPbx.ServiceDefaults.Warmup;
 using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
 using AstraPbx.MediaRelay.Tests.Support;
@@ -106,5 +107,59 @@ public sealed class CapacityTests(RabbitMqFixture rabbit) : IClassFixture<Rabbit
         var (again, failed) = await relay.PrepareAsync(gateway.Url.ToString());
         Assert.Null(failed);
         Assert.NotNull(again);
+    }
+
+    [Fact]
+    public async Task A_relay_still_warming_up_takes_no_session_and_says_so_then_takes_them_once_warm()
+    {
+        await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions { Behavior = GatewayBehavior.Echo });
+        var held = new HeldWarmupStep();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Relay:Capacity:Enabled"] = "true",
+            ["Relay:Capacity:PublishInterval"] = "00:00:00.200",
+        };
+        await using var relay = await RelayHost.StartAsync(rabbit, settings, services: s => s.AddSingleton<IWarmupStep>(held), waitForEndpoint: false);
+        using var channel = GrpcChannel.ForAddress(relay.GrpcAddress);
+        await held.Entered.Task.Within(Long, "the held warm-up step");
+
+        // It says so, to Routing (which then sends the call to a relay with room, or to the fallback at once) and on the
+        // admin API, and it is not SERVING.
+        await Wait.Until(() => relay.CapacityReports.Count(r => !r.Accepting && r.Limiter == "warming-up") >= 2, "reports: warming up, repeated");
+        var capacity = await new RelayAdmin.RelayAdminClient(channel).GetCapacityAsync(new GetCapacityRequest());
+        Assert.False(capacity.Accepting);
+        Assert.Equal("warming-up", capacity.Limiter);
+        var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, health.Status);
+
+        // It takes no request: this one waits on the queue (for a warm relay) until it expires, and nothing is reserved.
+        await Assert.ThrowsAsync<RequestTimeoutException>(() => relay.PrepareAsync(gateway.Url.ToString(), timeout: TimeSpan.FromSeconds(2)));
+        Assert.Equal(0, relay.Registry.Reserved);
+        Assert.False(relay.Services.GetRequiredService<StartAiSessionEndpoint>().Ready.IsCompleted);
+
+        // Warm: it has room, says so, and takes the next request.
+        var seen = relay.CapacityReports.Count;
+        held.Release.TrySetResult();
+        await relay.Services.GetRequiredService<StartAiSessionEndpoint>().Ready.Within(Long, "the start-ai-session endpoint once warm");
+        await Wait.Until(() => relay.CapacityReports.Skip(seen).Any(r => r.Accepting && r.Limiter == "none"), "a report with room");
+        var (ready, failed) = await relay.PrepareAsync(gateway.Url.ToString());
+        Assert.Null(failed);
+        Assert.NotNull(ready);
+    }
+
+    /// <summary>A warm-up step that holds the warm-up until the test releases it.</summary>
+    private sealed class HeldWarmupStep : IWarmupStep
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Name => "held";
+
+        public Task RunAsync(CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            return Release.Task.WaitAsync(cancellationToken);
+        }
     }
 }

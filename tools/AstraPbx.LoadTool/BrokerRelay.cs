@@ -108,9 +108,16 @@ internal sealed class BrokerRelay : IMeasuredRelay
     public IReadOnlyCollection<double> RefusedAfterMs => _refusedAfterMs;
 
     /// <summary>The relay's capacity report, as Routing keeps it (<c>RelayCapacityView</c>): held for its ValidFor; a
-    /// report of no room wakes every request still waiting.</summary>
+    /// report of no room wakes every request still waiting. Except a relay still warming up: Routing would send those
+    /// calls to the fallback, the tool lets its first request wait on the queue until the relay is warm (the relay is
+    /// measured warm, as the first call after SERVING is).</summary>
     private void OnCapacity(RelayCapacity report)
     {
+        if (!report.Accepting && report.Limiter == "warming-up")
+        {
+            return;
+        }
+
         TaskCompletionSource? wake = null;
         lock (_capacityGate)
         {

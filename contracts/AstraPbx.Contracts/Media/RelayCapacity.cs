@@ -14,8 +14,8 @@ public sealed record RelayCapacity
     /// <summary>True while the relay consumes <c>StartAiSession</c> (one more session fits).</summary>
     public bool Accepting { get; init; }
 
-    /// <summary>What is full when not accepting: <c>cpu</c>, <c>lateness</c>, <c>sessions</c> or <c>draining</c>;
-    /// <c>none</c> otherwise.</summary>
+    /// <summary>What is full when not accepting: <c>cpu</c>, <c>lateness</c>, <c>sessions</c>, <c>draining</c> or
+    /// <c>warming-up</c> (a relay whose call path is not warm yet takes no session); <c>none</c> otherwise.</summary>
     public string Limiter { get; init; } = "none";
 
     /// <summary>Sessions that still fit, estimated from the CPU each live session uses.</summary>

@@ -4,6 +4,7 @@ using AstraPbx.MediaRelay.Hosting;
 using AstraPbx.MediaRelay.Media;
 using AstraPbx.MediaRelay.Sessions;
 using MassTransit;
+using AstraPbx.ServiceDefaults.Messaging;
 using AstraPbx.ServiceDefaults.Warmup;
 using Microsoft.Extensions.Options;
 
@@ -27,14 +28,16 @@ public sealed class CapacityMonitor : BackgroundService
     private readonly RelayOptions _relay;
     private readonly ILogger<CapacityMonitor> _logger;
     private readonly WarmupState _warmup;
+    private readonly BusStarted _busStarted;
     private readonly Queue<Sample> _samples = new();
     private CapacityState _state;
     private long _lastPublished;
 
     public CapacityMonitor(SessionRegistry registry, PlayoutClock clock, CpuSampler cpu, StartAiSessionEndpoint endpoint, IServiceProvider services,
-        IOptions<CapacityOptions> options, IOptions<RelayOptions> relay, ILogger<CapacityMonitor> logger, WarmupState warmup)
+        IOptions<CapacityOptions> options, IOptions<RelayOptions> relay, ILogger<CapacityMonitor> logger, WarmupState warmup, BusStarted busStarted)
     {
         _warmup = warmup;
+        _busStarted = busStarted;
         _registry = registry;
         _clock = clock;
         _cpu = cpu;
@@ -75,7 +78,7 @@ public sealed class CapacityMonitor : BackgroundService
         {
             // The warm-up's own CPU (JIT, the synthetic session) is not load from calls: measuring it would refuse the
             // first sessions after every start. The window begins once the relay is warm (and SERVING).
-            await _warmup.Done.WaitAsync(stoppingToken).ConfigureAwait(false);
+            await ReportWarmingAsync(stoppingToken).ConfigureAwait(false);
             do
             {
                 await UpdateAsync(stoppingToken).ConfigureAwait(false);
@@ -84,6 +87,35 @@ public sealed class CapacityMonitor : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Until the relay is warm it takes no session (<see cref="StartAiSessionEndpoint"/> connects then) and says
+    /// so every interval, limiter <c>warming-up</c>: Routing sends the call to a relay with room, or to the fallback at
+    /// once when none has, instead of leaving it on a queue no relay consumes until its timeout.</summary>
+    private async Task ReportWarmingAsync(CancellationToken stoppingToken)
+    {
+        if (_warmup.IsDone)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _state, CapacityState.Warming);
+        MediaRelayLog.CapacityWarming(_logger);
+        // Publishing waits for the bus (the warm-up's own bus step needs it too).
+        await Task.WhenAny(_busStarted.Started, _warmup.Done).WaitAsync(stoppingToken).ConfigureAwait(false);
+        while (!_warmup.IsDone)
+        {
+            _lastPublished = Stopwatch.GetTimestamp();
+            await PublishAsync(CapacityState.Warming, stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await _warmup.Done.WaitAsync(_options.PublishInterval, stoppingToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Not warm yet: report again.
+            }
         }
     }
 

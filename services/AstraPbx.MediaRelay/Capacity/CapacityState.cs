@@ -2,7 +2,7 @@ namespace AstraPbx.MediaRelay.Capacity;
 
 /// <summary>The relay's headroom as last measured.</summary>
 /// <param name="Accepting">True when one more session fits.</param>
-/// <param name="Limiter"><c>none</c>, <c>cpu</c>, <c>lateness</c>, <c>sessions</c> or <c>draining</c>: what is full.</param>
+/// <param name="Limiter"><c>none</c>, <c>cpu</c>, <c>lateness</c>, <c>sessions</c>, <c>draining</c> or <c>warming-up</c>: what is full.</param>
 /// <param name="HeadroomSessions">Sessions that still fit (an estimate from the CPU per session).</param>
 /// <param name="Sessions">Live and pending sessions.</param>
 /// <param name="CpuUsedCores">CPU used over the window, in cores.</param>
@@ -19,6 +19,9 @@ public sealed record CapacityState(
 {
     /// <summary>Before the first measurement: room for everything the session limit allows.</summary>
     public static CapacityState Initial(int maxSessions) => new(true, "none", maxSessions, 0, 0, 0, 0);
+
+    /// <summary>While the relay warms up: no room (it takes no session until its call path is warm).</summary>
+    public static CapacityState Warming { get; } = new(false, "warming-up", 0, 0, 0, 0, 0);
 
     /// <summary>Projected load with one more session against the limit (1 is full); what an autoscaler scales on.</summary>
     public double Load => CpuLimitCores <= 0 ? 0 : Sessions == 0 ? CpuUsedCores / CpuLimitCores : CpuUsedCores * (Sessions + 1) / Sessions / CpuLimitCores;

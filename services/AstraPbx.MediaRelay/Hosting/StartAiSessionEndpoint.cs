@@ -2,13 +2,16 @@ using AstraPbx.MediaRelay.Consumers;
 using AstraPbx.MediaRelay.Sessions;
 using AstraPbx.ServiceDefaults.Health;
 using AstraPbx.ServiceDefaults.Messaging;
+using AstraPbx.ServiceDefaults.Warmup;
 using MassTransit;
 
 namespace AstraPbx.MediaRelay.Hosting;
 
-/// <summary>Connects the <c>start-ai-session</c> receive endpoint once the bus has started, and stops it when the
-/// relay drains, so a draining relay takes no more <c>StartAiSession</c> and the other relays get them. The capacity
-/// monitor pauses and resumes it the same way while the relay has no room (<see cref="SetAcceptingAsync"/>).</summary>
+/// <summary>Connects the <c>start-ai-session</c> receive endpoint once the bus has started and the relay is warm (its
+/// warm-up done: a relay still warming up, after a start or a scale-out under load, has its call path cold and no
+/// measured headroom yet, so the requests go to relays that have), and stops it when the relay drains, so a draining
+/// relay takes no more <c>StartAiSession</c> and the other relays get them. The capacity monitor pauses and resumes it
+/// the same way while the relay has no room (<see cref="SetAcceptingAsync"/>).</summary>
 public sealed class StartAiSessionEndpoint
 {
     private readonly IServiceProvider _services;
@@ -22,12 +25,14 @@ public sealed class StartAiSessionEndpoint
 
     private readonly PausedEndpoints _pausedEndpoints;
 
-    public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted, PausedEndpoints pausedEndpoints)
+    public StartAiSessionEndpoint(IServiceProvider services, SessionRegistry registry, BusStarted busStarted, PausedEndpoints pausedEndpoints,
+        WarmupState warmup)
     {
         _services = services;
         _registry = registry;
         _pausedEndpoints = pausedEndpoints;
-        _ = busStarted.Started.ContinueWith(_ => Connect(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        _ = Task.WhenAll(busStarted.Started, warmup.Done)
+            .ContinueWith(_ => Connect(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
     /// <summary>Completes when the endpoint is consuming (tests wait on it before sending requests).</summary>

@@ -57,7 +57,8 @@ public sealed class SessionPreparer(
             return Fail(request, AiSessionFailure.Other, $"caller sample rate {request.CallerSampleRate} Hz is not an AudioSocket rate the relay plays (8000 or 16000)", gateway);
         }
 
-        if (!capacity.HasRoom(registry.Reserved))
+        // A warm-up's session asks too (the path is warmed), but runs while the relay says it has no room to take calls.
+        if (!capacity.HasRoom(registry.Reserved) && !Synthetic)
         {
             var state = capacity.State;
             return Fail(request, AiSessionFailure.OverCapacity, $"no headroom ({state.Limiter}, {state.Sessions} sessions, load {state.Load:0.00})", gateway);

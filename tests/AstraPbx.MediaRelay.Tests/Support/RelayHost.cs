@@ -57,8 +57,11 @@ public sealed class RelayHost : IAsyncDisposable
     /// <summary>The gRPC (health, admin) address.</summary>
     public string GrpcAddress => Endpoints.Http[0].ToString();
 
+    /// <summary>Starts a relay in the test process on a virtual host of its own; returns once it takes StartAiSession,
+    /// unless <paramref name="waitForEndpoint"/> is false (a test that holds the warm-up with a step of its own, added by
+    /// <paramref name="services"/>).</summary>
     public static async Task<RelayHost> StartAsync(RabbitMqFixture rabbit, IDictionary<string, string?>? settings = null,
-        bool fakeClock = false, ILoggerProvider? logs = null)
+        bool fakeClock = false, ILoggerProvider? logs = null, Action<IServiceCollection>? services = null, bool waitForEndpoint = true)
     {
         var connectionString = await rabbit.CreateVirtualHostAsync("relay");
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -114,11 +117,15 @@ public sealed class RelayHost : IAsyncDisposable
 
         builder.AddServiceDefaults();
         builder.AddApplicationServices();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapApplicationEndpoints();
         await app.StartAsync();
-        await app.Services.GetRequiredService<StartAiSessionEndpoint>().Ready.Within(Long, "the start-ai-session endpoint");
+        if (waitForEndpoint)
+        {
+            await app.Services.GetRequiredService<StartAiSessionEndpoint>().Ready.Within(Long, "the start-ai-session endpoint");
+        }
 
         var ended = new EndedCollector();
         var bus = await TestBus.StartAsync(connectionString, x =>

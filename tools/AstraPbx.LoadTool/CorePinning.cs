@@ -10,11 +10,14 @@ internal static class CorePinning
 
     /// <summary>Runs the taskset command and returns it as run, for the report.</summary>
     /// <exception cref="InvalidOperationException">taskset is missing or refused (e.g. no such core).</exception>
-    public static async Task<string> PinAsync(int pid, int core)
+    public static Task<string> PinAsync(int pid, int core) => PinAsync(pid, core.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>As <see cref="PinAsync(int, int)"/>, to a taskset core list (<c>0-1</c>).</summary>
+    public static async Task<string> PinAsync(int pid, string cores)
     {
         var taskset = ChildProcess.FindOnPath("taskset")
             ?? throw new InvalidOperationException("taskset not found on PATH (util-linux): --relay-core and --tool-core need it");
-        string[] args = ["-a", "-p", "-c", core.ToString(CultureInfo.InvariantCulture), pid.ToString(CultureInfo.InvariantCulture)];
+        string[] args = ["-a", "-p", "-c", cores, pid.ToString(CultureInfo.InvariantCulture)];
         var command = "taskset " + string.Join(' ', args);
         var (code, output) = await ChildProcess.RunAsync(taskset, args, Environment.CurrentDirectory, Timeout).ConfigureAwait(false);
         return code == 0 ? command : throw new InvalidOperationException($"{command} failed (exit {code}): {output.Trim()}");

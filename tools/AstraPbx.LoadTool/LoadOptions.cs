@@ -110,7 +110,8 @@ internal sealed class LoadOptions
         }.Require(v => v is >= 0 and <= 1023, "--relay-core must be a core number");
         var toolCore = new Option<int?>("--tool-core")
         {
-            Description = "pin the load tool itself (callers, pacer, echo gateway) to this core: taskset -a -p -c N <own pid>",
+            Description = "pin the load tool itself (callers, pacer, echo gateway) to this core: taskset -a -p -c N <own pid>; " +
+                "the local broker (scripts/infra's RabbitMQ) and what it started go there too for the run, and back to every core after it",
             HelpName = "N",
         }.Require(v => v is >= 0 and <= 1023, "--tool-core must be a core number");
 

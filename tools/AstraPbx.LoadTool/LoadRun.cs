@@ -26,12 +26,27 @@ internal sealed class LoadRun(LoadOptions options)
 
     public async Task<int> RunAsync()
     {
+        IReadOnlyList<int> broker = [];
         if (options.ToolCore is { } toolCore)
         {
             // Before anything starts: the tool's threads (callers, pacer, echo gateway) and its children inherit the core.
             Console.WriteLine($"load tool pinned to core {toolCore}: {await CorePinning.PinAsync(Environment.ProcessId, toolCore).ConfigureAwait(false)}");
+            (broker, var pinned) = await BrokerPinning.PinAsync(toolCore).ConfigureAwait(false);
+            Console.WriteLine(pinned);
         }
 
+        try
+        {
+            return await RunOnCoresAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await BrokerPinning.UnpinAsync(broker).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> RunOnCoresAsync()
+    {
         await using var gateway = await FakeGateway.StartAsync(new FakeGatewayOptions
         {
             Behavior = GatewayBehavior.Echo,

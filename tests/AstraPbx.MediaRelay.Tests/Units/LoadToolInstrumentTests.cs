@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using AstraPbx.Audio.AudioSocket;
 using AstraPbx.LoadTool;
+using AstraPbx.LocalRun;
 using AstraPbx.MediaRelay.Tests.Support;
 using AstraPbx.Simulators.AudioSocket;
 using Xunit;
@@ -285,6 +286,20 @@ public sealed class LoadToolInstrumentTests
         Assert.Equal(new CoreMeter.Sample(336659 + 5 + 111927 + 11 + 67976 + 300, 300, 336659 + 5 + 111927 + 921384 + 2749 + 11 + 67976 + 300), core);
         Assert.Null(CoreMeter.Parse(stat, 2));
         Assert.NotNull(CoreMeter.Read(0));
+    }
+
+    [Fact]
+    public void The_broker_is_pinned_with_every_process_below_it_found_from_proc_stat_parents()
+    {
+        // The name is in parentheses and may hold spaces and parentheses itself; the parent pid follows the state.
+        Assert.Equal(26189, BrokerPinning.ParseParent("26195 (erl_child_setup) S 26189 26183 26183 0 -1 4194560"));
+        Assert.Equal(26195, BrokerPinning.ParseParent("8679 (beam.smp (x) y) R 26195 26183 26183 0 -1"));
+        Assert.Null(BrokerPinning.ParseParent("garbage"));
+
+        // The broker, its erl_child_setup, what that started (and what those started); not its parent, nor a sibling.
+        var parents = new Dictionary<int, int> { [26189] = 26183, [26195] = 26189, [26253] = 26195, [26254] = 26253, [8679] = 26195, [26184] = 26183, [1] = 0 };
+        Assert.Equal([26189, 26195, 8679, 26253, 26254], BrokerPinning.Descendants(26189, parents));
+        Assert.Equal(Path.Combine(".infra", "rabbitmq", "rabbit.pid"), Path.GetRelativePath(RepoPaths.Root, BrokerPinning.PidFile));
     }
 
     [Fact]

@@ -59,6 +59,20 @@ public sealed class SocketOutputTests
         return (peer, io, new SocketOutput(io));
     }
 
+    /// <summary>Writes frames while the peer reads nothing, until the kernel's buffers are full and some wait in the
+    /// output; returns how many were written.</summary>
+    private static async Task<int> WriteUntilQueuedAsync(SocketOutput output)
+    {
+        var written = 0;
+        while (output.Backlog == 0)
+        {
+            Assert.False((await WriteFrame(output, written++)).IsCompleted);
+            Assert.True(written < 10_000, "the kernel took everything");
+        }
+
+        return written;
+    }
+
     /// <summary>Writes frames while the peer reads nothing, until a flush does not complete (the writer paused); returns
     /// how many were written and that flush.</summary>
     private static (int Written, ValueTask<System.IO.Pipelines.FlushResult> Paused) WriteUntilPaused(SocketOutput output)
@@ -128,12 +142,7 @@ public sealed class SocketOutputTests
         var (peer, io, output) = await SmallBuffersAsync();
         using var _ = peer;
         using var __ = io;
-        var written = 0;
-        while (output.Backlog == 0)
-        {
-            Assert.False((await WriteFrame(output, written++)).IsCompleted);
-            Assert.True(written < 10_000, "the kernel took everything");
-        }
+        var written = await WriteUntilQueuedAsync(output);
 
         // The kernel holds some frames and the output the rest. A hundred times the peer takes up to a frame and a frame
         // is flushed straight after, on the same thread, before the drain (woken through epoll) can fill the room: it
@@ -177,12 +186,7 @@ public sealed class SocketOutputTests
         var (peer, io, output) = await SmallBuffersAsync();
         using var _ = peer;
         using var __ = io;
-        var written = 0;
-        while (output.Backlog == 0)
-        {
-            await WriteFrame(output, written++);
-            Assert.True(written < 10_000, "the kernel took everything");
-        }
+        var written = await WriteUntilQueuedAsync(output);
 
         output.Complete();
         Assert.False(output.Sent.IsCompleted);

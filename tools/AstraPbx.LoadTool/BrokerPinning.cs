@@ -9,7 +9,8 @@ namespace AstraPbx.LoadTool;
 /// took the relay's core for 75 ms in 140 at one moment of a run (<c>perf record -e sched:sched_switch -C 1</c>): the
 /// Erlang VM RabbitMQ 3.10 starts every 60 s to make sure epmd runs (<c>epmd-starter-N</c>, about 250 ms of CPU; RabbitMQ
 /// PR #10457 stops it in 3.11+), and the relay's ticks took 41-48 ms. Processes the broker starts later (that VM among
-/// them) are started by its <c>erl_child_setup</c>, pinned here, and inherit the core.</summary>
+/// them) are started by its <c>erl_child_setup</c>, pinned here, and inherit the core. (<c>scripts/infra</c> now also stops
+/// that VM's monitor; a broker started otherwise may still have it.)</summary>
 internal static class BrokerPinning
 {
     /// <summary>The broker's pid file, as <c>scripts/infra</c> writes it.</summary>

@@ -23,9 +23,13 @@ internal sealed class LoadRun(LoadOptions options)
     private readonly ConcurrentBag<(AudioSocketCaller Caller, CallProbe Probe)> _calls = [];
     private readonly ConcurrentDictionary<string, int> _failures = new();
     private readonly HashSet<Guid> _ourSessions = [];
+    private bool _inlineEcho;
+    private (int Raised, int Found) _echoThreads;
 
     public async Task<int> RunAsync()
     {
+        // First, before the process's first socket: the switch is read once, when its socket engine starts.
+        _inlineEcho = options.RealtimeThreads && EchoThreads.EnableInlineCompletions();
         IReadOnlyList<int> broker = [];
         if (options.ToolCore is { } toolCore)
         {
@@ -52,6 +56,7 @@ internal sealed class LoadRun(LoadOptions options)
             Behavior = GatewayBehavior.Echo,
             BeforeEcho = CallProbe.StampBotReceipt,
             AcceptSeedHandshake = options.Peer is not null,
+            InlineTransport = _inlineEcho,
         }).ConfigureAwait(false);
         await using var relay = options.Peer is null
             ? await BrokerRelay.StartAsync(options, gateway).ConfigureAwait(false)
@@ -59,6 +64,7 @@ internal sealed class LoadRun(LoadOptions options)
         var relayPid = relay.Pid;
         Console.WriteLine($"relay measured: {relay.Name}{(relayPid is { } pid ? $", pid {pid}" : "")}");
         await PinRelayAsync(relayPid, announce: true).ConfigureAwait(false);
+        RaiseEcho();
         using var pacer = new CallerPacer(realtime: options.RealtimeThreads);
         using var receiver = options.SharedReceiver ? new CallerReceiver(realtime: options.RealtimeThreads, kernelStamps: options.KernelStamps) : null;
         _receiver = receiver;
@@ -108,6 +114,7 @@ internal sealed class LoadRun(LoadOptions options)
 
             // Again, for any thread the relay started while the first taskset went through its threads.
             await PinRelayAsync(relayPid, announce: false).ConfigureAwait(false);
+            RaiseEcho();
             var relayBefore = relayPid is { } p2 ? ProcessMeter.Read(p2) : null;
             var heapAtAll = await ProbeHeapAsync(relayPid).ConfigureAwait(false);
             var selfBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -425,6 +432,16 @@ internal sealed class LoadRun(LoadOptions options)
         }
     }
 
+    /// <summary>With the echo inline: its threads to real-time priority (again before the window, for any the socket engine
+    /// started since).</summary>
+    private void RaiseEcho()
+    {
+        if (_inlineEcho)
+        {
+            _echoThreads = EchoThreads.RaiseSocketEngine();
+        }
+    }
+
     /// <summary>How quiet the measuring instrument was: its own GC pauses (each delays every caller's frames and the echo
     /// bot's replies at once, which the relay then sees as late audio), whether its no-GC region held, whether the pacer
     /// ran at real-time priority.</summary>
@@ -437,7 +454,10 @@ internal sealed class LoadRun(LoadOptions options)
         var region = noGc is { } r
             ? $"no-GC region of {options.ToolNoGcMegabytes} MB {(r.Held ? "held" : "ended early")} ({r.Allocated / 1048576.0:0.0} MB allocated from the first call to the window's end)"
             : "no no-GC region";
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load tool: pacer at SCHED_FIFO {(realtimePacer ? "yes" : "no")}; {receiving}; {region}; GC pauses {window.Pauses} in the window ({window.TotalMs:0.0} ms, longest {window.MaxMs:0.0} ms), {calls.Pauses} from the first call ({calls.TotalMs:0.0} ms, longest {calls.MaxMs:0.0} ms)"));
+        var echo = _inlineEcho
+            ? $"echo bot inline on the socket engine's {_echoThreads.Found} threads, at SCHED_FIFO {(_echoThreads.Found > 0 && _echoThreads.Raised == _echoThreads.Found ? "yes" : "no")}"
+            : "echo bot on the thread pool";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load tool: pacer at SCHED_FIFO {(realtimePacer ? "yes" : "no")}; {receiving}; {echo}; {region}; GC pauses {window.Pauses} in the window ({window.TotalMs:0.0} ms, longest {window.MaxMs:0.0} ms), {calls.Pauses} from the first call ({calls.TotalMs:0.0} ms, longest {calls.MaxMs:0.0} ms)"));
     }
 
     /// <summary>The relay's memory after its first call and with the first half of the calls up (null: one call, or

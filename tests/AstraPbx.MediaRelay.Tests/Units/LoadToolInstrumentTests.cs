@@ -303,6 +303,51 @@ public sealed class LoadToolInstrumentTests
     }
 
     [Fact]
+    public void The_echo_bots_threads_are_found_by_the_name_dotnet_gives_its_socket_engines_threads()
+    {
+        var tasks = Directory.CreateTempSubdirectory("tasks-");
+        try
+        {
+            foreach (var (tid, comm) in new[] { ("4102", ".NET Sockets\n"), ("4101", ".NET TP Worker\n"), ("4099", ".NET Sockets\n"), ("self", ".NET Sockets\n") })
+            {
+                Directory.CreateDirectory(Path.Combine(tasks.FullName, tid));
+                File.WriteAllText(Path.Combine(tasks.FullName, tid, "comm"), comm);
+            }
+
+            Directory.CreateDirectory(Path.Combine(tasks.FullName, "4200")); // a thread that ended while listed: no comm
+
+            Assert.Equal([4099, 4102], EchoThreads.SocketEngineThreads(tasks.FullName));
+            Assert.Empty(EchoThreads.SocketEngineThreads(Path.Combine(tasks.FullName, "missing")));
+        }
+        finally
+        {
+            tasks.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task This_runtimes_socket_engine_threads_carry_the_name_the_load_tool_looks_for()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // An async accept and connect start the socket engine (if nothing in this process had yet).
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var accept = listener.AcceptAsync();
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var server = await accept;
+
+        var threads = EchoThreads.SocketEngineThreads("/proc/self/task");
+        Assert.NotEmpty(threads);
+        Assert.All(threads, tid => Assert.StartsWith(EchoThreads.EngineThreadName, File.ReadAllText($"/proc/self/task/{tid}/comm")));
+    }
+
+    [Fact]
     public void The_stall_probe_counts_a_stall_as_the_machines_only_when_every_core_was_held_up_at_the_same_time()
     {
         static StallProbe.Stall Ms(double from, double to) =>

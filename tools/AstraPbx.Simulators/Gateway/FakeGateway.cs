@@ -63,7 +63,7 @@ public sealed class FakeGateway : IAsyncDisposable
         {
             gateway = new FakeGateway(app, options);
             app.Run(gateway.HandleAsync);
-        }).ConfigureAwait(false);
+        }, inlineTransport: options.InlineTransport).ConfigureAwait(false);
         gateway!.BaseUrl = new Uri("ws://127.0.0.1:" + port);
         return gateway;
     }

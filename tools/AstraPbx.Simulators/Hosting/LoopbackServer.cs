@@ -13,13 +13,21 @@ internal static class LoopbackServer
 {
     /// <summary>Builds a server on <paramref name="port"/> (0: a free one), lets <paramref name="configure"/> add its
     /// pipeline, and starts it; returns the app and the port it listens on. No logging, and none of the host process's
-    /// configuration: its appsettings or environment (Urls, Kestrel endpoints) must not move this server.</summary>
+    /// configuration: its appsettings or environment (Urls, Kestrel endpoints) must not move this server. With
+    /// <paramref name="inlineTransport"/> the pipeline runs on the transport's threads (see
+    /// <see cref="Gateway.FakeGatewayOptions.InlineTransport"/>).</summary>
     public static async Task<(WebApplication App, int Port)> StartAsync(
-        int port, TimeSpan webSocketKeepAlive, Action<WebApplication> configure, CancellationToken cancellationToken = default)
+        int port, TimeSpan webSocketKeepAlive, Action<WebApplication> configure, CancellationToken cancellationToken = default,
+        bool inlineTransport = false)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
+        if (inlineTransport)
+        {
+            builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        }
+
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, port);

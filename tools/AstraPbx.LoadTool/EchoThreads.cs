@@ -1,5 +1,4 @@
 using System.Globalization;
-using AstraPbx.Simulators.AudioSocket;
 using AstraPbx.Simulators.Gateway;
 
 namespace AstraPbx.LoadTool;
@@ -7,19 +6,24 @@ namespace AstraPbx.LoadTool;
 /// <summary>The echo bot's timing. The tool's bot must send each frame back the moment it reads it, or the relay sees
 /// late audio that is the tool's, not its own: on the thread pool, beside the tool's other work on its core (the calls'
 /// set-up at the ramp's start, the JIT), echoes left 5-35 ms after the bot read them, and the relay's drift correction
-/// then trimmed frames that the tool counted as lost (docs/benchmarks.md, issue 13, session 25). So, as the caller pacer
-/// and receiver do, the echo runs at real-time priority: the process's socket completions run inline on the socket
-/// engine's epoll threads (<see cref="EnableInlineCompletions"/>, before its first socket), the gateway's Kestrel runs
-/// its sessions inline on them (<see cref="FakeGatewayOptions.InlineTransport"/>), and <see cref="RaiseSocketEngine"/>
-/// puts those threads at SCHED_FIFO, below the pacer and receiver so that neither waits behind an echo.</summary>
-internal static class EchoThreads
+/// then trimmed frames that the tool counted as lost (docs/benchmarks.md, issue 13, session 25). So the echo runs ahead
+/// of that work: the process's socket completions run inline on the socket engine's epoll threads
+/// (<see cref="EnableInlineCompletions"/>, before its first socket), the gateway's Kestrel runs its sessions inline on
+/// them (<see cref="FakeGatewayOptions.InlineTransport"/>), and <see cref="RaiseSocketEngine"/> gives those threads the
+/// highest ordinary priority (nice -20). Not SCHED_FIFO, as the pacer and receiver have: inline, every socket
+/// completion of the tool runs on those threads (the broker client's, the calls' set-up), and at real-time priority
+/// they starved the tool's ordinary threads, which the pacer then waited on (twice in 12 runs it was 37 and 54 ms late,
+/// against 16 ms at worst in 30 runs without).</summary>
+internal static partial class EchoThreads
 {
     /// <summary>.NET's switch that runs socket completions on the epoll thread instead of queueing them to the thread
     /// pool; read once, when the process's socket engine starts.</summary>
     public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
-    /// <summary>Below <see cref="RealtimeThread.Priority"/> (the pacer and receiver), above every ordinary thread.</summary>
-    public const int Priority = RealtimeThread.Priority - 5;
+    /// <summary>The niceness the socket engine's threads get: the most an ordinary thread can have.</summary>
+    public const int Nice = -20;
+
+    private const int PrioProcess = 0;
 
     /// <summary>The name (<c>comm</c>) .NET gives its socket engine's epoll threads.</summary>
     public const string EngineThreadName = ".NET Sockets";
@@ -38,12 +42,13 @@ internal static class EchoThreads
         return true;
     }
 
-    /// <summary>Puts every socket engine thread at SCHED_FIFO (<see cref="Priority"/>); how many took it of how many
-    /// there are. Again after more sockets were opened: the engine may have started another thread.</summary>
+    /// <summary>Gives every socket engine thread <see cref="Nice"/> (<c>setpriority</c> on a thread id sets that thread's
+    /// alone); how many took it of how many there are. Again after more sockets were opened: the engine may have started
+    /// another thread.</summary>
     public static (int Raised, int Found) RaiseSocketEngine()
     {
         var threads = SocketEngineThreads(Tasks);
-        return (threads.Count(tid => RealtimeThread.TrySet(tid, Priority)), threads.Count);
+        return (threads.Count(tid => setpriority(PrioProcess, tid, Nice) == 0), threads.Count);
     }
 
     /// <summary>The thread ids under <paramref name="tasks"/> (a <c>/proc/PID/task</c> directory) named as the socket
@@ -80,4 +85,8 @@ internal static class EchoThreads
         found.Sort();
         return found;
     }
+
+    /// <summary>setpriority(2).</summary>
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int setpriority(int which, int who, int prio);
 }

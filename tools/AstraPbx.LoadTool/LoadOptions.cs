@@ -45,8 +45,8 @@ internal sealed class LoadOptions
     /// collect as usual).</summary>
     public int ToolNoGcMegabytes { get; private init; } = 1024;
 
-    /// <summary>Run the caller pacer, the receiver and the echo bot at SCHED_FIFO (where the tool may; see
-    /// <see cref="EchoThreads"/>).</summary>
+    /// <summary>Run the caller pacer and receiver at SCHED_FIFO, and the echo bot inline at nice -20 (where the tool may;
+    /// see <see cref="EchoThreads"/>).</summary>
     public bool RealtimeThreads { get; private init; } = true;
 
     /// <summary>Read the callers on one receiver thread (epoll) rather than a receive loop each on the thread pool.</summary>
@@ -129,8 +129,9 @@ internal sealed class LoadOptions
             .Require(v => v is >= 0 and <= 16384, "--tool-no-gc-mb must be 0-16384");
         var ordinaryThreads = new Option<bool>("--no-realtime")
         {
-            Description = "leave the caller pacer, the receiver and the echo bot on ordinary threads (by default they ask for SCHED_FIFO, so " +
-                "nothing else on the tool's core delays a caller's frame, its echo, or the time its reply is stamped with)",
+            Description = "leave the caller pacer, the receiver and the echo bot on ordinary threads (by default the pacer and receiver ask for " +
+                "SCHED_FIFO and the echo runs inline on the socket engine's threads at nice -20, so nothing else on the tool's core delays a " +
+                "caller's frame, its echo, or the time its reply is stamped with)",
         };
         var loopPerCaller = new Option<bool>("--receive-per-call")
         {

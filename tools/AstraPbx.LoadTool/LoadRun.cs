@@ -455,7 +455,7 @@ internal sealed class LoadRun(LoadOptions options)
             ? $"no-GC region of {options.ToolNoGcMegabytes} MB {(r.Held ? "held" : "ended early")} ({r.Allocated / 1048576.0:0.0} MB allocated from the first call to the window's end)"
             : "no no-GC region";
         var echo = _inlineEcho
-            ? $"echo bot inline on the socket engine's {_echoThreads.Found} threads, at SCHED_FIFO {(_echoThreads.Found > 0 && _echoThreads.Raised == _echoThreads.Found ? "yes" : "no")}"
+            ? $"echo bot inline on the socket engine's {_echoThreads.Found} threads, at nice {EchoThreads.Nice} {(_echoThreads.Found > 0 && _echoThreads.Raised == _echoThreads.Found ? "yes" : "no")}"
             : "echo bot on the thread pool";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load tool: pacer at SCHED_FIFO {(realtimePacer ? "yes" : "no")}; {receiving}; {echo}; {region}; GC pauses {window.Pauses} in the window ({window.TotalMs:0.0} ms, longest {window.MaxMs:0.0} ms), {calls.Pauses} from the first call ({calls.TotalMs:0.0} ms, longest {calls.MaxMs:0.0} ms)"));
     }

@@ -13,11 +13,7 @@ public static partial class RealtimeThread
     private const int SchedFifo = 1;
 
     /// <summary>True when the calling thread now runs at SCHED_FIFO; false when refused (EPERM) or not on Linux.</summary>
-    public static bool TrySet() => TrySet(0, Priority);
-
-    /// <summary>Puts thread <paramref name="threadId"/> (a Linux thread id; 0: the calling thread) at SCHED_FIFO with
-    /// <paramref name="priority"/>; false when refused or not on Linux.</summary>
-    public static bool TrySet(int threadId, int priority)
+    public static bool TrySet()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -26,7 +22,9 @@ public static partial class RealtimeThread
 
         try
         {
-            return sched_setscheduler(threadId, SchedFifo, ref priority) == 0;
+            // Pid 0: the calling thread.
+            var priority = Priority;
+            return sched_setscheduler(0, SchedFifo, ref priority) == 0;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

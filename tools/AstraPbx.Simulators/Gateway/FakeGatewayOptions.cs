@@ -54,7 +54,7 @@ public sealed class FakeGatewayOptions
     /// <summary>Run each session's reads and sends on the socket engine's thread that completed the read, with no hop
     /// through the thread pool (Kestrel's <c>UnsafePreferInlineScheduling</c>). With the process's socket completions
     /// inline too (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>, set before its first socket) every echo runs on
-    /// the engine's epoll threads, which the load tool raises to SCHED_FIFO: a bot that answers on time however busy the
+    /// the engine's epoll threads, which the load tool raises to nice -20: a bot that answers on time however busy the
     /// rest of its core is. Only for a gateway whose sessions never block (the echo). Off by default.</summary>
     public bool InlineTransport { get; init; }
 

@@ -133,10 +133,11 @@ public sealed class CapacityMonitor : BackgroundService
         var wall = Stopwatch.GetElapsedTime(first.At, now.At);
         var cpuCores = wall > TimeSpan.Zero ? (now.Cpu - first.Cpu) / wall : 0;
         var ticks = now.LaneTicks - first.LaneTicks;
-        var lateRatio = ticks > 0 ? (double)(now.LateTicks - first.LateTicks) / ticks : 0;
+        var lateTicks = now.LateTicks - first.LateTicks;
+        var lateRatio = ticks > 0 ? (double)lateTicks / ticks : 0;
         var previous = State;
         var state = CapacityState.Measure(_options, _relay.MaxSessions, _registry.Reserved, _registry.Draining, cpuCores,
-            _options.CpuMillicores > 0 ? _options.CpuMillicores / 1000.0 : _cpu.AvailableCores, lateRatio);
+            _options.CpuMillicores > 0 ? _options.CpuMillicores / 1000.0 : _cpu.AvailableCores, lateRatio, lateTicks);
         Volatile.Write(ref _state, state);
 
         if (state.Accepting != previous.Accepting)

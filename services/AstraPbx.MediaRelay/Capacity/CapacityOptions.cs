@@ -28,8 +28,8 @@ public sealed class CapacityOptions
     [Range(0.5, 20, ErrorMessage = "Relay:Capacity:LateTickMs must be 0.5-20.")]
     public double LateTickMs { get; set; } = 4;
 
-    /// <summary>The relay is full while more than this share of its ticks in the window were later than
-    /// <see cref="LateTickMs"/>.</summary>
+    /// <summary>The relay is full while more than this share of its ticks in the window, and at least
+    /// <see cref="CapacityState.MinLateTicks"/> of them, were later than <see cref="LateTickMs"/>.</summary>
     [Range(0.0, 1.0, ErrorMessage = "Relay:Capacity:MaxLateTickRatio must be 0-1.")]
     public double MaxLateTickRatio { get; set; } = 0.01;
 

@@ -23,26 +23,35 @@ public sealed record CapacityState(
     /// <summary>While the relay warms up: no room (it takes no session until its call path is warm).</summary>
     public static CapacityState Warming { get; } = new(false, "warming-up", 0, 0, 0, 0, 0);
 
+    /// <summary>Below this many sessions the window's CPU is spread over this many when projecting one more: with a
+    /// handful of sessions the process's own work (its bus, GC, the first calls' one-off costs) is most of what it
+    /// used, and charging all of it to each session refused the second call of a relay just started (one session,
+    /// 0.43 of 0.8 cores, projected 0.86).</summary>
+    public const int MinSessionsToProject = 8;
+
+    /// <summary>Fewest ticks later than <c>LateTickMs</c> in a window that count as lateness, whatever their share: one
+    /// late tick in a window of 100 (2 s, one lane) is over a 1 % ratio but is noise (a GC, the host), not a relay out
+    /// of CPU, and it refused every call for the 2 s it stayed in the window.</summary>
+    public const int MinLateTicks = 3;
+
     /// <summary>Projected load with one more session against the limit (1 is full); what an autoscaler scales on.</summary>
-    public double Load => CpuLimitCores <= 0 ? 0 : Sessions == 0 ? CpuUsedCores / CpuLimitCores : CpuUsedCores * (Sessions + 1) / Sessions / CpuLimitCores;
+    public double Load => CpuLimitCores <= 0 ? 0 : (CpuUsedCores + (Sessions == 0 ? 0 : CpuUsedCores / Math.Max(Sessions, MinSessionsToProject))) / CpuLimitCores;
 
     /// <summary>Decides from one window's measurement. The CPU per session is what the window's sessions used
-    /// together, idle work included (conservative); with no session there is room.</summary>
+    /// together, idle work included (conservative), spread over at least <see cref="MinSessionsToProject"/>; with no
+    /// session there is room. Lateness refuses when more than <c>MaxLateTickRatio</c> of the window's ticks, and at
+    /// least <see cref="MinLateTicks"/> of them, were late.</summary>
     public static CapacityState Measure(CapacityOptions options, int maxSessions, int sessions, bool draining, double cpuUsedCores,
-        double availableCores, double lateTickRatio)
+        double availableCores, double lateTickRatio, long lateTicks)
     {
         var limit = options.CpuLimit * availableCores;
         var bySessions = Math.Max(0, maxSessions - sessions);
-        var byCpu = sessions == 0 ? bySessions : (int)Math.Clamp(Math.Floor((limit - cpuUsedCores) / (cpuUsedCores / sessions)), 0, int.MaxValue);
-        if (sessions > 0 && cpuUsedCores <= 0)
-        {
-            byCpu = bySessions;
-        }
-
+        var perSession = cpuUsedCores / Math.Max(sessions, MinSessionsToProject);
+        var byCpu = sessions == 0 || cpuUsedCores <= 0 ? bySessions : (int)Math.Clamp(Math.Floor((limit - cpuUsedCores) / perSession), 0, int.MaxValue);
         var headroom = Math.Min(bySessions, byCpu);
         var limiter = draining ? "draining"
             : bySessions == 0 ? "sessions"
-            : sessions > 0 && lateTickRatio > options.MaxLateTickRatio ? "lateness"
+            : sessions > 0 && lateTickRatio > options.MaxLateTickRatio && lateTicks >= MinLateTicks ? "lateness"
             : byCpu == 0 ? "cpu"
             : "none";
         return new CapacityState(limiter == "none", limiter, limiter == "none" ? headroom : 0, sessions, cpuUsedCores, limit, lateTickRatio);

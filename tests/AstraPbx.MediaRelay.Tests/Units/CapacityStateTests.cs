@@ -21,7 +21,7 @@ public sealed class CapacityStateTests
     [Fact]
     public void With_no_session_there_is_room_for_every_session_the_limit_allows()
     {
-        var state = CapacityState.Measure(Options, maxSessions: 1000, sessions: 0, draining: false, cpuUsedCores: 0.02, availableCores: 1, lateTickRatio: 0.5);
+        var state = CapacityState.Measure(Options, maxSessions: 1000, sessions: 0, draining: false, cpuUsedCores: 0.02, availableCores: 1, lateTickRatio: 0.5, lateTicks: 50);
         Assert.True(state.Accepting);
         Assert.Equal(1000, state.HeadroomSessions);
     }
@@ -30,7 +30,7 @@ public sealed class CapacityStateTests
     public void Headroom_is_what_the_cpu_per_session_leaves_under_the_limit()
     {
         // 10 sessions on half a core: 0.05 each; the limit is 0.8 of one core, so 6 more fit.
-        var state = CapacityState.Measure(Options, 1000, 10, false, 0.5, 1, 0);
+        var state = CapacityState.Measure(Options, 1000, 10, false, 0.5, 1, 0, 0);
         Assert.True(state.Accepting);
         Assert.Equal("none", state.Limiter);
         Assert.Equal(6, state.HeadroomSessions);
@@ -40,7 +40,7 @@ public sealed class CapacityStateTests
     [Fact]
     public void One_more_session_over_the_cpu_limit_is_refused()
     {
-        var state = CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0);
+        var state = CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0, 0);
         Assert.False(state.Accepting);
         Assert.Equal("cpu", state.Limiter);
         Assert.Equal(0, state.HeadroomSessions);
@@ -50,23 +50,46 @@ public sealed class CapacityStateTests
     [Fact]
     public void Late_ticks_over_the_ratio_refuse_even_with_cpu_to_spare()
     {
-        var state = CapacityState.Measure(Options, 1000, 5, false, 0.1, 2, 0.05);
+        var state = CapacityState.Measure(Options, 1000, 5, false, 0.1, 2, 0.05, 5);
         Assert.False(state.Accepting);
         Assert.Equal("lateness", state.Limiter);
     }
 
     [Fact]
+    public void One_late_tick_in_a_window_is_noise_a_few_are_lateness()
+    {
+        // 100 ticks in the window: one late is over the 1 % ratio, but not a relay out of CPU.
+        Assert.Equal("none", CapacityState.Measure(Options, 1000, 36, false, 0.09, 1, 0.011, 1).Limiter);
+        Assert.Equal("lateness", CapacityState.Measure(Options, 1000, 36, false, 0.09, 1, 0.03, CapacityState.MinLateTicks).Limiter);
+        Assert.Equal("none", CapacityState.Measure(Options, 1000, 36, false, 0.09, 1, 0.005, 10).Limiter);
+    }
+
+    [Fact]
+    public void A_few_sessions_are_not_each_charged_with_the_whole_process()
+    {
+        // Just after start, one session and 0.43 cores used: spread over 8, one more projects to 0.48 of the 0.8 limit.
+        var state = CapacityState.Measure(Options, 1000, 1, false, 0.43, 1, 0, 0);
+        Assert.True(state.Accepting);
+        Assert.Equal(6, state.HeadroomSessions);
+        Assert.Equal((0.43 + 0.43 / 8) / 0.8, state.Load, 3);
+
+        // Whatever the spread, nothing is admitted once the window's CPU is at the limit.
+        Assert.Equal("cpu", CapacityState.Measure(Options, 1000, 1, false, 0.8, 1, 0, 0).Limiter);
+        Assert.Equal("cpu", CapacityState.Measure(Options, 1000, 3, false, 0.75, 1, 0, 0).Limiter);
+    }
+
+    [Fact]
     public void The_session_limit_and_a_drain_refuse_whatever_the_cpu()
     {
-        Assert.Equal("sessions", CapacityState.Measure(Options, 4, 4, false, 0.01, 2, 0).Limiter);
-        Assert.Equal("draining", CapacityState.Measure(Options, 1000, 1, true, 0.01, 2, 0).Limiter);
+        Assert.Equal("sessions", CapacityState.Measure(Options, 4, 4, false, 0.01, 2, 0, 0).Limiter);
+        Assert.Equal("draining", CapacityState.Measure(Options, 1000, 1, true, 0.01, 2, 0, 0).Limiter);
     }
 
     [Fact]
     public void The_quota_scales_the_limit()
     {
         // The same 16 sessions on 0.78 cores fit under two cores' limit (1.6), not under one core's (0.8).
-        Assert.True(CapacityState.Measure(Options, 1000, 16, false, 0.78, 2, 0).Accepting);
-        Assert.False(CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0).Accepting);
+        Assert.True(CapacityState.Measure(Options, 1000, 16, false, 0.78, 2, 0, 0).Accepting);
+        Assert.False(CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0, 0).Accepting);
     }
 }

@@ -33,6 +33,26 @@ public sealed class RelayCapacityViewTests
     }
 
     [Fact]
+    public void A_relays_older_report_handled_after_its_newer_one_is_ignored()
+    {
+        var view = new RelayCapacityView(new FakeTimeProvider());
+        var at = new DateTimeOffset(2026, 12, 6, 0, 0, 0, TimeSpan.Zero);
+        var waiting = view.NoRoomReported;
+        view.Update(Report("relay-1", false) with { MeasuredAt = at.AddMilliseconds(5) });
+        Assert.True(waiting.IsCancellationRequested);
+
+        // Its periodic report of room, measured 5 ms before it paused, consumed after the report of no room.
+        view.Update(Report("relay-1", true) with { MeasuredAt = at });
+        Assert.True(view.NoRelayHasRoom(out var relays));
+        Assert.Equal(1, relays);
+
+        // Another relay's reports are its own; a later report of the first still counts.
+        view.Update(Report("relay-2", false) with { MeasuredAt = at.AddSeconds(-10) });
+        view.Update(Report("relay-1", true) with { MeasuredAt = at.AddSeconds(1) });
+        Assert.False(view.NoRelayHasRoom(out _));
+    }
+
+    [Fact]
     public void A_report_older_than_its_validity_no_longer_counts()
     {
         var time = new FakeTimeProvider();

@@ -27,6 +27,7 @@ internal sealed class BrokerRelay : IMeasuredRelay
     private readonly object _capacityGate = new();
     private bool _full;
     private long _fullUntil;
+    private DateTimeOffset _latestReport;
     private TaskCompletionSource _becameFull = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private BrokerRelay(LoadOptions options, FakeGateway gateway, RabbitMqBroker broker, RelayProcess? process, string connectionString)
@@ -107,10 +108,13 @@ internal sealed class BrokerRelay : IMeasuredRelay
     /// decided to place the call, in ms.</summary>
     public IReadOnlyCollection<double> RefusedAfterMs => _refusedAfterMs;
 
-    /// <summary>The relay's capacity report, as Routing keeps it (<c>RelayCapacityView</c>): held for its ValidFor; a
-    /// report of no room wakes every request still waiting. Except a relay still warming up: Routing would send those
-    /// calls to the fallback, the tool lets its first request wait on the queue until the relay is warm (the relay is
-    /// measured warm, as the first call after SERVING is).</summary>
+    /// <summary>The relay's capacity report, as Routing keeps it (<c>RelayCapacityView</c>): held for its ValidFor, an
+    /// older one handled late ignored; every report of no room wakes the requests still waiting, not only the first
+    /// (a full relay repeats it every interval). Waking only on the change left a request sent just after the relay
+    /// paused (its last report of room handled after its report of none) on the queue for 9-10 s, until the relay
+    /// resumed and refused it, where Routing gives it up at the next report. Except a relay still warming up: Routing
+    /// would send those calls to the fallback, the tool lets its first request wait on the queue until the relay is warm
+    /// (the relay is measured warm, as the first call after SERVING is).</summary>
     private void OnCapacity(RelayCapacity report)
     {
         if (!report.Accepting && report.Limiter == "warming-up")
@@ -121,8 +125,14 @@ internal sealed class BrokerRelay : IMeasuredRelay
         TaskCompletionSource? wake = null;
         lock (_capacityGate)
         {
+            if (report.MeasuredAt < _latestReport)
+            {
+                return;
+            }
+
+            _latestReport = report.MeasuredAt;
             _fullUntil = Stopwatch.GetTimestamp() + (long)(report.ValidFor.TotalSeconds * Stopwatch.Frequency);
-            if (!report.Accepting && !_full)
+            if (!report.Accepting)
             {
                 wake = _becameFull;
                 _becameFull = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

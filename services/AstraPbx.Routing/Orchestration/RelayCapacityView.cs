@@ -9,6 +9,7 @@ namespace AstraPbx.Routing.Orchestration;
 public sealed class RelayCapacityView(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, (bool Accepting, long Until)> _relays = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _measuredAt = new(StringComparer.Ordinal);
     private readonly object _noRoomGate = new();
     private CancellationTokenSource _noRoom = new();
 
@@ -27,11 +28,23 @@ public sealed class RelayCapacityView(TimeProvider time)
         }
     }
 
-    /// <summary>Records a relay's report.</summary>
+    /// <summary>Records a relay's report, unless it has a later one already: reports are consumed concurrently, and a
+    /// relay that pauses publishes its report of no room at once, milliseconds after a periodic report of room; handled
+    /// the other way round, the view said "room" until the next report.</summary>
     public void Update(RelayCapacity report)
     {
         var until = time.GetTimestamp() + (long)(report.ValidFor.TotalSeconds * time.TimestampFrequency);
-        _relays[report.RelayInstance] = (report.Accepting, until);
+        lock (_measuredAt)
+        {
+            if (_measuredAt.TryGetValue(report.RelayInstance, out var latest) && report.MeasuredAt < latest)
+            {
+                return;
+            }
+
+            _measuredAt[report.RelayInstance] = report.MeasuredAt;
+            _relays[report.RelayInstance] = (report.Accepting, until);
+        }
+
         if (report.Accepting || !NoRelayHasRoom(out _))
         {
             return;

@@ -432,8 +432,8 @@ internal sealed class LoadRun(LoadOptions options)
         }
     }
 
-    /// <summary>With the echo inline: its threads to real-time priority (again before the window, for any the socket engine
-    /// started since).</summary>
+    /// <summary>With the echo inline: its threads to nice -20 (again before the window, for any the socket engine started
+    /// since).</summary>
     private void RaiseEcho()
     {
         if (_inlineEcho)

@@ -28,7 +28,7 @@ internal sealed class BrokerRelay : IMeasuredRelay
     private bool _full;
     private long _fullUntil;
     private DateTimeOffset _latestReport;
-    private TaskCompletionSource _becameFull = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _noRoomReported = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private BrokerRelay(LoadOptions options, FakeGateway gateway, RabbitMqBroker broker, RelayProcess? process, string connectionString)
     {
@@ -134,8 +134,8 @@ internal sealed class BrokerRelay : IMeasuredRelay
             _fullUntil = Stopwatch.GetTimestamp() + (long)(report.ValidFor.TotalSeconds * Stopwatch.Frequency);
             if (!report.Accepting)
             {
-                wake = _becameFull;
-                _becameFull = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wake = _noRoomReported;
+                _noRoomReported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
             _full = !report.Accepting;
@@ -144,11 +144,11 @@ internal sealed class BrokerRelay : IMeasuredRelay
         wake?.TrySetResult();
     }
 
-    private bool NoRoom(out Task becameFull)
+    private bool NoRoom(out Task noRoomReported)
     {
         lock (_capacityGate)
         {
-            becameFull = _becameFull.Task;
+            noRoomReported = _noRoomReported.Task;
             return _full && Stopwatch.GetTimestamp() < _fullUntil;
         }
     }
@@ -160,7 +160,7 @@ internal sealed class BrokerRelay : IMeasuredRelay
     public async Task<SessionEndpoint?> OpenSessionAsync(Action<string> fail)
     {
         var placed = Stopwatch.GetTimestamp();
-        if (NoRoom(out var becameFull))
+        if (NoRoom(out var noRoomReported))
         {
             _refusedAfterMs.Enqueue(Stopwatch.GetElapsedTime(placed).TotalMilliseconds);
             fail("refused:no-relay-capacity");
@@ -184,7 +184,7 @@ internal sealed class BrokerRelay : IMeasuredRelay
         {
             using var giveUp = new CancellationTokenSource();
             var responding = _client.GetResponse<AiSessionReady, AiSessionFailed>(request, giveUp.Token);
-            if (await Task.WhenAny(responding, becameFull).ConfigureAwait(false) != responding)
+            if (await Task.WhenAny(responding, noRoomReported).ConfigureAwait(false) != responding)
             {
                 await giveUp.CancelAsync().ConfigureAwait(false);
                 _refusedAfterMs.Enqueue(Stopwatch.GetElapsedTime(placed).TotalMilliseconds);

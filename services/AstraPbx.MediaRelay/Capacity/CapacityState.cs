@@ -35,7 +35,11 @@ public sealed record CapacityState(
     public const int MinLateTicks = 3;
 
     /// <summary>Projected load with one more session against the limit (1 is full); what an autoscaler scales on.</summary>
-    public double Load => CpuLimitCores <= 0 ? 0 : (CpuUsedCores + (Sessions == 0 ? 0 : CpuUsedCores / Math.Max(Sessions, MinSessionsToProject))) / CpuLimitCores;
+    public double Load => CpuLimitCores <= 0 ? 0 : (CpuUsedCores + (Sessions == 0 ? 0 : PerSession(CpuUsedCores, Sessions))) / CpuLimitCores;
+
+    /// <summary>What one more session is projected to cost: the window's CPU spread over its sessions, at least
+    /// <see cref="MinSessionsToProject"/>.</summary>
+    private static double PerSession(double cpuUsedCores, int sessions) => cpuUsedCores / Math.Max(sessions, MinSessionsToProject);
 
     /// <summary>Decides from one window's measurement. The CPU per session is what the window's sessions used
     /// together, idle work included (conservative), spread over at least <see cref="MinSessionsToProject"/>; with no
@@ -46,8 +50,8 @@ public sealed record CapacityState(
     {
         var limit = options.CpuLimit * availableCores;
         var bySessions = Math.Max(0, maxSessions - sessions);
-        var perSession = cpuUsedCores / Math.Max(sessions, MinSessionsToProject);
-        var byCpu = sessions == 0 || cpuUsedCores <= 0 ? bySessions : (int)Math.Clamp(Math.Floor((limit - cpuUsedCores) / perSession), 0, int.MaxValue);
+        var byCpu = sessions == 0 || cpuUsedCores <= 0 ? bySessions
+            : (int)Math.Clamp(Math.Floor((limit - cpuUsedCores) / PerSession(cpuUsedCores, sessions)), 0, int.MaxValue);
         var headroom = Math.Min(bySessions, byCpu);
         var limiter = draining ? "draining"
             : bySessions == 0 ? "sessions"

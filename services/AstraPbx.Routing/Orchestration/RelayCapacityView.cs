@@ -8,8 +8,7 @@ namespace AstraPbx.Routing.Orchestration;
 /// either direction: with no fresh report at all Routing asks the relays as it always did.</summary>
 public sealed class RelayCapacityView(TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, (bool Accepting, long Until)> _relays = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _measuredAt = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (bool Accepting, long Until, DateTimeOffset MeasuredAt)> _relays = new(StringComparer.Ordinal);
     private readonly object _noRoomGate = new();
     private CancellationTokenSource _noRoom = new();
 
@@ -34,15 +33,10 @@ public sealed class RelayCapacityView(TimeProvider time)
     public void Update(RelayCapacity report)
     {
         var until = time.GetTimestamp() + (long)(report.ValidFor.TotalSeconds * time.TimestampFrequency);
-        lock (_measuredAt)
+        var entry = (report.Accepting, until, report.MeasuredAt);
+        if (_relays.AddOrUpdate(report.RelayInstance, entry, (_, held) => report.MeasuredAt < held.MeasuredAt ? held : entry) != entry)
         {
-            if (_measuredAt.TryGetValue(report.RelayInstance, out var latest) && report.MeasuredAt < latest)
-            {
-                return;
-            }
-
-            _measuredAt[report.RelayInstance] = report.MeasuredAt;
-            _relays[report.RelayInstance] = (report.Accepting, until);
+            return;
         }
 
         if (report.Accepting || !NoRelayHasRoom(out _))
@@ -72,7 +66,7 @@ public sealed class RelayCapacityView(TimeProvider time)
         {
             if (state.Until < now)
             {
-                _relays.TryRemove(new KeyValuePair<string, (bool, long)>(name, state));
+                _relays.TryRemove(new KeyValuePair<string, (bool, long, DateTimeOffset)>(name, state));
                 continue;
             }
 

@@ -122,7 +122,7 @@ public sealed class CapacityMonitor : BackgroundService
     /// <summary>One sample: measure, decide, pause or resume, publish on a change or when the interval is up.</summary>
     internal async Task UpdateAsync(CancellationToken cancellationToken)
     {
-        var now = new Sample(Stopwatch.GetTimestamp(), _cpu.CpuTime, _clock.LaneTicks, _clock.CapacityLateTicks);
+        var now = new Sample(Stopwatch.GetTimestamp(), _cpu.CpuTime, _clock.TickBusy, _clock.LaneTicks, _clock.CapacityLateTicks);
         _samples.Enqueue(now);
         while (_samples.Count > 2 && Stopwatch.GetElapsedTime(_samples.Peek().At, now.At) > _options.Window)
         {
@@ -132,12 +132,13 @@ public sealed class CapacityMonitor : BackgroundService
         var first = _samples.Peek();
         var wall = Stopwatch.GetElapsedTime(first.At, now.At);
         var cpuCores = wall > TimeSpan.Zero ? (now.Cpu - first.Cpu) / wall : 0;
+        var playout = new PlayoutLoad(_clock.TargetCount, wall > TimeSpan.Zero ? (now.TickBusy - first.TickBusy) / wall : 0);
         var ticks = now.LaneTicks - first.LaneTicks;
         var lateTicks = now.LateTicks - first.LateTicks;
         var lateRatio = ticks > 0 ? (double)lateTicks / ticks : 0;
         var previous = State;
         var state = CapacityState.Measure(_options, _relay.MaxSessions, _registry.Reserved, _registry.Draining, cpuCores,
-            _options.CpuMillicores > 0 ? _options.CpuMillicores / 1000.0 : _cpu.AvailableCores, lateRatio, lateTicks);
+            _options.CpuMillicores > 0 ? _options.CpuMillicores / 1000.0 : _cpu.AvailableCores, lateRatio, lateTicks, playout);
         Volatile.Write(ref _state, state);
 
         if (state.Accepting != previous.Accepting)
@@ -195,5 +196,5 @@ public sealed class CapacityMonitor : BackgroundService
         }
     }
 
-    private readonly record struct Sample(long At, TimeSpan Cpu, long LaneTicks, long LateTicks);
+    private readonly record struct Sample(long At, TimeSpan Cpu, TimeSpan TickBusy, long LaneTicks, long LateTicks);
 }

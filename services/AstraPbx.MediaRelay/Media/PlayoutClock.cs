@@ -63,6 +63,10 @@ public sealed class PlayoutClock : BackgroundService
     /// <summary>Ticks delivered, counted per lane.</summary>
     public long LaneTicks => _ticker.LaneTicks;
 
+    /// <summary>Time the lanes' ticks took, summed over the lanes: the sessions' steady cost (the capacity monitor's
+    /// measure of one session).</summary>
+    public TimeSpan TickBusy => _ticker.Busy;
+
     /// <summary>Lane ticks later than <see cref="CapacityOptions.LateTickMs"/>.</summary>
     public long CapacityLateTicks => _ticker.CapacityLateTicks;
 

@@ -38,6 +38,31 @@ public sealed class CapacityStateTests
     }
 
     [Fact]
+    public void A_session_is_charged_what_a_playing_session_costs_not_the_process_setting_up_a_burst()
+    {
+        // A relay just warmed takes a burst: one session playing (its ticks 4 millicores), eleven being set up, the
+        // process at 0.33 cores. Spread over the sessions, the process's CPU allowed 17 more; a session costs 4
+        // millicores, so 117 fit under the limit, less the 11 not yet playing.
+        var byProcess = CapacityState.Measure(Options, 1000, 12, false, 0.33, 1, 0, 0);
+        Assert.Equal(17, byProcess.HeadroomSessions);
+        var state = CapacityState.Measure(Options, 1000, 12, false, 0.33, 1, 0, 0, new PlayoutLoad(1, 0.004));
+        Assert.True(state.Accepting);
+        Assert.Equal(106, state.HeadroomSessions);
+        Assert.Equal((0.33 + 0.004 * 12) / 0.8, state.Load, 3);
+    }
+
+    [Fact]
+    public void Sessions_not_yet_playing_are_projected_at_what_a_playing_one_costs()
+    {
+        // 10 playing at 4 millicores each, 90 more set up: 0.5 + 91 x 0.004 is over the 0.8 limit.
+        var state = CapacityState.Measure(Options, 1000, 100, false, 0.5, 1, 0, 0, new PlayoutLoad(10, 0.04));
+        Assert.False(state.Accepting);
+        Assert.Equal("cpu", state.Limiter);
+        Assert.True(state.Load > 1, $"load {state.Load}");
+        Assert.True(CapacityState.Measure(Options, 1000, 80, false, 0.5, 1, 0, 0, new PlayoutLoad(10, 0.04)).Accepting);
+    }
+
+    [Fact]
     public void One_more_session_over_the_cpu_limit_is_refused()
     {
         var state = CapacityState.Measure(Options, 1000, 16, false, 0.78, 1, 0, 0);

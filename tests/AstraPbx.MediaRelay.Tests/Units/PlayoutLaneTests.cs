@@ -147,6 +147,32 @@ public sealed class PlayoutLaneTests
         Assert.True(Stopwatch.GetTimestamp() >= due, "woke before the due time");
     }
 
+    [Fact]
+    public async Task The_time_the_ticks_take_is_counted_for_the_capacity_monitor()
+    {
+        // One session's tick takes 3 ms (it moves the test clock), the other's nothing: five ticks took 15 ms.
+        var time = new FakeTimeProvider();
+        var driver = new TestPlayoutDriver(time);
+        var clock = Clock(driver, lanes: 2);
+        clock.Add(new RecordingTarget());
+        clock.Add(new SlowTarget(time, TimeSpan.FromMilliseconds(3)));
+        await clock.StartAsync(CancellationToken.None);
+        try
+        {
+            for (var tick = 1; tick <= 5; tick++)
+            {
+                time.Advance(PlayoutClock.Period);
+                await driver.WhenTicked(tick).Within(Long, $"tick {tick}");
+            }
+        }
+        finally
+        {
+            await clock.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(15), clock.TickBusy);
+    }
+
     private static PlayoutClock Clock(IPlayoutDriver driver, int lanes) =>
         new(driver, Options.Create(new RelayOptions { PlayoutThreads = lanes }), Options.Create(new AstraPbx.MediaRelay.Capacity.CapacityOptions()), NullLogger<PlayoutClock>.Instance);
 
@@ -160,6 +186,11 @@ public sealed class PlayoutLaneTests
 
         /// <summary>Whether the tick's thread holds socket writes for the pass's end now.</summary>
         private static string Held => SendPass.IsOpen ? " (sends held)" : "";
+    }
+
+    private sealed class SlowTarget(FakeTimeProvider time, TimeSpan takes) : IPlayoutTarget
+    {
+        public void OnTick(long tick, double latenessMs, int skippedTicks) => time.Advance(takes);
     }
 
     private sealed class RecordingTarget : IPlayoutTarget

@@ -17,6 +17,7 @@ public sealed class PlayoutTicker
     private long _lateTicks;
     private long _capacityLateTicks;
     private long _resyncs;
+    private long _busy;
     private double _maxLatenessMs;
     private long _lastResyncLog;
 
@@ -43,6 +44,10 @@ public sealed class PlayoutTicker
     /// <summary>Lane ticks later than the capacity threshold (<c>Relay:Capacity:LateTickMs</c>): the relay's own measure of
     /// whether it is keeping up, read by the capacity monitor.</summary>
     public long CapacityLateTicks => Interlocked.Read(ref _capacityLateTicks);
+
+    /// <summary>Time the lanes' ticks took, summed over the lanes (on the driver's clock): the CPU the sessions' steady work
+    /// costs, read by the capacity monitor. Wall time, so a tick preempted on a busy host counts more than it used.</summary>
+    public TimeSpan Busy => TimeSpan.FromSeconds((double)Interlocked.Read(ref _busy) / _time.TimestampFrequency);
 
     /// <summary>Times a lane's schedule was rebased after a stall.</summary>
     public long Resyncs => Interlocked.Read(ref _resyncs);
@@ -72,6 +77,7 @@ public sealed class PlayoutTicker
 
     internal void TickLane(PlayoutLane lane, long n, double latenessMs, int skippedTicks)
     {
+        var began = _time.GetTimestamp();
         RelayTelemetry.TickLateness.Record(latenessMs);
         Interlocked.Increment(ref _laneTicks);
         if (latenessMs > PlayoutClock.LateThresholdMs)
@@ -116,6 +122,7 @@ public sealed class PlayoutTicker
         }
 
         Volatile.Write(ref lane.Completed, n);
+        Interlocked.Add(ref _busy, _time.GetTimestamp() - began);
         Completed();
     }
 

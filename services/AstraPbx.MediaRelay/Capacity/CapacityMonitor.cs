@@ -73,12 +73,14 @@ public sealed class CapacityMonitor : BackgroundService
             return;
         }
 
-        using var timer = new PeriodicTimer(SampleEvery);
         try
         {
             // The warm-up's own CPU (JIT, the synthetic session) is not load from calls: measuring it would refuse the
-            // first sessions after every start. The window begins once the relay is warm (and SERVING).
+            // first sessions after every start. The window begins once the relay is warm (and SERVING), and so does the
+            // timer: one made before the warm-up fired its missed tick at once, and the second sample, 20 ms after the
+            // first, measured 0.99 cores and refused the first calls after every start.
             await ReportWarmingAsync(stoppingToken).ConfigureAwait(false);
+            using var timer = new PeriodicTimer(SampleEvery);
             do
             {
                 await UpdateAsync(stoppingToken).ConfigureAwait(false);
@@ -131,8 +133,11 @@ public sealed class CapacityMonitor : BackgroundService
 
         var first = _samples.Peek();
         var wall = Stopwatch.GetElapsedTime(first.At, now.At);
-        var cpuCores = wall > TimeSpan.Zero ? (now.Cpu - first.Cpu) / wall : 0;
-        var playout = new PlayoutLoad(_clock.TargetCount, wall > TimeSpan.Zero ? (now.TickBusy - first.TickBusy) / wall : 0);
+        // A span much shorter than a sample measures one burst of work, not a load: until the window spans one, CPU is
+        // not counted.
+        var spans = wall >= SampleEvery / 2;
+        var cpuCores = spans ? (now.Cpu - first.Cpu) / wall : 0;
+        var playout = new PlayoutLoad(_clock.TargetCount, spans ? (now.TickBusy - first.TickBusy) / wall : 0);
         var ticks = now.LaneTicks - first.LaneTicks;
         var lateTicks = now.LateTicks - first.LateTicks;
         var lateRatio = ticks > 0 ? (double)lateTicks / ticks : 0;

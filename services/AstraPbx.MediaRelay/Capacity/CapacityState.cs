@@ -24,9 +24,9 @@ public sealed record CapacityState(
     public static CapacityState Warming { get; } = new(false, "warming-up", 0, 0, 0, 0, 0);
 
     /// <summary>Without a playout measurement, below this many sessions the window's CPU is spread over this many when
-    /// projecting one more: with a handful of sessions the process's own work (its bus, GC, the first calls' one-off costs) is most of what it
-    /// used, and charging all of it to each session refused the second call of a relay just started (one session,
-    /// 0.43 of 0.8 cores, projected 0.86).</summary>
+    /// projecting one more: with a handful of sessions the process's own work (its bus, GC, the first calls' one-off
+    /// costs) is most of what it used, and charging all of it to each session refused the second call of a relay just
+    /// started (one session, 0.43 of 0.8 cores, projected 0.86).</summary>
     public const int MinSessionsToProject = 8;
 
     /// <summary>Fewest ticks later than <c>LateTickMs</c> in a window that count as lateness, whatever their share: one

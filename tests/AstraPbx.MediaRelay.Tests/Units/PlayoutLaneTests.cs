@@ -53,19 +53,7 @@ public sealed class PlayoutLaneTests
             clock.Add(target);
         }
 
-        await clock.StartAsync(CancellationToken.None);
-        try
-        {
-            for (var tick = 1; tick <= 10; tick++)
-            {
-                time.Advance(PlayoutClock.Period);
-                await driver.WhenTicked(tick).Within(Long, $"tick {tick}");
-            }
-        }
-        finally
-        {
-            await clock.StopAsync(CancellationToken.None);
-        }
+        await RunTicksAsync(clock, driver, time, 10);
 
         foreach (var target in targets)
         {
@@ -156,10 +144,19 @@ public sealed class PlayoutLaneTests
         var clock = Clock(driver, lanes: 2);
         clock.Add(new RecordingTarget());
         clock.Add(new SlowTarget(time, TimeSpan.FromMilliseconds(3)));
+        await RunTicksAsync(clock, driver, time, 5);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(15), clock.TickBusy);
+    }
+
+    /// <summary>Starts the clock, advances the test time one period at a time until <paramref name="ticks"/> ticks have
+    /// reached every session, and stops it.</summary>
+    private static async Task RunTicksAsync(PlayoutClock clock, TestPlayoutDriver driver, FakeTimeProvider time, int ticks)
+    {
         await clock.StartAsync(CancellationToken.None);
         try
         {
-            for (var tick = 1; tick <= 5; tick++)
+            for (var tick = 1; tick <= ticks; tick++)
             {
                 time.Advance(PlayoutClock.Period);
                 await driver.WhenTicked(tick).Within(Long, $"tick {tick}");
@@ -169,8 +166,6 @@ public sealed class PlayoutLaneTests
         {
             await clock.StopAsync(CancellationToken.None);
         }
-
-        Assert.Equal(TimeSpan.FromMilliseconds(15), clock.TickBusy);
     }
 
     private static PlayoutClock Clock(IPlayoutDriver driver, int lanes) =>

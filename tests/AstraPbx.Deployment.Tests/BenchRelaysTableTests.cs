@@ -40,18 +40,21 @@ public sealed class BenchRelaysTableTests : IDisposable
     public async Task Several_summaries_pool_into_one_report_with_their_rounds_told_apart()
     {
         // Two bench-relays runs of one build, each with its own round 1: 0.5 and 0.8 at N=100. Pooled 0.18 / 0.30 = 0.6:
-        // each round weighed by its CPU, where the median is 0.65.
+        // each round weighed by its CPU, where the median is 0.65. Before them, the empty summary of a run that measured
+        // nothing: the files keep the numbers of their places.
+        var empty = Path.Combine(_folder, "empty");
+        await File.WriteAllTextAsync(empty, "");
         var first = Path.Combine(_folder, "first");
         var second = Path.Combine(_folder, "second");
         await File.WriteAllTextAsync(first, Run("astrapbx", 100, 1, 0.1000) + "\n" + Run("node-peer", 100, 1, 0.2000) + "\n");
         await File.WriteAllTextAsync(second, Run("node-peer", 100, 1, 0.1000) + "\n" + Run("astrapbx", 100, 1, 0.0800) + "\n");
 
-        var result = await Tools.RunAsync("bash", [Repo.PathOf("scripts/bench-relays-table"), first, second], Repo.Root, TimeSpan.FromSeconds(30));
+        var result = await Tools.RunAsync("bash", [Repo.PathOf("scripts/bench-relays-table"), empty, first, second], Repo.Root, TimeSpan.FromSeconds(30));
 
         Assert.True(result.ExitCode == 0, result.Error);
         var lines = result.Output.Split('\n');
-        Assert.Contains("| 1.1 | 100 | astrapbx | 0.1000 | 0.50 | 0 (0) | 0 | 21.00 | 3.00 | 20.0 | 5000 |", lines);
-        Assert.Contains("| 2.1 | 100 | astrapbx | 0.0800 | 0.80 | 0 (0) | 0 | 21.00 | 3.00 | 20.0 | 5000 |", lines);
+        Assert.Contains("| 2.1 | 100 | astrapbx | 0.1000 | 0.50 | 0 (0) | 0 | 21.00 | 3.00 | 20.0 | 5000 |", lines);
+        Assert.Contains("| 3.1 | 100 | astrapbx | 0.0800 | 0.80 | 0 (0) | 0 | 21.00 | 3.00 | 20.0 | 5000 |", lines);
         Assert.Contains("| 100 | 2 | 0.650 | 0.500 | 0.800 | 1 of 2 | 0.600 |", lines);
     }
 
